@@ -1,0 +1,104 @@
+# RET-3 = RSICD + RSITMD + UCM-captions, trained jointly (PIR-CLIP's
+# "RET-3").
+#
+# Expected layout: those of rsicd.py, rsitmd.py and ucm_captions.py (see
+# docs/datasets.md):
+#   data/rsicd/dataset_rsicd.json, data/rsicd/RSICD_images/*.jpg
+#   data/rsitmd/rsitmd_precomp/*.txt, data/rsitmd/images/*.tif
+#   data/ucm_captions/dataset.json, data/ucm_captions/imgs/*.tif
+#
+# Train: concatenation of the three train splits (one image-id space;
+# scene labels over the union of scene names).  Train images duplicating an
+# image of any member's val or test split are removed with a perceptual
+# average hash (the same scene saved as tif in one dataset and as jpg in
+# another is caught), as are repeats inside the training set; everything
+# removed is logged.
+# Val: one gallery = RSICD val + RSITMD val + UCM val (no de-duplication).
+# Test: RSITMD test by default; set `test_dataloader.dataset` to
+# `rsicd_test`, `rsitmd_test` or `ucm_test` to report each benchmark.
+img_size = 224
+rsicd_root = 'data/rsicd'
+rsitmd_root = 'data/rsitmd'
+ucm_root = 'data/ucm_captions'
+rsitmd_split_files = dict(
+    train=('train_caps_verify.txt', 'train_filename_verify.txt'),
+    val=('val_caps_verify.txt', 'val_filename_verify.txt'),
+    test=('test_caps.txt', 'test_filename.txt'))
+
+train_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='mmpretrain.RandomResizedCrop', scale=img_size,
+         crop_ratio_range=(0.5, 1.0), interpolation='bicubic'),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='PackRetrievalInputs'),
+]
+test_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='Resize', scale=(img_size, img_size), interpolation='bicubic'),
+    dict(type='PackRetrievalInputs'),
+]
+
+rsicd_train = dict(
+    type='KarpathyCaptionDataset', data_root=rsicd_root,
+    ann_file='dataset_rsicd.json', data_prefix=dict(img_path='RSICD_images'),
+    split='train')
+rsitmd_train = dict(
+    type='GaLRCaptionDataset', data_root=rsitmd_root,
+    ann_file='rsitmd_precomp', split_files=rsitmd_split_files,
+    data_prefix=dict(img_path='images'), split='train',
+    skip_bad_samples=True)
+ucm_train = dict(
+    type='KarpathyCaptionDataset', data_root=ucm_root,
+    ann_file='dataset.json', data_prefix=dict(img_path='imgs'),
+    split='train', scene_rule='ucm')
+rsicd_val = dict(rsicd_train, split='val', test_mode=True,
+                 pipeline=test_pipeline)
+rsicd_test = dict(rsicd_train, split='test', test_mode=True,
+                  pipeline=test_pipeline)
+rsitmd_val = dict(rsitmd_train, split='val', skip_bad_samples=False,
+                  test_mode=True, pipeline=test_pipeline)
+rsitmd_test = dict(rsitmd_train, split='test', skip_bad_samples=False,
+                   test_mode=True, pipeline=test_pipeline)
+ucm_val = dict(ucm_train, split='val', test_mode=True,
+               pipeline=test_pipeline)
+ucm_test = dict(ucm_train, split='test', test_mode=True,
+                pipeline=test_pipeline)
+
+train_dataloader = dict(
+    batch_size=32,
+    num_workers=4,
+    persistent_workers=True,
+    drop_last=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(
+        type='RetrievalConcatDataset',
+        datasets=[rsicd_train, rsitmd_train, ucm_train],
+        exclude=[
+            rsicd_val, rsicd_test, rsitmd_val, rsitmd_test, ucm_val, ucm_test
+        ],
+        dedupe='ahash',
+        dedupe_within=True,
+        split='train',
+        pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=64,
+    num_workers=4,
+    persistent_workers=True,
+    drop_last=False,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type='RetrievalConcatDataset',
+        datasets=[rsicd_val, rsitmd_val, ucm_val],
+        dedupe=None,
+        split='val',
+        test_mode=True,
+        pipeline=test_pipeline))
+val_evaluator = dict(type='RSITRRecall')
+test_dataloader = dict(
+    batch_size=64,
+    num_workers=4,
+    persistent_workers=True,
+    drop_last=False,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=rsitmd_test)
+test_evaluator = val_evaluator

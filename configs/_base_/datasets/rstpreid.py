@@ -1,0 +1,78 @@
+# RSTPReid (Zhu et al., "DSSL: Deep Surroundings-person Separation Learning
+# for Text-based Person Retrieval", ACM MM 2021): 20,505 images of 4,101
+# identities (5 per id), 2 captions per image; train 3,701 ids / val 200 /
+# test 200.
+#
+# Expected layout (IRRA's, see docs/datasets.md):
+#   data/RSTPReid/
+#       data_captions.json  [{"id", "img_path", "captions", "split"}]
+#       imgs/<img_path>
+dataset_type = 'RSTPReid'
+data_root = 'data/RSTPReid'
+img_size = (384, 128)  # (height, width)
+random_erasing_fill = (104.09373615, 116.7460125, 122.770938)
+
+train_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='Resize', scale=(img_size[1], img_size[0]),
+         interpolation='bicubic'),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='mmpretrain.RandomCrop', crop_size=img_size, padding=10),
+    dict(type='mmpretrain.RandomErasing', erase_prob=0.5,
+         min_area_ratio=0.02, max_area_ratio=0.4, mode='const',
+         fill_color=random_erasing_fill),
+    dict(type='PackRetrievalInputs'),
+]
+test_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='Resize', scale=(img_size[1], img_size[0]),
+         interpolation='bicubic'),
+    dict(type='PackRetrievalInputs'),
+]
+
+identity_sampler = dict(
+    type='IdentityBalancedSampler', batch_size=64, num_instances=4)
+
+train_dataloader = dict(
+    batch_size=64,
+    num_workers=4,
+    persistent_workers=True,
+    drop_last=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        ann_file='data_captions.json',
+        data_prefix=dict(img_path='imgs'),
+        split='train',
+        pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=128,
+    num_workers=4,
+    persistent_workers=True,
+    drop_last=False,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        ann_file='data_captions.json',
+        data_prefix=dict(img_path='imgs'),
+        split='val',
+        test_mode=True,
+        pipeline=test_pipeline))
+val_evaluator = dict(type='PersonSearchMetric')
+test_dataloader = dict(
+    batch_size=128,
+    num_workers=4,
+    persistent_workers=True,
+    drop_last=False,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        ann_file='data_captions.json',
+        data_prefix=dict(img_path='imgs'),
+        split='test',
+        test_mode=True,
+        pipeline=test_pipeline))
+test_evaluator = val_evaluator

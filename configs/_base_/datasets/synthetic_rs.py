@@ -1,0 +1,64 @@
+# Synthetic remote-sensing captions: generated on first use (a few seconds,
+# cached in $SDTR_CACHE/synthetic or ~/.cache/sdtr/synthetic), no download.
+# 10 scene types (airport, farmland, forest, harbor, residential, desert,
+# beach, parking, river, stadium) x object groups (kind, colour, count,
+# place), 5 different captions per image; 480 train / 80 val / 120 test
+# images of 64x64 px, read through the real Karpathy-json loader
+# (`synthetic_format` may be 'karpathy', 'galr', 'coco' or 'pir').
+# Generate explicitly with `sdtr-make-synthetic rs` or
+# `python tools/dataset_converters/make_synthetic.py rs`.
+#
+# Overriding sizes in a child config: the pipelines below are evaluated in
+# this file, so change them as a whole (or use --cfg-options, e.g.
+# train_dataloader.dataset.pipeline.1.scale=32), and the generator through
+# the dataset fields (train_dataloader.dataset.img_size=...).
+#
+# No horizontal flip: the captions say "left"/"right".
+img_size = 64
+synthetic_format = 'karpathy'
+synthetic_rs = dict(
+    type='SyntheticRSCaptions',
+    format=synthetic_format,
+    num_train=480,
+    num_val=80,
+    num_test=120,
+    img_size=img_size,
+    seed=0)
+
+train_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='mmpretrain.RandomResizedCrop', scale=img_size,
+         crop_ratio_range=(0.85, 1.0), interpolation='bicubic'),
+    dict(type='PackRetrievalInputs'),
+]
+test_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='Resize', scale=(img_size, img_size), interpolation='bicubic'),
+    dict(type='PackRetrievalInputs'),
+]
+
+train_dataloader = dict(
+    batch_size=32,
+    num_workers=2,
+    persistent_workers=True,
+    drop_last=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(synthetic_rs, split='train', pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=64,
+    num_workers=2,
+    persistent_workers=True,
+    drop_last=False,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        synthetic_rs, split='val', test_mode=True, pipeline=test_pipeline))
+val_evaluator = dict(type='RSITRRecall')
+test_dataloader = dict(
+    batch_size=64,
+    num_workers=2,
+    persistent_workers=True,
+    drop_last=False,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        synthetic_rs, split='test', test_mode=True, pipeline=test_pipeline))
+test_evaluator = val_evaluator

@@ -1,0 +1,79 @@
+# UCM-captions (Qu et al., "Deep semantic understanding of high resolution
+# remote sensing image", CITS 2016): the 2,100 UC Merced images (256x256
+# tif), 5 captions each, Karpathy-style json, train 1,680 / val 210 /
+# test 210.
+#
+# Expected layout (see docs/datasets.md):
+#   data/ucm_captions/
+#       dataset.json      {"images": [{"filename": "1.tif", "split",
+#                           "sentences": [{"raw"}]}]}
+#       imgs/1.tif ... imgs/2100.tif
+#
+# Scene labels: scene_rule='ucm' maps image n to UC Merced class (n-1)//100
+# in alphabetical class order (agricultural, airplane, ...).  This is an
+# ASSUMPTION about the numbering of the release; check a few images.
+# Some releases ship COCO-captions json instead; then use
+#   type='COCOCaptionDataset', ann_file='captions_<split>.json'.
+dataset_type = 'KarpathyCaptionDataset'
+data_root = 'data/ucm_captions'
+img_size = 224
+
+train_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='mmpretrain.RandomResizedCrop', scale=img_size,
+         crop_ratio_range=(0.5, 1.0), interpolation='bicubic'),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='PackRetrievalInputs'),
+]
+test_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='Resize', scale=(img_size, img_size), interpolation='bicubic'),
+    dict(type='PackRetrievalInputs'),
+]
+
+train_dataloader = dict(
+    batch_size=32,
+    num_workers=4,
+    persistent_workers=True,
+    drop_last=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        ann_file='dataset.json',
+        data_prefix=dict(img_path='imgs'),
+        split='train',
+        scene_rule='ucm',
+        pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=64,
+    num_workers=4,
+    persistent_workers=True,
+    drop_last=False,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        ann_file='dataset.json',
+        data_prefix=dict(img_path='imgs'),
+        split='val',
+        scene_rule='ucm',
+        test_mode=True,
+        pipeline=test_pipeline))
+val_evaluator = dict(type='RSITRRecall')
+test_dataloader = dict(
+    batch_size=64,
+    num_workers=4,
+    persistent_workers=True,
+    drop_last=False,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        ann_file='dataset.json',
+        data_prefix=dict(img_path='imgs'),
+        split='test',
+        scene_rule='ucm',
+        test_mode=True,
+        pipeline=test_pipeline))
+test_evaluator = val_evaluator

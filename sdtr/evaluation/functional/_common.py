@@ -1,0 +1,254 @@
+"""Helpers shared by the exact retrieval metrics.
+
+Tie rule (used by every function in :mod:`sdtr.evaluation.functional`)
+-----------------------------------------------------------------------
+For one query, the rank (0-based position) of a relevant ("positive") item
+is::
+
+    rank = #(irrelevant items with a strictly greater similarity)
+         + #(relevant items ranked before it)
+
+i.e. when a relevant and an irrelevant item have exactly the same similarity
+the relevant one is ranked first, and relevant items are ordered by
+decreasing similarity among themselves (their mutual order never changes a
+metric).  The dense functions implement this with two stable sorts of each
+row, the feature-level functions by counting, so both give the same integer
+ranks and therefore bit-identical metrics.
+"""
+import math
+from contextlib import contextmanager
+from typing import Iterable, Optional, Sequence, Tuple, Union
+
+import torch
+from torch import Tensor
+
+# Work-buffer shape (rows, columns) of the chunked functions.  The two float32
+# buffers of 256 x 4096 (4 MiB each) stay in the L2/L3 caches on a CPU, which
+# keeps the comparisons cheap next to the matrix product (see
+# tools/analysis_tools/benchmark_metrics.py); a GPU prefers bigger blocks.
+DEFAULT_CPU_CHUNK = (256, 4096)
+DEFAULT_CUDA_CHUNK = (4096, 32768)
+
+
+def check_topk(topk: Union[int, Iterable[int]]) -> Tuple[int, ...]:
+    """Validate ``topk`` and return it as a tuple of positive ints."""
+    if isinstance(topk, int):
+        topk = (topk, )
+    topk = tuple(topk)
+    if len(topk) == 0:
+        raise ValueError('topk must not be empty')
+    for k in topk:
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise ValueError(f'topk values must be positive ints, got {topk}')
+    if len(set(topk)) != len(topk):
+        raise ValueError(f'topk has duplicate values: {topk}')
+    return topk
+
+
+def all_finite(x: Tensor) -> bool:
+    """``torch.isfinite(x).all()`` with a fast path: a finite float sum
+    proves every element finite (NaN/inf propagate); only an overflowing or
+    non-finite sum falls back to the element-wise test."""
+    if x.numel() == 0:
+        return True
+    if bool(torch.isfinite(x.sum(dtype=torch.float32))):
+        return True
+    return bool(torch.isfinite(x).all())
+
+
+def check_sims(sims: Tensor, name: str = 'sims') -> Tensor:
+    if not isinstance(sims, Tensor):
+        raise TypeError(f'{name} must be a torch.Tensor, got {type(sims)}')
+    if sims.dim() != 2:
+        raise ValueError(f'{name} must be 2-D, got shape {tuple(sims.shape)}')
+    if not sims.is_floating_point():
+        raise TypeError(f'{name} must be a floating tensor, got {sims.dtype}')
+    if not all_finite(sims):
+        raise ValueError(f'{name} contains NaN or infinite values')
+    return sims
+
+
+def check_feats(feats: Tensor, name: str) -> Tensor:
+    if not isinstance(feats, Tensor):
+        raise TypeError(f'{name} must be a torch.Tensor, got {type(feats)}')
+    if feats.dim() != 2:
+        raise ValueError(
+            f'{name} must be 2-D [N, D], got shape {tuple(feats.shape)}')
+    if not feats.is_floating_point():
+        raise TypeError(f'{name} must be a floating tensor, got {feats.dtype}')
+    if not all_finite(feats):
+        raise ValueError(f'{name} contains NaN or infinite values')
+    return feats
+
+
+def check_index_vector(x, name: str, length: int,
+                       upper: Optional[int] = None) -> Tensor:
+    """Convert ``x`` to a 1-D int64 CPU tensor and check its length/range."""
+    x = torch.as_tensor(x)
+    if x.dim() != 1:
+        raise ValueError(f'{name} must be 1-D, got shape {tuple(x.shape)}')
+    if x.is_floating_point() or x.dtype == torch.bool or x.is_complex():
+        raise TypeError(f'{name} must hold integers, got {x.dtype}')
+    x = x.to(device='cpu', dtype=torch.long)
+    if x.numel() != length:
+        raise ValueError(f'{name} has {x.numel()} entries, expected {length}')
+    if upper is not None and x.numel() > 0 and (int(x.min()) < 0
+                                                or int(x.max()) >= upper):
+        raise ValueError(f'{name} values must lie in [0, {upper})')
+    return x
+
+
+def resolve_chunk(chunk_size,
+                  max_memory: Optional[int],
+                  n_rows: int,
+                  n_cols: int,
+                  device: torch.device,
+                  bytes_per_cell: int = 8) -> Tuple[int, int]:
+    """Work-block shape ``(rows, cols)``.
+
+    ``chunk_size`` may be an int (same for both axes) or a pair.  Without it,
+    a device default is used; ``max_memory`` (bytes) then caps the float32
+    work buffers (``bytes_per_cell * rows * cols`` bytes).
+    """
+    if chunk_size is not None:
+        if isinstance(chunk_size, int):
+            rows = cols = chunk_size
+        else:
+            rows, cols = chunk_size
+        if int(rows) < 1 or int(cols) < 1:
+            raise ValueError(f'chunk_size must be positive, got {chunk_size}')
+        rows, cols = int(rows), int(cols)
+    else:
+        rows, cols = (DEFAULT_CUDA_CHUNK
+                      if device.type == 'cuda' else DEFAULT_CPU_CHUNK)
+        if max_memory is not None:
+            if max_memory < bytes_per_cell:
+                raise ValueError('max_memory is too small')
+            cols = max(1, min(cols, n_cols, int(max_memory) // bytes_per_cell))
+            rows = max(1, min(rows,
+                              int(max_memory) // (bytes_per_cell * cols)))
+    # block sums of 0/1 are accumulated in float32: exact below 2**24
+    limit = 1 << 24
+    return (max(1, min(rows, n_rows, limit)), max(1, min(cols, n_cols,
+                                                         limit)))
+
+
+def count_dtype(max_count: int) -> torch.dtype:
+    """Accumulator dtype for counts up to ``max_count``: float32 is exact
+    below 2**24 and lets :func:`add_counts` use one fused ``addmv``."""
+    return torch.float32 if max_count < (1 << 24) else torch.float64
+
+
+def add_counts(acc: Tensor, ind: Tensor, ones: Tensor) -> None:
+    """``acc += ind @ ones`` (row sums of a 0/1 float32 matrix).
+
+    Sums of 0/1 values stay integers below 2**24, so the float32 matrix-
+    vector product is exact in any summation order.
+    """
+    if acc.dtype == ind.dtype:
+        acc.addmv_(ind, ones)
+    else:
+        acc.add_(torch.mv(ind, ones))
+
+
+@contextmanager
+def exact_fp32_matmul():
+    """Run float32 products in full IEEE precision (no TF32 / bf16)."""
+    prev = torch.get_float32_matmul_precision()
+    if prev != 'highest':
+        torch.set_float32_matmul_precision('highest')
+    try:
+        yield
+    finally:
+        if prev != 'highest':
+            torch.set_float32_matmul_precision(prev)
+
+
+# --------------------------------------------------------------------------
+# dense tie-aware ranking
+# --------------------------------------------------------------------------
+def dense_sorted_matches(sims: Tensor, pos: Tensor) -> Tensor:
+    """Boolean matrix ``m[q, k]``: is the k-th ranked item of row q relevant.
+
+    Rows are ordered by decreasing similarity; among equal similarities the
+    relevant items come first (two stable sorts: relevance, then score).
+    """
+    order = torch.argsort((~pos).to(torch.uint8), dim=1, stable=True)
+    scores = sims.gather(1, order)
+    order2 = torch.sort(scores, dim=1, descending=True, stable=True).indices
+    return pos.gather(1, order).gather(1, order2)
+
+
+def dense_positive_ranks(sims: Tensor, pos: Tensor) -> Tuple[Tensor, Tensor]:
+    """Sorted 0-based ranks of the relevant items of every row.
+
+    Returns ``(ranks [Q, P], num_pos [Q])`` (CPU int64) where ``P`` is the
+    largest number of relevant items of a row; entries beyond ``num_pos`` are
+    padding (the number of columns).
+    """
+    m = dense_sorted_matches(sims, pos)
+    num_pos = m.sum(1)
+    n_cols = m.shape[1]
+    p_max = max(int(num_pos.max()) if num_pos.numel() else 0, 1)
+    pos_idx = torch.arange(n_cols, device=m.device).expand_as(m)
+    keyed = torch.where(m, pos_idx, torch.full_like(pos_idx, n_cols))
+    ranks = torch.sort(keyed, dim=1).values[:, :p_max]
+    return ranks.cpu(), num_pos.cpu()
+
+
+# --------------------------------------------------------------------------
+# shared finalisation (identical for dense and chunked)
+# --------------------------------------------------------------------------
+def recall_from_first_ranks(first_ranks: Tensor,
+                            topk: Sequence[int]) -> Tuple[float, ...]:
+    n = first_ranks.numel()
+    return tuple(100.0 * int((first_ranks < k).sum()) / n for k in topk)
+
+
+def per_query_stats(ranks: Tensor,
+                    num_pos: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+    """First rank, AP and INP of each query from its sorted positive ranks.
+
+    ``ranks`` [n, P] (sorted ascending in the first ``num_pos`` entries) and
+    ``num_pos`` [n] >= 1.  AP and INP follow IRRA: with ``r_j`` the rank of
+    the (j+1)-th relevant item, ``AP = mean_j (j + 1) / (r_j + 1)`` and
+    ``INP = num_pos / (r_last + 1)``.  The per-row sum is a sequential
+    ``cumsum`` read at ``num_pos - 1``, so padding width cannot change it.
+    """
+    ranks = ranks.cpu().long()
+    num_pos = num_pos.cpu().long()
+    p = ranks.shape[1]
+    j = torch.arange(1, p + 1, dtype=torch.float64)
+    terms = j.unsqueeze(0) / (ranks.double() + 1.0)
+    last = (num_pos - 1).unsqueeze(1)
+    ap = terms.cumsum(1).gather(1, last).squeeze(1) / num_pos.double()
+    inp = num_pos.double() / (ranks.gather(1, last).squeeze(1).double() + 1.)
+    return ranks[:, 0].clone(), ap, inp
+
+
+def mean_percent(x: Tensor) -> float:
+    """Order-independent (exactly rounded) mean of ``x`` times 100."""
+    return 100.0 * math.fsum(x.tolist()) / x.numel()
+
+
+def person_results(first: Tensor, ap: Tensor, inp: Tensor,
+                   topk: Sequence[int], prefix: str = '') -> dict:
+    out = {}
+    for k, r in zip(topk, recall_from_first_ranks(first, topk)):
+        out[f'{prefix}R@{k}'] = r
+    out[f'{prefix}mAP'] = mean_percent(ap)
+    out[f'{prefix}mINP'] = mean_percent(inp)
+    return out
+
+
+def rsitr_results(i2t_first: Tensor, t2i_first: Tensor,
+                  topk: Sequence[int]) -> dict:
+    out = {}
+    i2t = recall_from_first_ranks(i2t_first, topk)
+    t2i = recall_from_first_ranks(t2i_first, topk)
+    for k, r in zip(topk, i2t):
+        out[f'i2t_R@{k}'] = r
+    for k, r in zip(topk, t2i):
+        out[f't2i_R@{k}'] = r
+    out['mR'] = math.fsum(i2t + t2i) / (len(i2t) + len(t2i))
+    return out

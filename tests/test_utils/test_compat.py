@@ -1,0 +1,162 @@
+"""mmengine 0.10.7 + torch >= 2.6: resume / load_from of mmengine's own
+checkpoints, with the safe unpickler kept."""
+import copy
+import os
+import os.path as osp
+import pickle
+
+import pytest
+import torch
+from mmengine.dataset import DefaultSampler
+from mmengine.hooks import Hook
+from mmengine.model import BaseModel
+from mmengine.runner import Runner
+from mmengine.runner.checkpoint import CheckpointLoader
+from torch.utils.data import Dataset
+
+import sdtr  # noqa: F401  (registers the checkpoint loader)
+from sdtr.utils.compat import TRUST_ENV, safe_torch_load
+
+
+class ToyData(Dataset):
+
+    def __init__(self, n=24):
+        g = torch.Generator().manual_seed(0)
+        self.x = torch.randn(n, 4, generator=g)
+        self.y = self.x @ torch.tensor([1.0, -2.0, 0.5, 3.0])
+
+    def __len__(self):
+        return len(self.x)
+
+    def __getitem__(self, i):
+        return dict(inputs=self.x[i], targets=self.y[i])
+
+
+class ToyModel(BaseModel):
+
+    def __init__(self):
+        super().__init__()
+        self.linear = torch.nn.Linear(4, 1)
+
+    def forward(self, inputs, targets=None, mode='tensor'):
+        pred = self.linear(torch.stack(inputs) if isinstance(inputs, list)
+                           else inputs).squeeze(-1)
+        if mode == 'loss':
+            targets = torch.stack(targets) if isinstance(targets,
+                                                         list) else targets
+            return dict(loss=((pred - targets)**2).mean())
+        return pred
+
+
+class StopAt(Hook):
+    """Simulate a crash in the middle of an epoch."""
+
+    def __init__(self, epoch, it):
+        self.epoch, self.it = epoch, it
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None):
+        if runner.epoch == self.epoch and batch_idx == self.it:
+            raise KeyboardInterrupt('simulated interruption')
+
+
+def make_runner(work_dir, max_epochs, resume=False, load_from=None,
+                hooks=None):
+    torch.manual_seed(0)
+    return Runner(
+        model=ToyModel(),
+        work_dir=work_dir,
+        train_dataloader=dict(
+            dataset=ToyData(),
+            sampler=dict(type=DefaultSampler, shuffle=True, seed=1),
+            batch_size=4,
+            num_workers=0,
+            collate_fn=dict(type='default_collate')),
+        optim_wrapper=dict(optimizer=dict(type='Adam', lr=0.05)),
+        train_cfg=dict(by_epoch=True, max_epochs=max_epochs),
+        default_hooks=dict(checkpoint=dict(type='CheckpointHook',
+                                           interval=1)),
+        custom_hooks=hooks,
+        randomness=dict(seed=1),
+        resume=resume,
+        load_from=load_from,
+        default_scope='mmengine',
+        experiment_name=f'exp{abs(hash((work_dir, max_epochs, resume)))}')
+
+
+def test_auto_resume_after_interruption_matches_uninterrupted(tmp_path):
+    ref = make_runner(str(tmp_path / 'ref'), 3)
+    ref.train()
+    ref_state = copy.deepcopy(ref.model.state_dict())
+
+    work = str(tmp_path / 'run')
+    crashed = make_runner(work, 3, hooks=[StopAt(epoch=2, it=3)])
+    with pytest.raises(KeyboardInterrupt):
+        crashed.train()
+    assert osp.isfile(osp.join(work, 'epoch_2.pth'))
+    saved = torch.load(osp.join(work, 'epoch_2.pth'), weights_only=False)
+
+    resumed = make_runner(work, 3, resume=True)
+    resumed.load_or_resume()
+    assert resumed.epoch == 2 and resumed.iter == saved['meta']['iter']
+    opt_state = resumed.optim_wrapper.optimizer.state_dict()['state']
+    for k, v in saved['optimizer']['state'].items():
+        torch.testing.assert_close(opt_state[k]['exp_avg'], v['exp_avg'])
+        torch.testing.assert_close(opt_state[k]['exp_avg_sq'],
+                                   v['exp_avg_sq'])
+    resumed._has_loaded = False  # train() loads again, as tools/train.py
+    resumed.train()
+    for k, v in resumed.model.state_dict().items():
+        torch.testing.assert_close(v, ref_state[k])
+
+
+def test_resume_from_path_and_load_from(tmp_path):
+    work = str(tmp_path / 'a')
+    make_runner(work, 2).train()
+    ckpt = osp.join(work, 'epoch_1.pth')
+    r = make_runner(str(tmp_path / 'b'), 2, resume=True, load_from=ckpt)
+    r.load_or_resume()
+    assert r.epoch == 1
+    r2 = make_runner(str(tmp_path / 'c'), 2, load_from=ckpt)
+    r2.load_or_resume()
+    assert r2.epoch == 0  # load_from loads weights only
+    saved = torch.load(ckpt, weights_only=False)['state_dict']
+    torch.testing.assert_close(r2.model.state_dict()['linear.weight'],
+                               saved['linear.weight'])
+
+
+class _Evil:
+
+    def __reduce__(self):
+        return (os.system, ('echo pwned',))
+
+
+def test_local_loader_refuses_arbitrary_code(tmp_path, monkeypatch):
+    monkeypatch.delenv(TRUST_ENV, raising=False)
+    path = str(tmp_path / 'evil.pth')
+    torch.save({'x': _Evil()}, path)
+    with pytest.raises(RuntimeError, match='safe unpickler'):
+        CheckpointLoader.load_checkpoint(path, map_location='cpu')
+
+
+def test_trust_switch_loads_with_weights_only_false(tmp_path, monkeypatch):
+    path = str(tmp_path / 'obj.pth')
+    torch.save({'x': pickle.dumps(1), 'obj': {1, 2}}, path)
+    monkeypatch.setenv(TRUST_ENV, '1')
+    assert safe_torch_load(path)['obj'] == {1, 2}
+
+
+def test_missing_and_corrupt_checkpoint_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match='nope.pth'):
+        safe_torch_load(str(tmp_path / 'nope.pth'))
+    bad = tmp_path / 'bad.pth'
+    bad.write_bytes(b'not a checkpoint')
+    with pytest.raises(RuntimeError, match='bad.pth'):
+        safe_torch_load(str(bad))
+
+
+def test_url_scheme_is_mmengine_hub_loader():
+    # URL checkpoints keep mmengine's hub loader, which uses torch.load's
+    # default (weights_only=True on torch >= 2.6).
+    from mmengine.runner.checkpoint import load_from_http
+    assert CheckpointLoader._schemes['https://'] is load_from_http
+    assert CheckpointLoader._schemes['http://'] is load_from_http
