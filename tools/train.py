@@ -57,6 +57,10 @@ def merge_args(cfg, args):
 
     if args.amp:
         import torch
+        if not torch.cuda.is_available():
+            raise SystemExit(
+                '--amp needs a CUDA device: mmengine\'s AmpOptimWrapper has '
+                'no CPU implementation. Train without --amp on CPU.')
         dtype = 'bfloat16' if (torch.cuda.is_available()
                                and torch.cuda.is_bf16_supported()) \
             else 'float16'

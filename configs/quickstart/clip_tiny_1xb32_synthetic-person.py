@@ -9,7 +9,7 @@ _base_ = [
     '../_base_/default_runtime.py',
 ]
 
-max_epochs = 24
+max_epochs = 12
 warmup_iters = 100
 optim_wrapper = dict(optimizer=dict(lr=1e-3, weight_decay=0.05))
 param_scheduler = [
@@ -18,10 +18,10 @@ param_scheduler = [
     dict(type='CosineAnnealingLR', eta_min=1e-5, by_epoch=True, begin=0,
          end=max_epochs, convert_to_iter_based=True),
 ]
-train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=4)
+train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=3)
 default_hooks = dict(
     logger=dict(interval=25),
-    checkpoint=dict(interval=4, max_keep_ckpts=1, save_best='person/R@1',
+    checkpoint=dict(interval=3, max_keep_ckpts=1, save_best='person/R@1',
                     rule='greater'))
 env_cfg = dict(dist_cfg=dict(backend='gloo'))
 auto_scale_lr = dict(base_batch_size=32)

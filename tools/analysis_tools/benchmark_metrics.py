@@ -24,7 +24,7 @@ Prints ONE JSON line with
 Features are random unit vectors (``--data random``, the worst case for
 the person metric: about half the gallery scores above the lowest relevant
 item) or clustered around one centre per image/identity (``--data
-clustered``, ranks like a trained model's).
+clustered``, ranks like a trained model's: person R@1 ~ 70 %).
 """
 import argparse
 import json
@@ -37,7 +37,9 @@ import torch
 
 from sdtr.evaluation.functional import (person_search_metrics_from_features,
                                         rsitr_recall_from_features)
-from sdtr.evaluation.functional._common import resolve_chunk
+from sdtr.evaluation.functional._common import (PERSON_CPU_CHUNK,
+                                                RSITR_CPU_CHUNK,
+                                                resolve_chunk)
 
 
 def parse_args():
@@ -110,12 +112,15 @@ def make_data(args):
         img = torch.randn(n_i, d, generator=g)
         txt = torch.randn(n_t, d, generator=g)
     else:
-        if args.metric == 'person':
-            centre = torch.randn(int(pids.max()) + 1, d, generator=g)[pids]
-        else:
-            centre = torch.randn(n_i, d, generator=g)
-        img = centre + 0.8 * torch.randn(n_i, d, generator=g)
-        txt = img[txt2img] + 1.2 * torch.randn(n_t, d, generator=g)
+        # a centre per identity (person) or per image (rsitr), an image-
+        # specific part partly seen by the captions, and caption noise;
+        # gives person R@1 ~ 70 %, mAP ~ 33 % (like a trained model)
+        groups = pids if args.metric == 'person' else torch.arange(n_i)
+        centre = torch.randn(int(groups.max()) + 1, d, generator=g)[groups]
+        own = torch.randn(n_i, d, generator=g)
+        img = centre + own
+        txt = centre[txt2img] + 0.7 * own[txt2img] + 6.0 * torch.randn(
+            n_t, d, generator=g)
     img = torch.nn.functional.normalize(img, dim=1)
     txt = torch.nn.functional.normalize(txt, dim=1)
     return img, txt, txt2img, pids
@@ -154,11 +159,13 @@ def main():
             max_memory=args.max_memory)
         shape = 'captions (queries) x images (gallery)'
     # work buffers: rsitr = similarities + one 0/1 block (8 B per cell);
-    # person = similarities + a 0/1 buffer for 4 thresholds (20 B per cell)
-    cell = 8 if args.metric == 'rsitr' else 20
-    rows, cols = resolve_chunk(chunk, args.max_memory, rows_a.shape[0],
-                               cols_b.shape[0], rows_a.device,
-                               bytes_per_cell=cell)
+    # person = similarities + a 0/1 buffer for 2 thresholds (12 B per cell)
+    cell = 8 if args.metric == 'rsitr' else 12
+    rows, cols = resolve_chunk(
+        chunk, args.max_memory, rows_a.shape[0], cols_b.shape[0],
+        rows_a.device, bytes_per_cell=cell,
+        cpu_default=RSITR_CPU_CHUNK
+        if args.metric == 'rsitr' else PERSON_CPU_CHUNK)
 
     # warm-up (thread pool, BLAS) on a small slice
     bare_chunked(rows_a[:rows], cols_b[:cols], rows, cols)

@@ -22,12 +22,14 @@ from typing import Iterable, Optional, Sequence, Tuple, Union
 import torch
 from torch import Tensor
 
-# Work-buffer shape (rows, columns) of the chunked functions.  The two float32
-# buffers of 256 x 4096 (4 MiB each) stay in the L2/L3 caches on a CPU, which
-# keeps the comparisons cheap next to the matrix product (see
-# tools/analysis_tools/benchmark_metrics.py); a GPU prefers bigger blocks.
-DEFAULT_CPU_CHUNK = (256, 4096)
-DEFAULT_CUDA_CHUNK = (4096, 32768)
+# Default work-block shapes (rows, columns) of the chunked functions on a
+# CPU, tuned with tools/analysis_tools/benchmark_metrics.py on a 2-core
+# AVX-512 machine: the similarity block and its 0/1 indicator stay in the
+# L2/L3 caches, so the comparisons are cheap next to the matrix product.
+# A GPU prefers bigger blocks.
+RSITR_CPU_CHUNK = (512, 1024)
+PERSON_CPU_CHUNK = (128, 2048)
+DEFAULT_CUDA_CHUNK = (2048, 16384)
 
 
 def check_topk(topk: Union[int, Iterable[int]]) -> Tuple[int, ...]:
@@ -103,7 +105,9 @@ def resolve_chunk(chunk_size,
                   n_rows: int,
                   n_cols: int,
                   device: torch.device,
-                  bytes_per_cell: int = 8) -> Tuple[int, int]:
+                  bytes_per_cell: int = 8,
+                  cpu_default: Tuple[int, int] = RSITR_CPU_CHUNK
+                  ) -> Tuple[int, int]:
     """Work-block shape ``(rows, cols)``.
 
     ``chunk_size`` may be an int (same for both axes) or a pair.  Without it,
@@ -120,7 +124,7 @@ def resolve_chunk(chunk_size,
         rows, cols = int(rows), int(cols)
     else:
         rows, cols = (DEFAULT_CUDA_CHUNK
-                      if device.type == 'cuda' else DEFAULT_CPU_CHUNK)
+                      if device.type == 'cuda' else cpu_default)
         if max_memory is not None:
             if max_memory < bytes_per_cell:
                 raise ValueError('max_memory is too small')

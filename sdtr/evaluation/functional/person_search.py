@@ -20,15 +20,19 @@ from typing import Iterable, Optional, Tuple, Union
 import torch
 from torch import Tensor
 
-from ._common import (add_counts, check_feats, check_sims, check_topk,
-                      count_dtype, dense_positive_ranks, exact_fp32_matmul,
-                      per_query_stats, person_results, resolve_chunk)
+from ._common import (PERSON_CPU_CHUNK, add_counts, check_feats, check_sims,
+                      check_topk, count_dtype, dense_positive_ranks,
+                      exact_fp32_matmul, per_query_stats, person_results,
+                      resolve_chunk)
 
 __all__ = ['person_search_metrics', 'person_search_metrics_from_features']
 
-# the 0/1 indicator buffer holds _SLOTS x (rows x cols): up to _SLOTS
-# thresholds of a full block are compared in one operation
-_SLOTS = 4
+# the 0/1 indicator buffer holds _SLOTS x (rows x cols): _SLOTS thresholds
+# of a full block are compared in one (broadcast) operation
+_SLOTS = 2
+# row blocks whose book-keeping (relevant items, thresholds, AP) is done
+# together
+_SUPER = 16
 
 
 def _as_pids(x, name: str, length: int) -> Tensor:
@@ -125,8 +129,8 @@ def person_search_metrics_from_features(
     relevant gallery items are computed with a dot product and sorted
     (``S_0 >= ... >= S_{P-1}``, only P values per query); the gallery is then
     scanned in blocks and, in cache, ``c_j = #(irrelevant items with
-    similarity > S_j)`` is accumulated (a broadcast comparison with up to
-    four thresholds at once, then an exact 0/1 matrix-vector sum).  The rank of the j-th relevant item
+    similarity > S_j)`` is accumulated (a broadcast comparison with two
+    thresholds at once, then an exact 0/1 matrix-vector sum).  The rank of the j-th relevant item
     is ``j + c_j``.  Relevant items are excluded from the counts by index.
     The work is about ``P`` cheap comparisons per similarity on top of the
     product.  Products run in float32 with TF32/bf16 disabled.
@@ -137,11 +141,11 @@ def person_search_metrics_from_features(
         query_pids, gallery_pids: integer identities.
         topk (int | sequence[int]): K of R@K. Defaults to (1, 5, 10).
         chunk_size (int | (int, int), optional): block shape
-            ``(queries, gallery items)``; default 256 x 4096 on CPU.
+            ``(queries, gallery items)``; default 128 x 2048 on CPU.
         max_memory (int, optional): byte budget of the float32 work
-            buffers (one block of similarities plus a 0/1 buffer for up to
-            four thresholds: 20 bytes per block cell, 20 MiB by default)
-            when ``chunk_size`` is not given.
+            buffers (one block of similarities plus a 0/1 buffer for two
+            thresholds: 12 bytes per block cell, 3 MiB by default) when
+            ``chunk_size`` is not given.
 
     Returns:
         dict: same keys and values as :func:`person_search_metrics`.
@@ -181,70 +185,83 @@ def person_search_metrics_from_features(
     qf_all = query_feats.float()
     gal = gallery_feats.float()
     rows, cols = resolve_chunk(chunk_size, max_memory, n_q, n_g, dev,
-                               bytes_per_cell=4 * (1 + _SLOTS))
+                               bytes_per_cell=4 * (1 + _SLOTS),
+                               cpu_default=PERSON_CPU_CHUNK)
     col_starts = torch.arange(0, n_g + cols, cols)
     first = torch.empty(n_q, dtype=torch.long)
     ap = torch.empty(n_q, dtype=torch.float64)
     inp = torch.empty(n_q, dtype=torch.float64)
     cdtype = count_dtype(n_g + 1)
 
+    n_cb = (n_g + cols - 1) // cols
     with torch.no_grad(), exact_fp32_matmul():
         buf = torch.empty(rows * cols, device=dev)
         ind = torch.empty(_SLOTS * rows * cols, device=dev)
         ones = torch.ones(cols, device=dev)
-        b0 = 0
-        while b0 < n_q:
-            # queries sorted by P: shrink the block so that rows * P fits
-            # the indicator buffer (_SLOTS * rows * cols)
-            p_end = int(num_pos[q_order[min(b0 + rows, n_q) - 1]])
-            qi = q_order[b0:b0 + min(rows, max(1, rows * _SLOTS // p_end))]
-            b0 += qi.numel()
-            n = qi.numel()
+        qbuf = torch.empty(min(n_q, rows * _SUPER) * qf_all.shape[1],
+                           device=dev)
+        # book-keeping is vectorised over super-blocks of _SUPER row blocks
+        for b0 in range(0, n_q, rows * _SUPER):
+            qi = q_order[b0:b0 + rows * _SUPER]
+            nb = qi.numel()
             npos = num_pos[qi]
             p = int(npos.max())
-            group = max(1, min(p, _SLOTS * rows // n))  # thresholds per op
+            group = min(p, _SLOTS)  # thresholds per comparison op
             ar = torch.arange(p)
             valid = ar.unsqueeze(0) < npos.unsqueeze(1)
             pidx = g_order[(start[qi].unsqueeze(1) + ar).clamp_(max=n_g - 1)]
             q0 = int(qi[0])
-            if int(qi[-1]) - q0 == n - 1 and torch.equal(
-                    qi, torch.arange(q0, q0 + n)):
-                qf = qf_all[q0:q0 + n]  # contiguous: no copy
-            else:
-                qf = qf_all[qi.to(dev)]
-            # similarities to the relevant items, sorted decreasingly
-            psim = _positive_sims(qf, gal, pidx, valid, cols)
+            if int(qi[-1]) - q0 == nb - 1 and torch.equal(
+                    qi, torch.arange(q0, q0 + nb)):
+                qf_sb = qf_all[q0:q0 + nb]  # contiguous: no copy
+            else:  # gather into a reused buffer (no fresh pages)
+                qf_sb = torch.index_select(
+                    qf_all, 0, qi.to(dev),
+                    out=qbuf[:nb * qf_all.shape[1]].view(nb, -1))
+            # similarities to the relevant items, sorted decreasingly;
+            # padding: -inf to sort last, then +inf so that it counts nothing
+            psim = torch.cat([
+                _positive_sims(qf_sb[r0:r0 + rows], gal, pidx[r0:r0 + rows],
+                               valid[r0:r0 + rows], cols)
+                for r0 in range(0, nb, rows)
+            ])
             valid_d = valid.to(dev)
             psim.masked_fill_(~valid_d, float('-inf'))
             thr = torch.sort(psim, dim=1, descending=True).values
-            thr.masked_fill_(~valid_d, float('inf'))  # pads count nothing
-            thr = thr.t().contiguous().unsqueeze(2)  # [p, n, 1]
-            # relevant (row, column) pairs sorted by column for masking
+            thr.masked_fill_(~valid_d, float('inf'))
+            thr = thr.t().contiguous().unsqueeze(2)  # [p, nb, 1]
+            # relevant (row, column) pairs ordered by (row block, column
+            # block) with block-local coordinates, for masking by index
             vr, vj = valid.nonzero(as_tuple=True)
             vc = pidx[vr, vj]
-            vc, srt = torch.sort(vc)
-            vr = vr[srt]
-            cut = torch.searchsorted(vc, col_starts).tolist()
-            vr, vc = vr.to(dev), vc.to(dev)
-            cnt = torch.zeros(p * n, dtype=cdtype, device=dev)
-            for cb, g0 in enumerate(range(0, n_g, cols)):
-                g1 = min(g0 + cols, n_g)
-                m = g1 - g0
-                s = buf[:n * m].view(n, m)
-                torch.mm(qf, gal[g0:g1].t(), out=s)
-                lo, hi = cut[cb], cut[cb + 1]
-                if hi > lo:  # exclude relevant items by index
-                    s[vr[lo:hi], vc[lo:hi] - g0] = float('-inf')
-                s3 = s.unsqueeze(0)
-                for j0 in range(0, p, group):
-                    j1 = min(j0 + group, p)
-                    k = j1 - j0
-                    c = ind[:k * n * m].view(k, n, m)
-                    torch.gt(s3, thr[j0:j1], out=c)
-                    add_counts(cnt[j0 * n:j1 * n], c.view(k * n, m),
-                               ones[:m])
-            ranks = cnt.view(p, n).t().cpu().long() + ar.unsqueeze(0)
-            f, a, i = per_query_stats(ranks, npos)
+            key = (vr // rows) * n_cb + vc // cols
+            key, srt = torch.sort(key, stable=True)
+            vr_loc = (vr[srt] % rows).to(dev)
+            vc_loc = (vc[srt] % cols).to(dev)
+            cut = torch.searchsorted(
+                key, torch.arange((nb + rows - 1) // rows * n_cb + 1)).tolist()
+            ranks = torch.empty(nb, p, dtype=torch.long)
+            for rb, r0 in enumerate(range(0, nb, rows)):
+                n = min(rows, nb - r0)
+                qf = qf_sb[r0:r0 + n]
+                thr_b = thr[:, r0:r0 + n]
+                cnt = torch.zeros(p * n, dtype=cdtype, device=dev)
+                for cb, g0 in enumerate(range(0, n_g, cols)):
+                    m = min(cols, n_g - g0)
+                    s = buf[:n * m].view(n, m)
+                    torch.mm(qf, gal[g0:g0 + m].t(), out=s)
+                    lo, hi = cut[rb * n_cb + cb], cut[rb * n_cb + cb + 1]
+                    if hi > lo:  # exclude relevant items by index
+                        s[vr_loc[lo:hi], vc_loc[lo:hi]] = float('-inf')
+                    s3 = s.unsqueeze(0)
+                    for j0 in range(0, p, group):
+                        j1 = min(j0 + group, p)
+                        c = ind[:(j1 - j0) * n * m].view(j1 - j0, n, m)
+                        torch.gt(s3, thr_b[j0:j1], out=c)
+                        add_counts(cnt[j0 * n:j1 * n],
+                                   c.view((j1 - j0) * n, m), ones[:m])
+                ranks[r0:r0 + n] = cnt.view(p, n).t().cpu().long()
+            f, a, i = per_query_stats(ranks + ar.unsqueeze(0), npos)
             first[qi] = f
             ap[qi] = a
             inp[qi] = i

@@ -115,9 +115,9 @@ def rsitr_recall_from_features(
         txt2img (LongTensor | sequence): ``[num_texts]`` caption -> image.
         topk (int | sequence[int]): K values. Defaults to (1, 5, 10).
         chunk_size (int | (int, int), optional): block shape
-            ``(images, captions)``; default 256 x 4096 on CPU.
+            ``(images, captions)``; default 512 x 1024 on CPU.
         max_memory (int, optional): byte budget of the two float32 work
-            buffers (8 bytes per block cell, 8 MiB by default) when
+            buffers (8 bytes per block cell, 4 MiB by default) when
             ``chunk_size`` is not given.
 
     Returns:
@@ -177,7 +177,7 @@ def rsitr_recall_from_features(
             own = torch.sort(by_img[bounds[i0]:bounds[i1]]).values
             own_rows = (txt2img[own] - i0).to(dev)
             cut = torch.searchsorted(own, col_starts).tolist()
-            own = own.to(dev)
+            own_cols = (own % cols).to(dev)  # block-local caption index
             for cb, t0 in enumerate(range(0, num_texts, cols)):
                 t1 = min(t0 + cols, num_texts)
                 n_t = t1 - t0
@@ -185,7 +185,7 @@ def rsitr_recall_from_features(
                 torch.mm(a, txt[t0:t1].t(), out=s)
                 lo, hi = cut[cb], cut[cb + 1]
                 if hi > lo:  # exclude ground-truth pairs by index
-                    s[own_rows[lo:hi], own[lo:hi] - t0] = neg_inf
+                    s[own_rows[lo:hi], own_cols[lo:hi]] = neg_inf
                 c = ind[:n_i * n_t].view(n_i, n_t)
                 # i2t: captions above the image's best own caption
                 add_counts(acc, torch.gt(s, thr_row, out=c), ones[:n_t])
