@@ -12,7 +12,8 @@ from .pir import PIRCaptionDataset
 from .rstpreid import RSTPReid
 from .samplers import IdentityBalancedSampler
 from .synthetic import (SyntheticPersonCaptions, SyntheticRSCaptions,
-                        make_synthetic_person, make_synthetic_rs)
+                        make_synthetic_person, make_synthetic_rs,
+                        make_synthetic_scene_folders)
 from .transforms import LoadImage, PackRetrievalInputs, PreCaption
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     'CUHKPEDES', 'ICFGPEDES', 'RSTPReid', 'RetrievalConcatDataset',
     'IdentityBalancedSampler', 'LoadImage', 'PackRetrievalInputs',
     'PreCaption', 'SyntheticRSCaptions', 'SyntheticPersonCaptions',
-    'make_synthetic_rs', 'make_synthetic_person', 'BadSampleError',
+    'make_synthetic_rs', 'make_synthetic_person',
+    'make_synthetic_scene_folders', 'BadSampleError',
     'BadImageError'
 ]

@@ -1,10 +1,12 @@
 """Deterministic synthetic datasets (the default that runs anywhere)."""
 from .person import PERSON_FORMATS, make_synthetic_person
 from .rs import RS_FORMATS, make_synthetic_rs
+from .scene_folders import make_synthetic_scene_folders
 from .synthetic_person_captions import SyntheticPersonCaptions
 from .synthetic_rs_captions import SyntheticRSCaptions
 
 __all__ = [
-    'make_synthetic_rs', 'make_synthetic_person', 'SyntheticRSCaptions',
+    'make_synthetic_rs', 'make_synthetic_person',
+    'make_synthetic_scene_folders', 'SyntheticRSCaptions',
     'SyntheticPersonCaptions', 'RS_FORMATS', 'PERSON_FORMATS'
 ]

@@ -14,8 +14,9 @@ def parse_args(argv: Optional[Sequence[str]] = None):
         'Without --out-dir they go to $SDTR_CACHE/synthetic (default '
         '~/.cache/sdtr/synthetic), where the synthetic dataset types of the '
         'configs find them.')
-    p.add_argument('kind', choices=['rs', 'person', 'all'],
-                   help='which dataset to generate')
+    p.add_argument('kind', choices=['rs', 'person', 'scenes', 'all'],
+                   help='which dataset to generate (scenes: folder-of-'
+                   'classes scene classification data)')
     p.add_argument('--out-dir', help='target folder (with kind=all, '
                    'sub-folders rs/ and person/ are made)')
     p.add_argument('--seed', type=int, default=0)
@@ -29,6 +30,9 @@ def parse_args(argv: Optional[Sequence[str]] = None):
     g.add_argument('--image-ext', choices=['png', 'jpg'], default='png')
     g.add_argument('--rs-formats', nargs='+',
                    default=['karpathy', 'galr', 'coco', 'pir'])
+    g = p.add_argument_group('scenes (folder of classes)')
+    g.add_argument('--train-per-class', type=int, default=24)
+    g.add_argument('--test-per-class', type=int, default=8)
     g = p.add_argument_group('person')
     g.add_argument('--num-train-ids', type=int, default=64)
     g.add_argument('--num-val-ids', type=int, default=16)
@@ -46,6 +50,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     ``tools/dataset_converters/make_synthetic.py``."""
     from .person import make_synthetic_person
     from .rs import make_synthetic_rs
+    from .scene_folders import make_synthetic_scene_folders
     args = parse_args(argv)
     out = {}
 
@@ -68,6 +73,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             num_val_ids=args.num_val_ids, num_test_ids=args.num_test_ids,
             images_per_id=args.images_per_id, img_size=args.person_size,
             seed=args.seed, formats=args.person_formats, force=args.force)
+    if args.kind in ('scenes', 'all'):
+        out['scenes'] = make_synthetic_scene_folders(
+            out_dir=sub('scenes'), train_per_class=args.train_per_class,
+            test_per_class=args.test_per_class, img_size=args.img_size,
+            seed=args.seed, force=args.force)
     for k, v in out.items():
         with open(osp.join(v, 'meta.json')) as f:
             counts = json.load(f).get('counts')
