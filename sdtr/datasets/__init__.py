@@ -26,3 +26,7 @@ __all__ = [
     'make_synthetic_scene_folders', 'BadSampleError',
     'BadImageError'
 ]
+from .scene_folder_dataset import SceneFolderDataset  # noqa: E402
+from .webdataset_captions import WebDatasetCaptions  # noqa: E402
+
+__all__ += ['SceneFolderDataset', 'WebDatasetCaptions']

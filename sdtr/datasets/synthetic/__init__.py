@@ -10,3 +10,6 @@ __all__ = [
     'make_synthetic_scene_folders', 'SyntheticRSCaptions',
     'SyntheticPersonCaptions', 'RS_FORMATS', 'PERSON_FORMATS'
 ]
+from .synthetic_scene_folders import SyntheticSceneFolders  # noqa: E402,E501
+
+__all__ += ['SyntheticSceneFolders']

@@ -1,0 +1,1 @@
+from .dataset_epoch_hook import DatasetEpochHook  # noqa: F401

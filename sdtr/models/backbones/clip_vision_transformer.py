@@ -154,13 +154,18 @@ class CLIPVisionTransformer(CLIPTowerMixin, VisionTransformer, BaseModule):
 
     def forward_tokens(self,
                        patch_tokens: torch.Tensor,
-                       extra_tokens: Optional[torch.Tensor] = None) -> dict:
+                       extra_tokens: Optional[torch.Tensor] = None,
+                       keep_index: Optional[torch.Tensor] = None) -> dict:
         """Run the transformer on (possibly modified) patch tokens.
 
         Args:
             patch_tokens (Tensor): ``[B, N, width]`` from :meth:`embed`.
             extra_tokens (Tensor, optional): ``[B, E, width]`` prepended after
                 ``ln_pre``, without position embedding.
+            keep_index (LongTensor, optional): ``[B, K]`` indices of the
+                patches to keep after the position embedding is added (MAE:
+                the encoder sees the visible patches only); the outputs then
+                hold ``E + 1 + K`` tokens.
 
         Returns:
             dict: ``global`` ``[B, D]`` (projected class token) and
@@ -174,6 +179,10 @@ class CLIPVisionTransformer(CLIPTowerMixin, VisionTransformer, BaseModule):
         cls = self.class_embedding.to(patch_tokens.dtype).view(1, 1, -1)
         x = torch.cat([cls.expand(B, -1, -1), patch_tokens], dim=1)
         x = x + self.positional_embedding.to(x.dtype)
+        if keep_index is not None:
+            idx = keep_index.to(x.device).unsqueeze(-1).expand(
+                -1, -1, x.shape[-1])
+            x = torch.cat([x[:, :1], torch.gather(x[:, 1:], 1, idx)], dim=1)
         x = self.patch_dropout(x)
         x = self.ln_pre(x)
         num_extra = 0

@@ -12,3 +12,6 @@ __all__ = [
     'resize_vision_pos_embed', 'resize_text_pos_embed',
     'download_checkpoint', 'CheckpointMismatchError'
 ]
+from .patch_mask_generator import PatchMaskGenerator  # noqa: E402
+
+__all__ += ['PatchMaskGenerator']

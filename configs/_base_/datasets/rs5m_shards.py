@@ -1,0 +1,45 @@
+# RS5M (Zhang et al., GeoRSCLIP; ~5M remote-sensing image-text pairs) as
+# webdataset tar shards, streamed by WebDatasetCaptions (PIR-CLIP stage 1).
+#
+# Expected layout:
+#   data/rs5m/shards.json          index (file + num_samples per shard);
+#                                  write it for existing shards with
+#                                  `python tools/dataset_converters/make_shards.py --index data/rs5m`
+#   data/rs5m/<name>-000000.tar    <key>.jpg + <key>.txt (+ <key>.json with
+#                                  "img_name"/"scene"; upstream's
+#                                  <key>.img_content/.caption/.img_name
+#                                  members are read too)
+# Build shards of any sdtr caption dataset with make_shards.py.
+#
+# Resampled mode (open_clip --dataset-resampled): each (rank, worker) streams
+# its own disjoint part of successive shard permutations; an epoch is
+# `epoch_size` samples over all ranks (default: one pass).  The released
+# PIR-CLIP uses open_clip's train transform RandomResizedCrop(224,
+# scale=(0.9, 1.0), bicubic), no flip (upstream_facts §2.6).  No val split.
+img_size = 224
+shard_root = 'data/rs5m'
+
+train_pipeline = [
+    dict(type='mmpretrain.RandomResizedCrop', scale=img_size,
+         crop_ratio_range=(0.9, 1.0), interpolation='bicubic'),
+    dict(type='PackRetrievalInputs'),
+]
+
+train_dataloader = dict(
+    batch_size=64,
+    num_workers=4,
+    persistent_workers=True,
+    drop_last=True,
+    sampler=None,  # an IterableDataset splits itself across ranks/workers
+    dataset=dict(
+        type='WebDatasetCaptions',
+        shards=shard_root,
+        resampled=True,
+        epoch_size=None,
+        shuffle=True,
+        shuffle_buffer=2000,
+        seed=0,
+        skip_bad_samples=True,
+        pipeline=train_pipeline))
+# no val split: stage-1 configs set val_dataloader/val_cfg/val_evaluator=None
+custom_hooks = [dict(type='DatasetEpochHook')]

@@ -1,0 +1,54 @@
+# VFE-TPS (Shen et al., arXiv 2412.20646, §3 and §4.3) for text-based person
+# search: CLIP ViT-B/16 + CLIP text transformer (OpenAI weights, QuickGELU,
+# 384x128 crops -> a 24x8 patch grid, text length 77), trained with
+# eq. 10 = CMPM (eq. 6-9) + TG-MIM (eq. 1-3) + IS-GVFC (eq. 4-5), weights 1.
+#
+# Paper settings: MCA with H = 8 heads followed by 4 transformer layers,
+# C = 20 image pairs for IS-GVFC, masking ratio 0.5-0.6 (0.6 and 32-pixel
+# mask patches as the released code), masked pixels set to zero.  The
+# paper gives no temperature: tau = 0.02 (the code base's fixed scale 50).
+openai_vit_b16 = (
+    'https://openaipublic.azureedge.net/clip/models/'
+    '5806e77cd80f8b59890b7e101eabd078d9fb84e6937f9e85e4ecb61988df416f/'
+    'ViT-B-16.pt')
+
+model = dict(
+    type='VFETPSRetriever',
+    image_encoder=dict(
+        type='CLIPVisionTransformer',
+        arch='ViT-B-16',
+        image_size=(384, 128),
+        patch_size=16,
+        act='quick_gelu'),
+    text_encoder=dict(
+        type='CLIPTextTransformer',
+        arch='ViT-B-16',
+        context_length=77,
+        act='quick_gelu'),
+    tokenizer=dict(type='CLIPTokenizer', context_length=77),
+    # cross-modal global alignment (§3.3)
+    losses=dict(cmpm=dict(type='CMPMLoss', mode='paper', temperature=0.02)),
+    # identity-supervised global visual feature calibration (§3.2.2)
+    calibration_losses=dict(
+        isgvfc=dict(type='ISGVFCLoss', num_samples=20, temperature=0.02)),
+    # text-guided masked image modelling (§3.2.1)
+    mim_head=dict(
+        type='TGMIMHead',
+        embed_dims=512,
+        num_heads=8,
+        num_layers=4,
+        text_guided=True,
+        use_key_padding_mask=True,
+        loss_weight=1.0),
+    mask_generator=dict(
+        type='PatchMaskGenerator',
+        mask_ratio=0.6,
+        mask_patch_size=32,
+        mode='pixel'),
+    label_key='pid',
+    pretrained=dict(
+        checkpoint=openai_vit_b16,
+        check_hash=True,
+        interpolation='bicubic',
+        antialias=True),
+)

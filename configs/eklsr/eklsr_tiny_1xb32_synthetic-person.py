@@ -1,0 +1,10 @@
+# Tiny EKLSR (random init) on the embedded synthetic pedestrians (96x32
+# crops, 2 captions per image), evaluated with R@K, mAP and mINP:
+#   python tools/train.py configs/eklsr/eklsr_tiny_1xb32_synthetic-person.py
+# Same data, towers, schedule, batch and seed as the CLIP baseline
+# configs/quickstart/clip_tiny_1xb32_synthetic-person.py (checked by a test).
+_base_ = [
+    '../_base_/datasets/synthetic_person.py',
+    '../_base_/models/eklsr_tiny_person.py',
+    '../_base_/schedules/tiny_adamw_cosine_12e_synthetic-person.py',
+]

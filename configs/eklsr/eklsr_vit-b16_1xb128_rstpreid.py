@@ -1,0 +1,22 @@
+# EKLSR (full model: KLSF + Text KLR + Image KLR) on RSTPReid, EKLSR Table 3:
+# CLIP ViT-B/16 (OpenAI weights, 384x128 crops), alpha = 0.55, beta = 0.70,
+# tau = gamma = 0.2, lambda = eta = 0.1; EKLSR §4.2 schedule: lr 1e-5,
+# batch 128, cosine after 2000 warm-up steps, 50 epochs.
+_base_ = [
+    '../_base_/datasets/rstpreid.py',
+    '../_base_/models/eklsr_vit-b16_person.py',
+    '../_base_/schedules/adam_cosine_warmup2000it.py',
+    '../_base_/default_runtime.py',
+]
+
+max_epochs = 50
+train_dataloader = dict(batch_size=128)
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0,
+         end=2000),
+    dict(type='CosineAnnealingLR', eta_min=0.0, by_epoch=True, begin=0,
+         end=max_epochs, convert_to_iter_based=True),
+]
+train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=1)
+auto_scale_lr = dict(base_batch_size=128)
+default_hooks = dict(checkpoint=dict(save_best='person/R@1', rule='greater'))

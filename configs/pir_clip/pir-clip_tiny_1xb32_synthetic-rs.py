@@ -1,0 +1,29 @@
+# Tiny PIR-CLIP, stage 2 on CPU: fine-tune the stage-1 model on the synthetic
+# remote-sensing captions, evaluate R@K/mR (val each 3 epochs, test at the
+# end with tools/test.py).
+#   python tools/train.py configs/pir_clip/pir-clip_tiny_1xb32_synthetic-rs.py \
+#       --cfg-options load_from=work_dirs/pir-clip_tiny_1xb32_synthetic-shards/epoch_3.pth
+_base_ = [
+    '../_base_/datasets/synthetic_rs.py',
+    '../_base_/models/pir_clip_tiny.py',
+    '../_base_/schedules/adamw_cosine_warmup.py',
+    '../_base_/default_runtime.py',
+]
+
+load_from = 'work_dirs/pir-clip_tiny_1xb32_synthetic-shards/epoch_3.pth'
+max_epochs = 6
+warmup_iters = 30
+optim_wrapper = dict(optimizer=dict(lr=5e-4, weight_decay=0.05))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0,
+         end=warmup_iters),
+    dict(type='CosineAnnealingLR', eta_min=1e-5, by_epoch=True, begin=0,
+         end=max_epochs, convert_to_iter_based=True),
+]
+train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=3)
+default_hooks = dict(
+    logger=dict(interval=25),
+    checkpoint=dict(interval=3, max_keep_ckpts=1, save_best='rsitr/mR',
+                    rule='greater'))
+env_cfg = dict(dist_cfg=dict(backend='gloo'))
+auto_scale_lr = dict(base_batch_size=32)

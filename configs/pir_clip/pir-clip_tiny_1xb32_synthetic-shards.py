@@ -1,0 +1,45 @@
+# Tiny PIR-CLIP, stage 1 on CPU: pre-train on webdataset shards of the
+# synthetic remote-sensing captions (train split, 480 images x 5 captions).
+#   python tools/dataset_converters/make_shards.py --synthetic rs \
+#       --out data/synthetic_rs_shards --maxcount 300
+#   python tools/train.py configs/pir_clip/pir-clip_tiny_1xb32_synthetic-shards.py
+_base_ = [
+    '../_base_/datasets/rs5m_shards.py',
+    '../_base_/models/pir_clip_tiny.py',
+    '../_base_/default_runtime.py',
+]
+
+img_size = 64
+max_epochs = 3
+train_dataloader = dict(
+    batch_size=32,
+    num_workers=2,
+    dataset=dict(
+        shards='data/synthetic_rs_shards',
+        shuffle_buffer=500,
+        skip_bad_samples=False,
+        pipeline=[
+            dict(type='mmpretrain.RandomResizedCrop', scale=img_size,
+                 crop_ratio_range=(0.85, 1.0), interpolation='bicubic'),
+            dict(type='PackRetrievalInputs'),
+        ]))
+optim_wrapper = dict(
+    type='OptimWrapper',
+    optimizer=dict(type='AdamW', lr=1e-3, betas=(0.9, 0.98), eps=1e-6,
+                   weight_decay=0.05),
+    paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0,
+                       custom_keys={'logit_scale': dict(decay_mult=0.0)}))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0,
+         end=50),
+    dict(type='CosineAnnealingLR', eta_min=1e-4, by_epoch=True, begin=0,
+         end=max_epochs, convert_to_iter_based=True),
+]
+train_cfg = dict(by_epoch=True, max_epochs=max_epochs)
+val_dataloader = None
+val_evaluator = None
+val_cfg = None
+default_hooks = dict(
+    logger=dict(interval=25),
+    checkpoint=dict(interval=1, max_keep_ckpts=1, save_best=None))
+env_cfg = dict(dist_cfg=dict(backend='gloo'))

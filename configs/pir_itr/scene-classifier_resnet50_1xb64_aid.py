@@ -1,0 +1,50 @@
+# Scene prior at the paper's size: ResNet-50 classifier on AID (30 classes)
+# in the folder-of-classes layout, ImageNet-initialised via torchvision
+# weights you provide.  PIR used the RSP ResNet-50 fine-tuned on AID with a
+# 2:8 train:test split; make the split folders first:
+#   data/aid/train/<Class>/*.jpg   data/aid/test/<Class>/*.jpg
+#   python tools/train.py \
+#       configs/pir_itr/scene-classifier_resnet50_1xb64_aid.py
+# Then point model.instruction_encoder.pretrained of a PIR-ITR config at the
+# resulting checkpoint (or convert a torchvision-style AID/RESISC45
+# classifier with tools/model_converters/scene_classifier_to_sdtr.py).
+_base_ = ['./scene-classifier_resnet18-tiny_1xb32_synthetic-scenes.py']
+
+num_classes = 30
+img_size = 224
+model = dict(
+    backbone=dict(_delete_=True, type='mmpretrain.ResNet', depth=50,
+                  init_cfg=dict(type='Pretrained',
+                                checkpoint='data/pretrained/'
+                                'resnet50-imagenet-torchvision.pth')),
+    head=dict(num_classes=num_classes, in_channels=2048),
+    data_preprocessor=dict(num_classes=num_classes))
+train_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='mmpretrain.RandomResizedCrop', scale=img_size,
+         interpolation='bicubic'),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='mmpretrain.PackInputs'),
+]
+test_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='Resize', scale=(img_size, img_size), interpolation='bicubic'),
+    dict(type='mmpretrain.PackInputs'),
+]
+aid = dict(type='SceneFolderDataset', data_root='data/aid')
+train_dataloader = dict(
+    batch_size=64,
+    dataset=dict(_delete_=True, **aid, split='train', test_mode=False,
+                 pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=64,
+    dataset=dict(_delete_=True, **aid, split='test', pipeline=test_pipeline))
+test_dataloader = val_dataloader
+optim_wrapper = dict(optimizer=dict(lr=1e-3))
+max_epochs = 100
+param_scheduler = [
+    dict(type='CosineAnnealingLR', eta_min=1e-6, by_epoch=True, begin=0,
+         end=max_epochs, convert_to_iter_based=True),
+]
+train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=5)
+default_hooks = dict(checkpoint=dict(interval=5))

@@ -1,0 +1,107 @@
+"""A feature gallery on disk: embeddings + item names in one safetensors file.
+
+The file holds one tensor ``features`` ``[N, D]`` (float32 or float16) and,
+in the safetensors text metadata, the JSON-encoded list of the ``N`` item
+names (image paths for an image gallery, captions for a text gallery), the
+gallery ``kind`` (``'image'`` or ``'text'``) and free-form ``info`` (e.g. the
+config and checkpoint that produced the features), so a cache can be checked
+against the model that reads it.  safetensors files contain no code: reading
+one is always safe.
+"""
+import json
+import os
+import os.path as osp
+from dataclasses import dataclass, field
+from typing import List, Optional
+
+import torch
+
+FORMAT_TAG = 'sdtr-gallery-v1'
+
+
+@dataclass
+class Gallery:
+    """Gallery features and the names of their items.
+
+    Attributes:
+        features (Tensor): ``[N, D]`` L2-normalised embeddings.
+        items (list[str]): ``N`` names (image paths or captions).
+        kind (str): ``'image'`` or ``'text'``.
+        info (dict): provenance (config, checkpoint, ...).
+    """
+    features: torch.Tensor
+    items: List[str]
+    kind: str = 'image'
+    info: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.features.dim() != 2:
+            raise ValueError('gallery features must be [N, D], got shape '
+                             f'{tuple(self.features.shape)}')
+        if len(self.items) != self.features.shape[0]:
+            raise ValueError(f'gallery has {self.features.shape[0]} feature '
+                             f'rows but {len(self.items)} item names')
+        if self.kind not in ('image', 'text'):
+            raise ValueError(f"gallery kind must be 'image' or 'text', got "
+                             f'{self.kind!r}')
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+def save_gallery(gallery: Gallery, path: str) -> str:
+    """Write ``gallery`` to ``path`` (``.safetensors``) atomically."""
+    from safetensors.torch import save_file
+    path = str(path)
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    metadata = dict(
+        format=FORMAT_TAG,
+        kind=gallery.kind,
+        items=json.dumps(list(gallery.items)),
+        info=json.dumps(gallery.info, default=str))
+    tmp = f'{path}.tmp-{os.getpid()}'
+    save_file({'features': gallery.features.detach().contiguous().cpu()},
+              tmp, metadata=metadata)
+    os.replace(tmp, path)
+    return path
+
+
+def load_gallery(path: str, device: str = 'cpu') -> Gallery:
+    """Read a gallery written by :func:`save_gallery`.
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist.
+        ValueError: the file is not an sdtr gallery (names what is wrong).
+    """
+    from safetensors import SafetensorError, safe_open
+    path = str(path)
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'gallery cache {path!r} does not exist')
+    try:
+        with safe_open(path, framework='pt', device=str(device)) as f:
+            meta = f.metadata() or {}
+            keys = list(f.keys())
+            if 'features' not in keys:
+                raise ValueError(f'{path!r} has no "features" tensor '
+                                 f'(tensors: {keys}); not an sdtr gallery')
+            features = f.get_tensor('features')
+    except SafetensorError as err:
+        raise ValueError(f'{path!r} is not a readable safetensors file: '
+                         f'{err}') from err
+    if meta.get('format') != FORMAT_TAG:
+        raise ValueError(f'{path!r} is not an sdtr gallery (metadata format '
+                         f'{meta.get("format")!r}, expected {FORMAT_TAG!r})')
+    try:
+        items = json.loads(meta['items'])
+        info = json.loads(meta.get('info', '{}'))
+    except (KeyError, json.JSONDecodeError) as err:
+        raise ValueError(f'{path!r}: broken gallery metadata ({err})') \
+            from err
+    return Gallery(features=features, items=items,
+                   kind=meta.get('kind', 'image'), info=info)
+
+
+def is_gallery_file(path: Optional[str]) -> bool:
+    """Whether ``path`` names an existing ``.safetensors`` file."""
+    return isinstance(path, (str, os.PathLike)) and str(path).endswith(
+        '.safetensors') and osp.isfile(path)

@@ -1,0 +1,144 @@
+"""Resolve and read model-zoo checkpoints: cache, hash check, offline mode.
+
+Published sdtr checkpoints are named ``<name>_<YYYYMMDD>-<sha256[:8]>.pth``
+(``tools/model_converters/publish_model.py``), the torch.hub convention: the
+hexadecimal suffix before the extension is a prefix of the file's SHA-256.
+
+* URLs are downloaded once into torch.hub's cache (``<hub dir>/checkpoints``,
+  :func:`sdtr.models.utils.download_checkpoint`) and verified;
+* offline mode (``offline_dir=`` argument or the ``SDTR_OFFLINE_DIR``
+  environment variable) maps every URL to ``<offline_dir>/<file name>``;
+  nothing is downloaded and a missing file is an error naming the URL, the
+  file and where it was looked for;
+* every file whose name carries a hash suffix is verified before it is read
+  (``check_hash=True``), also when it is already cached or local;
+* files are read with ``weights_only=True``
+  (:func:`sdtr.utils.compat.safe_torch_load`): no code in a checkpoint runs.
+"""
+import hashlib
+import os
+import os.path as osp
+import re
+from collections import OrderedDict
+from typing import Dict, Optional
+from urllib.parse import urlparse
+
+import torch
+
+OFFLINE_ENV = 'SDTR_OFFLINE_DIR'
+_HASH_RE = re.compile(r'-([0-9a-f]{8,64})\.[A-Za-z0-9]+$')
+
+
+class ChecksumError(RuntimeError):
+    """A checkpoint's SHA-256 does not match the prefix in its name."""
+
+
+def is_url(path) -> bool:
+    return isinstance(path, str) and path.startswith(('http://', 'https://'))
+
+
+def hash_prefix_from_name(name: str) -> Optional[str]:
+    """The SHA-256 prefix in ``<stem>-<hex>.<ext>``, or None."""
+    match = _HASH_RE.search(osp.basename(str(name)))
+    return match.group(1) if match else None
+
+
+def sha256_file(path: str, chunk: int = 1 << 20) -> str:
+    """Hex SHA-256 of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(chunk), b''):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def verify_hash(path: str, expected: Optional[str] = None) -> Optional[str]:
+    """Check ``path`` against ``expected`` (default: the prefix in its name).
+
+    Returns:
+        str | None: the verified prefix (None when there is nothing to check).
+
+    Raises:
+        ChecksumError: the digest does not start with the expected prefix.
+    """
+    expected = expected or hash_prefix_from_name(path)
+    if not expected:
+        return None
+    actual = sha256_file(path)
+    if not actual.startswith(expected.lower()):
+        raise ChecksumError(
+            f'checkpoint {path!r}: SHA-256 is {actual[:16]}..., but the '
+            f'expected prefix is {expected!r}; the file is corrupt, '
+            'truncated or not the published one. Delete it and download '
+            'it again.')
+    return expected
+
+
+def offline_dir_from(offline_dir: Optional[str] = None) -> Optional[str]:
+    """``offline_dir`` or ``$SDTR_OFFLINE_DIR`` (None when neither)."""
+    return offline_dir or os.environ.get(OFFLINE_ENV) or None
+
+
+def resolve_checkpoint(checkpoint: str,
+                       offline_dir: Optional[str] = None,
+                       check_hash: bool = True) -> str:
+    """Return a verified local path for a checkpoint path or URL.
+
+    Args:
+        checkpoint (str): local path or ``http(s)://`` URL.
+        offline_dir (str, optional): folder that replaces the download
+            location of every URL (default ``$SDTR_OFFLINE_DIR``).
+        check_hash (bool): verify the SHA-256 prefix in the file name.
+
+    Raises:
+        FileNotFoundError: a local file, or the offline copy of a URL, is
+            missing (the message names the file and where it looked).
+        ChecksumError: see :func:`verify_hash`.
+    """
+    checkpoint = str(checkpoint)
+    if is_url(checkpoint):
+        name = osp.basename(urlparse(checkpoint).path)
+        folder = offline_dir_from(offline_dir)
+        if folder is not None:
+            path = osp.join(osp.expanduser(folder), name)
+            if not osp.isfile(path):
+                how = ('offline_dir argument' if offline_dir else
+                       f'${OFFLINE_ENV}')
+                raise FileNotFoundError(
+                    f'offline mode: {checkpoint} maps to {path!r}, which does '
+                    f'not exist (looked in {folder!r}, set by the {how}). '
+                    f'Copy {name!r} there, or unset {OFFLINE_ENV} to '
+                    'download it.')
+        else:
+            from sdtr.models.utils import download_checkpoint
+            path = download_checkpoint(checkpoint, check_hash=False)
+    else:
+        path = osp.expanduser(checkpoint)
+        if not osp.isfile(path):
+            raise FileNotFoundError(f'checkpoint file {path!r} does not exist')
+    if check_hash:
+        verify_hash(path)
+    return path
+
+
+def load_model_state_dict(checkpoint: str,
+                          offline_dir: Optional[str] = None,
+                          check_hash: bool = True,
+                          map_location='cpu') -> Dict[str, torch.Tensor]:
+    """Read the model weights of an sdtr checkpoint (path or URL).
+
+    Accepts a published/Runner checkpoint (``{'state_dict': ..., 'meta':
+    ...}``) or a bare state dict; a leading ``module.`` (DDP) is stripped.
+    """
+    from sdtr.utils.compat import safe_torch_load
+    path = resolve_checkpoint(checkpoint, offline_dir, check_hash)
+    obj = safe_torch_load(path, map_location=map_location)
+    if isinstance(obj, dict) and isinstance(obj.get('state_dict'), dict):
+        obj = obj['state_dict']
+    if not isinstance(obj, dict) or not all(
+            isinstance(v, torch.Tensor) for v in obj.values()):
+        raise TypeError(f'{path!r} holds no model state dict (expected a '
+                        "dict of tensors or {'state_dict': {...}})")
+    return OrderedDict(
+        (k[len('module.'):] if k.startswith('module.') else k, v)
+        for k, v in obj.items())

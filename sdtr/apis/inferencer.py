@@ -1,0 +1,337 @@
+"""Encode images and captions with any sdtr retriever and search a gallery.
+
+>>> from sdtr.apis import RetrievalInferencer
+>>> inf = RetrievalInferencer('configs/quickstart/clip_tiny_1xb32_'
+...                           'synthetic-rs.py', checkpoint='tiny.pth')
+>>> inf.build_gallery('path/to/images', cache='gallery.safetensors')
+>>> inf.search('many planes are parked near a terminal', topk=5)
+
+Images go through the test-time pipeline of the model's config (the
+``test_pipeline`` variable, else ``test_dataloader.dataset.pipeline``, else
+the val one) and the model's data preprocessor, exactly as in
+``tools/test.py``; captions through the model's tokenizer.  Features are the
+L2-normalised retrieval embeddings of :meth:`BaseRetriever.predict`
+(:math:`\\hat v = g_v/\\|g_v\\|_2`, :math:`\\hat t = g_t/\\|g_t\\|_2`), and
+search ranks by their inner product (cosine) with
+:func:`sdtr.apis.search.topk_search` (bounded memory).
+"""
+import os
+import os.path as osp
+from typing import List, Optional, Sequence, Union
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from sdtr.registry import INFERENCERS
+from .gallery import Gallery, is_gallery_file, load_gallery, save_gallery
+from .search import topk_search
+
+IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.tif', '.tiff', '.bmp',
+                    '.webp')
+ImageLike = Union[str, os.PathLike, np.ndarray]
+
+
+def list_images(folder: str) -> List[str]:
+    """Image files under ``folder`` (recursive, sorted)."""
+    if not osp.isdir(folder):
+        raise FileNotFoundError(f'image folder {folder!r} does not exist')
+    found = []
+    for root, _, files in os.walk(folder):
+        found += [osp.join(root, f) for f in files
+                  if f.lower().endswith(IMAGE_EXTENSIONS)]
+    if not found:
+        raise FileNotFoundError(
+            f'no image files ({", ".join(IMAGE_EXTENSIONS)}) under '
+            f'{folder!r}')
+    return sorted(found)
+
+
+def _find_pipeline(cfg) -> list:
+    if cfg.get('test_pipeline') is not None:
+        return list(cfg.test_pipeline)
+    for loader in ('test_dataloader', 'val_dataloader'):
+        dataset = (cfg.get(loader) or {}).get('dataset')
+        while isinstance(dataset, dict):
+            if dataset.get('pipeline') is not None:
+                return list(dataset['pipeline'])
+            inner = dataset.get('dataset') or dataset.get('datasets')
+            dataset = inner[0] if isinstance(inner, (list, tuple)) and \
+                inner else inner
+    raise KeyError(
+        f'config {getattr(cfg, "filename", None)!r} has no test pipeline '
+        '(looked for test_pipeline, test_dataloader.dataset.pipeline and '
+        'val_dataloader.dataset.pipeline)')
+
+
+@INFERENCERS.register_module()
+class RetrievalInferencer:
+    """Feature extraction and top-k search with an sdtr retriever.
+
+    Args:
+        model (str | Config | BaseRetriever): a zoo name, a config file, a
+            :class:`~mmengine.config.Config` or a model returned by
+            :func:`sdtr.apis.get_model` (it carries its config).
+        checkpoint (str, optional): sdtr checkpoint (path or URL); for a zoo
+            name ``True`` takes the published one.
+        device (str): ``'cpu'``, ``'cuda'``, ...
+        batch_size (int): images / captions per forward pass.
+        offline_dir (str, optional): see :func:`sdtr.apis.get_model`.
+    """
+
+    def __init__(self,
+                 model,
+                 checkpoint: Union[str, bool, None] = None,
+                 device: str = 'cpu',
+                 batch_size: int = 32,
+                 offline_dir: Optional[str] = None):
+        from .model_zoo import get_model
+        if isinstance(model, torch.nn.Module):
+            if getattr(model, '_config', None) is None:
+                raise ValueError('a model instance needs its config: build '
+                                 'it with sdtr.apis.get_model')
+            if checkpoint not in (None, False):
+                raise ValueError('pass checkpoint= only with a name/config')
+            self.model = model.to(device).eval()
+        else:
+            self.model = get_model(
+                model, pretrained=checkpoint if checkpoint else False,
+                device=device, offline_dir=offline_dir)
+        missing = [m for m in ('encode_image', 'encode_text',
+                               'image_embedding', 'text_embedding')
+                   if not callable(getattr(self.model, m, None))]
+        if missing:
+            raise TypeError(
+                f'{type(self.model).__name__} is not an image-text retriever '
+                f'(it lacks {missing}; see sdtr.models.retrievers.'
+                'BaseRetriever), so it cannot encode images and captions')
+        self.cfg = self.model._config
+        self.device = device
+        if int(batch_size) < 1:
+            raise ValueError(f'batch_size must be >= 1, got {batch_size}')
+        self.batch_size = int(batch_size)
+        self._pipeline_cfg = _find_pipeline(self.cfg)
+        self._load_pipeline, self._array_pipeline = self._build_pipelines()
+        self.image_gallery: Optional[Gallery] = None
+        self.text_gallery: Optional[Gallery] = None
+
+    # ------------------------------------------------------------ helpers
+    def _build_pipelines(self):
+        from mmengine.dataset import Compose
+        from mmengine.registry import DefaultScope
+
+        from sdtr.registry import TRANSFORMS
+        with DefaultScope.overwrite_default_scope('sdtr'):
+            transforms = [TRANSFORMS.build(t) for t in self._pipeline_cfg]
+        # arrays are already decoded: skip the loading transform(s)
+        decoded = [t for t, c in zip(transforms, self._pipeline_cfg)
+                   if 'Load' not in str(c.get('type', ''))]
+        return Compose(transforms), Compose(decoded)
+
+    def _info(self) -> dict:
+        return dict(config=getattr(self.cfg, 'filename', None),
+                    checkpoint=getattr(self.model, 'checkpoint', None),
+                    model=type(self.model).__name__)
+
+    def _prepare(self, image: ImageLike, idx: int) -> dict:
+        meta = dict(text='', image_id=idx, pid=-1, label=-1,
+                    sample_idx=idx)
+        if isinstance(image, np.ndarray):
+            if image.ndim != 3 or image.shape[2] != 3 or \
+                    image.dtype != np.uint8:
+                raise ValueError(
+                    f'image {idx}: arrays must be HxWx3 uint8 RGB, got shape '
+                    f'{image.shape} dtype {image.dtype}')
+            bgr = np.ascontiguousarray(image[..., ::-1])
+            results = dict(meta, img=bgr, img_path=f'<array {idx}>',
+                           img_shape=bgr.shape[:2], ori_shape=bgr.shape[:2])
+            return self._array_pipeline(results)
+        if not isinstance(image, (str, os.PathLike)):
+            raise TypeError(f'image {idx}: expected a path or an HxWx3 uint8 '
+                            f'array, got {type(image).__name__}')
+        if not osp.isfile(image):
+            raise FileNotFoundError(f'image file {str(image)!r} does not '
+                                    'exist')
+        return self._load_pipeline(dict(meta, img_path=str(image)))
+
+    # ----------------------------------------------------------- encoders
+    @torch.no_grad()
+    def encode_image(self, images: Union[ImageLike, Sequence[ImageLike]]
+                     ) -> torch.Tensor:
+        """L2-normalised image embeddings ``[N, D]`` (float32, CPU).
+
+        Args:
+            images: a path, an HxWx3 uint8 RGB array, or a list of them.
+        """
+        if isinstance(images, (str, os.PathLike, np.ndarray)):
+            images = [images]
+        images = list(images)
+        if not images:
+            raise ValueError('no images to encode')
+        feats = []
+        for start in range(0, len(images), self.batch_size):
+            batch = [self._prepare(img, start + i) for i, img in
+                     enumerate(images[start:start + self.batch_size])]
+            data = dict(inputs=[b['inputs'] for b in batch],
+                        data_samples=[b['data_samples'] for b in batch])
+            data = self.model.data_preprocessor(data, False)
+            emb = self.model.image_embedding(
+                self.model.encode_image(data['inputs']))
+            feats.append(F.normalize(emb.float(), dim=-1).cpu())
+        return torch.cat(feats)
+
+    @torch.no_grad()
+    def encode_text(self, texts: Union[str, Sequence[str]]) -> torch.Tensor:
+        """L2-normalised caption embeddings ``[N, D]`` (float32, CPU)."""
+        if isinstance(texts, str):
+            texts = [texts]
+        texts = list(texts)
+        if not texts or not all(isinstance(t, str) for t in texts):
+            raise ValueError('encode_text needs a non-empty list of strings')
+        feats = []
+        for start in range(0, len(texts), self.batch_size):
+            emb = self.model.text_embedding(
+                self.model.encode_text(texts[start:start + self.batch_size]))
+            feats.append(F.normalize(emb.float(), dim=-1).cpu())
+        return torch.cat(feats)
+
+    # ----------------------------------------------------------- galleries
+    def _cached(self, cache, items, kind) -> Optional[Gallery]:
+        if cache is None or not osp.isfile(cache):
+            return None
+        gallery = load_gallery(cache)
+        if gallery.kind == kind and gallery.items == list(items) and \
+                gallery.info.get('config') == self._info()['config'] and \
+                gallery.info.get('checkpoint') == self._info()['checkpoint']:
+            return gallery
+        from mmengine.logging import print_log
+        print_log(f'gallery cache {cache} was built from other items or '
+                  'another model; rebuilding it', logger='current')
+        return None
+
+    def build_gallery(self,
+                      images_or_dir: Union[str, Sequence[ImageLike]],
+                      cache: Optional[str] = None,
+                      dtype: torch.dtype = torch.float32) -> Gallery:
+        """Encode a gallery of images (and store it as the search gallery).
+
+        Args:
+            images_or_dir: an image folder (searched recursively), a list of
+                paths/arrays, or a ``.safetensors`` gallery file (loaded).
+            cache (str, optional): ``.safetensors`` file; reused when it was
+                built from the same items, config and checkpoint, else
+                (re)written.
+            dtype: storage dtype of the features (``torch.float16`` halves
+                memory; scores are then computed in fp16).
+        """
+        if isinstance(images_or_dir, (str, os.PathLike)) and \
+                is_gallery_file(images_or_dir):
+            gallery = load_gallery(images_or_dir)
+            if gallery.kind != 'image':
+                raise ValueError(f'{images_or_dir!r} is a {gallery.kind} '
+                                 'gallery; use build_text_gallery')
+            self.image_gallery = gallery
+            return gallery
+        if isinstance(images_or_dir, (str, os.PathLike)):
+            images = list_images(str(images_or_dir))
+        else:
+            images = list(images_or_dir)
+        names = [str(i) if not isinstance(i, np.ndarray) else f'<array {n}>'
+                 for n, i in enumerate(images)]
+        gallery = self._cached(cache, names, 'image')
+        if gallery is None:
+            gallery = Gallery(self.encode_image(images).to(dtype), names,
+                              kind='image', info=self._info())
+            if cache is not None:
+                save_gallery(gallery, cache)
+        self.image_gallery = gallery
+        return gallery
+
+    def build_text_gallery(self,
+                           texts: Union[str, Sequence[str]],
+                           cache: Optional[str] = None,
+                           dtype: torch.dtype = torch.float32) -> Gallery:
+        """Encode captions as the gallery of image->text search.
+
+        ``texts`` is a list of captions, a ``.txt`` file (one caption per
+        line) or a ``.safetensors`` text gallery.
+        """
+        if isinstance(texts, (str, os.PathLike)):
+            path = str(texts)
+            if is_gallery_file(path):
+                gallery = load_gallery(path)
+                if gallery.kind != 'text':
+                    raise ValueError(f'{path!r} is an {gallery.kind} gallery;'
+                                     ' use build_gallery')
+                self.text_gallery = gallery
+                return gallery
+            if not osp.isfile(path):
+                raise FileNotFoundError(f'caption file {path!r} does not '
+                                        'exist')
+            with open(path, encoding='utf-8') as f:
+                texts = [ln.strip() for ln in f if ln.strip()]
+        texts = list(texts)
+        gallery = self._cached(cache, texts, 'text')
+        if gallery is None:
+            gallery = Gallery(self.encode_text(texts).to(dtype), texts,
+                              kind='text', info=self._info())
+            if cache is not None:
+                save_gallery(gallery, cache)
+        self.text_gallery = gallery
+        return gallery
+
+    # -------------------------------------------------------------- search
+    @staticmethod
+    def _is_image_query(query) -> bool:
+        if isinstance(query, np.ndarray):
+            return True
+        return isinstance(query, (str, os.PathLike)) and str(
+            query).lower().endswith(IMAGE_EXTENSIONS) and osp.isfile(query)
+
+    def search(self, query, topk: int = 10,
+               modality: Optional[str] = None,
+               chunk_size: Optional[int] = None) -> Union[list, List[list]]:
+        """Top-k results of a query, or of each query of a list.
+
+        A caption searches the image gallery (text->image); an image (path
+        of an existing image file or HxWx3 uint8 RGB array) searches the text
+        gallery (image->text).  ``modality='text'|'image'`` forces the kind.
+
+        Returns:
+            list[dict]: ``rank`` (1-based), ``index`` (gallery row),
+            ``score`` (cosine) and ``item`` (image path or caption), best
+            first; a list of such lists for a list of queries.
+        """
+        single = not isinstance(query, (list, tuple))
+        queries = [query] if single else list(query)
+        if not queries:
+            raise ValueError('no query given')
+        kinds = {modality or ('image' if self._is_image_query(q) else 'text')
+                 for q in queries}
+        if len(kinds) != 1 or not kinds <= {'image', 'text'}:
+            raise ValueError(f'queries must all be captions or all images '
+                             f'(modality={modality!r})')
+        kind = kinds.pop()
+        if kind == 'text':
+            gallery, feats = self.image_gallery, self.encode_text(queries)
+            need = 'build_gallery(images)'
+        else:
+            gallery, feats = self.text_gallery, self.encode_image(queries)
+            need = 'build_text_gallery(captions)'
+        if gallery is None:
+            raise RuntimeError(f'a {kind} query needs a gallery: call {need} '
+                               'first')
+        if gallery.features.shape[1] != feats.shape[1]:
+            raise ValueError(
+                f'gallery features have dim {gallery.features.shape[1]} but '
+                f'the model gives {feats.shape[1]}: the gallery cache was '
+                'built by another model')
+        scores, indices = topk_search(feats, gallery.features, topk,
+                                      chunk_size=chunk_size)
+        results = [[dict(rank=r + 1, index=int(i), score=float(s),
+                         item=gallery.items[int(i)])
+                    for r, (s, i) in enumerate(zip(srow, irow))]
+                   for srow, irow in zip(scores, indices)]
+        return results[0] if single else results
+
+    __call__ = search

@@ -1,0 +1,156 @@
+"""BERT text encoder (Hugging Face ``transformers``) returning all tokens.
+
+PIR-ITR's text backbone (../papers/pir.md §IV-A; upstream_facts §1.2):
+:math:`T = \\mathrm{BERT}(w_{1..L}) \\in R^{L \\times H}`, the last-layer
+features of every token ([CLS] first).  The model is
+:class:`transformers.BertModel` built from a local Hugging Face folder
+(``config.json`` + weights + vocab); nothing is downloaded.
+
+Weights are read in :meth:`init_weights` and loaded strictly: every model
+tensor must be in the file and every file tensor must be used, except keys
+dropped on purpose and reported (the ``pooler.*`` of a checkpoint when the
+encoder is built without pooling layer, the ``embeddings.position_ids``
+buffer).  Old-format keys (``bert.`` prefix, ``LayerNorm.gamma/beta``) are
+renamed, so the released PIR ``bert-base-uncased`` copy loads (the released
+code's ``strict=False`` load would silently miss them, upstream_facts §0.2).
+
+``use_attention_mask=True`` (default) passes the padding mask to BERT;
+``False`` reproduces the released PIR-ITR, which never passes one, so padded
+positions are attended (§1.2).
+"""
+import os.path as osp
+import re
+from typing import Optional
+
+import torch
+from mmengine.logging import print_log
+from mmengine.model import BaseModule
+
+from sdtr.registry import MODELS
+from ..utils.clip_checkpoint import load_state_dict_strict
+from ..utils.hf_model_dir import find_weights_file, resolve_model_dir
+
+
+def read_bert_state_dict(path: str) -> dict:
+    """Read a BERT weights file and normalise old key names."""
+    if path.endswith('.safetensors'):
+        from safetensors.torch import load_file
+        sd = load_file(path)
+    else:
+        from sdtr.utils.compat import safe_torch_load
+        sd = safe_torch_load(path, map_location='cpu')
+        if isinstance(sd, dict) and 'model' in sd and \
+                isinstance(sd['model'], dict):
+            sd = sd['model']
+    out = {}
+    for key, value in sd.items():
+        key = re.sub(r'^(module\.)?(bert\.|text_encoder\.)', '', key)
+        key = re.sub(r'LayerNorm\.gamma$', 'LayerNorm.weight', key)
+        key = re.sub(r'LayerNorm\.beta$', 'LayerNorm.bias', key)
+        out[key] = value
+    return out
+
+
+@MODELS.register_module()
+class BertTextEncoder(BaseModule):
+    """``transformers.BertModel`` from a local folder.
+
+    Args:
+        model_dir (str, optional): local Hugging Face folder or
+            ``pkg://<package>/<sub>``; gives the config and the weights.
+        config (dict, optional): ``BertConfig`` fields overriding the
+            folder's config, or defining a randomly initialised model when
+            ``model_dir`` is None.
+        load_weights (bool): load the folder's weights in
+            :meth:`init_weights` (False: random init from the config).
+        add_pooling_layer (bool): build BERT's pooler (unused here).
+        use_attention_mask (bool): pass the padding mask (False = released
+            PIR-ITR behaviour).
+        ignore_keys (list[str]): regexes of keys not to load on purpose.
+        init_cfg (dict, optional): mmengine init config.
+    """
+
+    def __init__(self,
+                 model_dir: Optional[str] = None,
+                 config: Optional[dict] = None,
+                 load_weights: bool = True,
+                 add_pooling_layer: bool = False,
+                 use_attention_mask: bool = True,
+                 ignore_keys=(),
+                 init_cfg: Optional[dict] = None):
+        super().__init__(init_cfg=init_cfg)
+        from transformers import BertConfig, BertModel
+        if model_dir is None and config is None:
+            raise ValueError('BertTextEncoder needs model_dir (a local '
+                             'Hugging Face folder) or a config dict')
+        self.model_dir = resolve_model_dir(model_dir) if model_dir else None
+        if self.model_dir is not None:
+            bert_cfg = BertConfig.from_pretrained(self.model_dir)
+            for key, value in (config or {}).items():
+                if not hasattr(bert_cfg, key):
+                    raise KeyError(f'BertTextEncoder: unknown BertConfig '
+                                   f'field {key!r}')
+                setattr(bert_cfg, key, value)
+        else:
+            bert_cfg = BertConfig(**config)
+        self.bert = BertModel(bert_cfg, add_pooling_layer=add_pooling_layer)
+        self.load_weights = bool(load_weights and self.model_dir)
+        self.use_attention_mask = use_attention_mask
+        self.ignore_keys = list(ignore_keys)
+        self.width = bert_cfg.hidden_size
+        self.vocab_size = bert_cfg.vocab_size
+        self.context_length = bert_cfg.max_position_embeddings
+
+    def forward(self, input_ids: torch.Tensor,
+                attention_mask: Optional[torch.Tensor] = None
+                ) -> torch.Tensor:
+        """``input_ids [B, L]`` -> last-layer token features ``[B, L, H]``."""
+        if input_ids.shape[1] > self.context_length:
+            raise ValueError(f'{input_ids.shape[1]} tokens exceed BERT\'s '
+                             f'{self.context_length} positions')
+        mask = attention_mask if self.use_attention_mask else None
+        if mask is None:
+            mask = torch.ones_like(input_ids)
+        out = self.bert(
+            input_ids=input_ids, attention_mask=mask,
+            token_type_ids=torch.zeros_like(input_ids))
+        return out.last_hidden_state
+
+    # ------------------------------------------------------------ weights
+    def init_weights(self) -> None:
+        """Load the folder's weights strictly (HF already initialised the
+        modules at construction; mmengine must not re-initialise them)."""
+        if self._is_init:
+            return
+        if self.load_weights:
+            self.load_pretrained()
+        self._is_init = True
+
+    def load_pretrained(self, path: Optional[str] = None) -> dict:
+        """Load BERT weights strictly; returns the load report."""
+        if path is None:
+            if self.model_dir is None:
+                raise ValueError('no model_dir to load weights from')
+            path = find_weights_file(self.model_dir)
+        if not osp.isfile(path):
+            raise FileNotFoundError(f'BERT weights file {path} not found')
+        sd = read_bert_state_dict(path)
+        own = self.bert.state_dict()
+        dropped = sorted(
+            k for k in sd
+            if k not in own and (k.startswith('pooler.')
+                                 or k == 'embeddings.position_ids'))
+        for k in dropped:
+            sd.pop(k)
+        ignore = self.ignore_keys + [
+            '^' + re.escape(k) + '$' for k in own
+            if k == 'embeddings.position_ids' and k not in sd
+        ]
+        report = load_state_dict_strict(
+            self.bert, sd, ignore_keys=ignore, name='BertTextEncoder',
+            source=path)
+        report['dropped'] = dropped
+        if dropped:
+            print_log(f'BertTextEncoder: not used on purpose: {dropped}',
+                      logger='current')
+        return report

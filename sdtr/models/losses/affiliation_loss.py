@@ -1,0 +1,159 @@
+"""PIR affiliation loss: pull samples towards the centre of their scene.
+
+PIR (../papers/pir.md §IV-D, "cluster-wise affiliation loss"; the formula is
+rebuilt from the released code in upstream_facts §1.6 (PIR-ITR) and §2.5
+(PIR-CLIP)).  With the unit image/text embeddings :math:`v_i, t_i` of the
+global batch (all ranks, ``N`` samples) and scene labels :math:`y_i`, the
+class centres of each sample are
+
+.. math::
+
+    C^I_i = \\frac{1}{n_i}\\sum_{j: y_j = y_i} v_j, \\qquad
+    C^T_i = \\frac{1}{n_i}\\sum_{j: y_j = y_i} t_j, \\qquad
+    n_i = |\\{j: y_j = y_i\\}|
+
+and, with the scale :math:`s = 1/\\tau`,
+
+.. math::
+
+    \\mathcal L_{i2t} = -\\frac1N\\sum_i \\log
+        \\mathrm{softmax}_k(s\\, v_i^\\top C^T_k)_{k=i}, \\qquad
+    \\mathcal L_{t2i} = -\\frac1N\\sum_i \\log
+        \\mathrm{softmax}_k(s\\, t_i^\\top C^I_k)_{k=i}
+
+:math:`\\mathcal L = \\tfrac12(\\mathcal L_{i2t} + \\mathcal L_{t2i})`
+(``t2i_mode='paper'``, which is also PIR-CLIP's released form).
+``t2i_mode='released_pir_itr'`` reproduces the ``.t()`` of the released
+PIR-ITR (§1.6): :math:`-\\frac1N\\sum_i\\log\\mathrm{softmax}_k(s\\,
+C^{I\\top}_i t_k)_{k=i}`, a softmax over texts for each image centre.
+Same-class columns are duplicates, so the loss cannot reach 0.
+
+Centres are computed over the **global** batch (features all-gathered with
+gradient by :func:`sdtr.models.utils.gather_with_grad`); the released code
+computes them per rank before gathering (``local_centers=True``).
+
+Temperature: a learnable :math:`\\log s` initialised to :math:`\\log(1/0.07)`
+and clamped to :math:`[0, \\log 100]` (the parametrisation of
+:class:`InfoNCELoss`; the released PIR-ITR divides by an unclamped raw
+:math:`\\tau`).  When ``logit_scale`` (already exponentiated, as CLIP's) is
+passed to :meth:`forward` it replaces the loss's own scale (PIR-CLIP shares
+CLIP's scale).
+"""
+import math
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from sdtr.registry import MODELS
+from ..utils.distributed import gather_no_grad, gather_with_grad
+
+T2I_MODES = ('paper', 'released_pir_itr')
+
+
+def class_centres(feats: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Per-sample class mean: row ``i`` is the mean of ``feats[j]`` over
+    ``labels[j] == labels[i]`` (unnormalised)."""
+    same = (labels[:, None] == labels[None, :]).to(feats.dtype)
+    return same @ feats / same.sum(dim=1, keepdim=True)
+
+
+@MODELS.register_module()
+class AffiliationLoss(nn.Module):
+    """Cluster-wise affiliation loss of PIR.
+
+    Args:
+        temperature (float): initial temperature :math:`\\tau` (0.07).
+        learnable_temperature (bool): learn :math:`\\log(1/\\tau)`.
+        t2i_mode (str): ``'paper'`` or ``'released_pir_itr'`` (the
+            transposed text-to-image term of the released PIR-ITR).
+        local_centers (bool): compute centres per rank before gathering (as
+            released) instead of over the global batch.
+        max_logit_scale (float): upper clamp of the learnable scale.
+        loss_weight (float): multiplier (``center_factor`` = 1 in PIR).
+    """
+
+    default_name = 'affil'
+
+    def __init__(self,
+                 temperature: float = 0.07,
+                 learnable_temperature: bool = True,
+                 t2i_mode: str = 'paper',
+                 local_centers: bool = False,
+                 max_logit_scale: float = 100.,
+                 loss_weight: float = 1.0):
+        super().__init__()
+        if t2i_mode not in T2I_MODES:
+            raise ValueError(f't2i_mode must be one of {T2I_MODES}, got '
+                             f'{t2i_mode!r}')
+        self.t2i_mode = t2i_mode
+        self.local_centers = local_centers
+        self.learnable_temperature = learnable_temperature
+        self.max_log_scale = math.log(max_logit_scale)
+        self.loss_weight = loss_weight
+        init = torch.tensor(math.log(1.0 / temperature))
+        if learnable_temperature:
+            self.logit_scale = nn.Parameter(init)
+        else:
+            self.register_buffer('logit_scale', init, persistent=False)
+
+    def get_logit_scale(self) -> torch.Tensor:
+        """Own scale :math:`s = \\exp(\\mathrm{clamp}(\\log s))`."""
+        if self.learnable_temperature:
+            return self.logit_scale.clamp(0, self.max_log_scale).exp()
+        return self.logit_scale.exp()
+
+    def forward(self,
+                img_feats: torch.Tensor,
+                txt_feats: torch.Tensor,
+                scene_labels: torch.Tensor,
+                logit_scale: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Affiliation loss of a local batch (gathered here).
+
+        Args:
+            img_feats (Tensor): ``[B, D]`` image embeddings of this rank.
+            txt_feats (Tensor): ``[B, D]`` matched text embeddings.
+            scene_labels (Tensor): ``[B]`` scene class ids (>= 0).
+            logit_scale (Tensor, optional): exp'd scale used instead of the
+                loss's own.
+        """
+        if img_feats.shape != txt_feats.shape or img_feats.dim() != 2:
+            raise ValueError(
+                'AffiliationLoss expects img_feats and txt_feats [B, D] of '
+                f'equal shape, got {tuple(img_feats.shape)} and '
+                f'{tuple(txt_feats.shape)}')
+        labels = torch.as_tensor(scene_labels,
+                                 device=img_feats.device).view(-1).long()
+        if labels.numel() != img_feats.shape[0]:
+            raise ValueError(f'{labels.numel()} scene labels for '
+                             f'{img_feats.shape[0]} samples')
+        if (labels < 0).any():
+            raise ValueError(
+                'AffiliationLoss needs a scene label >= 0 for every sample; '
+                'got -1 (unknown scene): set the dataset scene_rule (e.g. '
+                '"prefix") so labels come from the image file names')
+        img = F.normalize(img_feats, dim=-1)
+        txt = F.normalize(txt_feats, dim=-1)
+        all_img = gather_with_grad(img)
+        all_txt = gather_with_grad(txt)
+        if self.local_centers:
+            c_img = gather_with_grad(class_centres(img, labels))
+            c_txt = gather_with_grad(class_centres(txt, labels))
+        else:
+            all_labels = gather_no_grad(labels)
+            c_img = class_centres(all_img, all_labels)
+            c_txt = class_centres(all_txt, all_labels)
+        scale = self.get_logit_scale() if logit_scale is None else \
+            logit_scale
+        target = torch.arange(all_img.shape[0], device=img.device)
+        loss_i2t = F.cross_entropy(scale * all_img @ c_txt.t(), target)
+        t2i = scale * all_txt @ c_img.t()
+        if self.t2i_mode == 'released_pir_itr':
+            t2i = t2i.t()
+        loss_t2i = F.cross_entropy(t2i, target)
+        return self.loss_weight * 0.5 * (loss_i2t + loss_t2i)
+
+    def extra_repr(self) -> str:
+        return (f't2i_mode={self.t2i_mode!r}, local_centers='
+                f'{self.local_centers}, loss_weight={self.loss_weight}')

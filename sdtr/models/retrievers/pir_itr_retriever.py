@@ -1,0 +1,225 @@
+"""PIR-ITR: prior-instructed Swin-T + BERT retrieval (closed domain).
+
+Pan et al., "PIR: Remote Sensing Image-Text Retrieval with Prior Instruction
+Representation Learning" (../papers/pir.md §IV; the equations are rebuilt
+from the released code in upstream_facts §1.2-§1.6).  Composed from
+registered parts:
+
+* image: :math:`F = W_v\\,\\mathrm{Swin}(I) \\in R^{(1+N)\\times d}`
+  (``image_encoder``; :math:`f_0` = average-pooled token);
+* prior / instruction: :math:`g = W_c\\,\\mathrm{ResNet}(I) \\in R^d`
+  (``instruction_encoder``, frozen scene classifier);
+* belief (``belief``): hard (top-``K`` tokens by :math:`\\mathrm{softmax}_j
+  (f_j^\\top g)`) or soft (rank-weighted tokens), §IV-B;
+* Spatial-PAE (``spatial_pae``): :math:`\\tilde F` attended by the mapped
+  instruction; image embedding :math:`v = f_0 + H_v(\\tilde F_0)`;
+* text: :math:`T = W_t\\,\\mathrm{BERT}(w)`; Temporal-PAE (``temporal_pae``)
+  over :math:`T` with the padding masked; :math:`t = T_0 + H_t(h^{3}_0)`;
+* losses on the unit embeddings :math:`\\hat v, \\hat t` (§IV-D):
+  multi-positive contrastive (positives = captions of the same image,
+  learnable temperature 0.07, all-gathered), affiliation loss on scene
+  labels (centre factor 1), optional VSE++ triplet loss.
+
+Retrieval scores are :math:`\\hat t^\\top \\hat v` with
+:math:`\\hat v = \\mathrm{normalize}(f_0 + H_v(\\tilde F_0))` and
+:math:`\\hat t = \\mathrm{normalize}(T_0 + H_t(h^3_0))`.
+
+Table III ablations are configuration: ``spatial_pae=None`` drops the
+instruction branch (the image embedding is :math:`f_0`), ``temporal_pae=None``
+gives :math:`t = T_0`, leaving the affiliation loss out of ``losses`` gives
+"-AL".
+"""
+from typing import Dict, Optional, Sequence, Union
+
+import torch
+import torch.nn.functional as F
+from mmpretrain.structures import DataSample
+from torch import nn
+
+from sdtr.registry import MODELS
+from .base import BaseRetriever
+from .clip_retriever import build_losses
+
+
+@MODELS.register_module()
+class PIRITRRetriever(BaseRetriever):
+    """PIR-ITR retriever.
+
+    Args:
+        image_encoder (dict): vision backbone returning ``[B, 1+N, C_v]``
+            tokens, token 0 pooled (``SwinTransformerEncoder``).
+        text_encoder (dict): text backbone returning ``[B, L, C_t]`` token
+            features (``BertTextEncoder``).
+        tokenizer (dict): ``TOKENIZERS`` config (``BertTokenizer``).
+        instruction_encoder (dict, optional): prior encoder returning
+            ``[B, C_p]`` (``SceneInstructionEncoder``); required with
+            ``spatial_pae``.
+        belief (dict, optional): ``HardBelief`` / ``SoftBelief`` config;
+            None feeds all tokens to the Spatial-PAE.
+        spatial_pae (dict, optional): ``SpatialPAE`` config; None = no
+            visual instruction branch.
+        temporal_pae (dict, optional): ``TemporalPAE`` config; None = the
+            [CLS] embedding only.
+        embed_dim (int): common width ``d`` (512).
+        losses (dict | list[dict]): see
+            :func:`~sdtr.models.retrievers.clip_retriever.build_losses`.
+        label_key (str): metainfo defining contrastive positives
+            (``'image_id'``: the captions of one image).
+        loss_label_keys (dict): per-loss metainfo key overriding
+            ``label_key`` (``{'affil': 'label'}``: scene labels).
+        text_padding_mask (bool): mask the text padding inside the
+            Temporal-PAE (False = released behaviour, padding attended).
+        data_preprocessor (dict, optional): default
+            ``RetrievalDataPreprocessor``.
+        init_cfg (dict, optional): mmengine init config.
+    """
+
+    def __init__(self,
+                 image_encoder: dict,
+                 text_encoder: dict,
+                 tokenizer: dict,
+                 instruction_encoder: Optional[dict] = None,
+                 belief: Optional[dict] = dict(type='HardBelief',
+                                               filter_size=40),
+                 spatial_pae: Optional[dict] = dict(type='SpatialPAE'),
+                 temporal_pae: Optional[dict] = dict(type='TemporalPAE'),
+                 embed_dim: int = 512,
+                 losses: Union[dict, Sequence[dict]] = dict(
+                     itc=dict(type='InfoNCELoss', temperature=0.07),
+                     affil=dict(type='AffiliationLoss', temperature=0.07)),
+                 label_key: str = 'image_id',
+                 loss_label_keys: Optional[Dict[str, str]] = None,
+                 text_padding_mask: bool = True,
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None):
+        super().__init__(
+            tokenizer=tokenizer,
+            data_preprocessor=data_preprocessor,
+            init_cfg=init_cfg)
+        self.embed_dim = embed_dim
+        self.image_encoder = MODELS.build(image_encoder)
+        self.text_encoder = MODELS.build(text_encoder)
+        img_width = self._width(self.image_encoder, 'image_encoder')
+        txt_width = self._width(self.text_encoder, 'text_encoder')
+        self.vision_proj = nn.Linear(img_width, embed_dim)
+        self.text_proj = nn.Linear(txt_width, embed_dim)
+
+        if spatial_pae is not None:
+            if instruction_encoder is None:
+                raise ValueError('PIRITRRetriever: spatial_pae needs an '
+                                 'instruction_encoder (the scene prior)')
+            self.instruction_encoder = MODELS.build(instruction_encoder)
+            self.conv_proj = nn.Linear(
+                self._width(self.instruction_encoder, 'instruction_encoder',
+                            'out_dim'), embed_dim)
+            self.belief = MODELS.build(belief) if belief else None
+            self.spatial_pae = MODELS.build(
+                self._with_dim(spatial_pae, 'spatial_pae'))
+            self.head_img = nn.Linear(embed_dim, embed_dim)
+        else:
+            if belief is not None and instruction_encoder is not None:
+                raise ValueError('PIRITRRetriever: belief / '
+                                 'instruction_encoder given without '
+                                 'spatial_pae; set spatial_pae or drop them')
+            self.instruction_encoder = None
+            self.belief = None
+            self.spatial_pae = None
+        if temporal_pae is not None:
+            self.temporal_pae = MODELS.build(
+                self._with_dim(temporal_pae, 'temporal_pae'))
+            self.head_txt = nn.Linear(embed_dim, embed_dim)
+        else:
+            self.temporal_pae = None
+        self.text_padding_mask = text_padding_mask
+        self.losses = build_losses(losses)
+        if not len(self.losses):
+            raise ValueError('PIRITRRetriever needs at least one loss')
+        self.label_key = label_key
+        self.loss_label_keys = dict(
+            {'affil': 'label'} if loss_label_keys is None else
+            loss_label_keys)
+        unknown = set(self.loss_label_keys) - set(self.losses)
+        if unknown:
+            raise KeyError(f'loss_label_keys names losses {sorted(unknown)} '
+                           f'that are not configured ({list(self.losses)})')
+
+    @staticmethod
+    def _width(module, name, attr='width') -> int:
+        width = getattr(module, attr, None)
+        if not isinstance(width, int):
+            raise AttributeError(f'PIRITRRetriever: {name} '
+                                 f'{type(module).__name__} has no integer '
+                                 f'"{attr}" (feature width)')
+        return width
+
+    def _with_dim(self, cfg: dict, name: str) -> dict:
+        cfg = dict(cfg)
+        dim = cfg.setdefault('dim', self.embed_dim)
+        if dim != self.embed_dim:
+            raise ValueError(f'{name}.dim={dim} != embed_dim '
+                             f'{self.embed_dim}')
+        return cfg
+
+    # ----------------------------------------------------------- encoders
+    def encode_image(self, images: torch.Tensor) -> dict:
+        """Image features.
+
+        Returns:
+            dict: ``global`` ``[B, d]`` (:math:`f_0 + H_v(\\tilde F_0)`, not
+            normalised), ``tokens`` ``[B, 1+N, d]`` (projected backbone
+            tokens), and with the instruction branch ``instruction``
+            ``[B, d]``, ``belief`` ``[B, 1+N]`` and (hard belief)
+            ``kept_indices`` ``[B, K]``.
+        """
+        tokens = self.vision_proj(self.image_encoder(images))
+        out = dict(tokens=tokens, global_token=tokens[:, 0])
+        if self.spatial_pae is None:
+            out['global'] = tokens[:, 0]
+            return out
+        instruction = self.conv_proj(self.instruction_encoder(images))
+        selected = tokens
+        if self.belief is not None:
+            if hasattr(self.belief, 'filter_size'):
+                selected, idx, belief = self.belief(
+                    tokens, instruction, return_indices=True,
+                    return_belief=True)
+                out['kept_indices'] = idx
+            else:
+                selected, belief = self.belief(
+                    tokens, instruction, return_belief=True)
+            out['belief'] = belief
+        fused = self.spatial_pae(selected, instruction)
+        out['instruction'] = instruction
+        out['global'] = tokens[:, 0] + self.head_img(fused[:, 0])
+        return out
+
+    def encode_tokens(self, input_ids: torch.Tensor,
+                      attention_mask: torch.Tensor) -> dict:
+        """Text features: ``global`` ``[B, d]`` (:math:`T_0 + H_t(h_0)`),
+        ``tokens`` ``[B, L, d]``."""
+        tokens = self.text_proj(self.text_encoder(input_ids, attention_mask))
+        out = dict(tokens=tokens)
+        if self.temporal_pae is None:
+            out['global'] = tokens[:, 0]
+            return out
+        mask = None
+        if self.text_padding_mask:
+            mask = attention_mask == 0
+        h = self.temporal_pae(tokens, key_padding_mask=mask)
+        out['global'] = tokens[:, 0] + self.head_txt(h[:, 0])
+        return out
+
+    # -------------------------------------------------------------- train
+    def loss(self, inputs: torch.Tensor,
+             data_samples: Sequence[DataSample]) -> Dict[str, torch.Tensor]:
+        """``loss_<name>`` of every configured loss on the unit embeddings."""
+        img = F.normalize(
+            self.image_embedding(self.encode_image(inputs)), dim=-1)
+        txt = F.normalize(self.text_embedding(self.encode_text(
+            self.get_texts(data_samples))), dim=-1)
+        out = {}
+        for name, loss_fn in self.losses.items():
+            key = self.loss_label_keys.get(name, self.label_key)
+            out[f'loss_{name}'] = loss_fn(
+                img, txt, self.get_labels(data_samples, key))
+        return out

@@ -1,0 +1,3 @@
+from .dalle_target_generator import DALLETargetGenerator
+
+__all__ = ['DALLETargetGenerator']

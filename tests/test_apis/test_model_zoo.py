@@ -1,0 +1,199 @@
+"""list_models / get_model on a local index: filters, offline round trip of
+a published checkpoint, hash check, unpublished weights."""
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+from mmengine.logging import HistoryBuffer, MessageHub
+
+from sdtr.apis import (ChecksumError, ModelZooError, get_model, list_models,
+                       load_model_index)
+from sdtr.models.utils import CheckpointMismatchError
+from .helpers import REPO, TINY_RS, load_tool
+
+URL_DIR = 'https://example.invalid/sdtr/v0/'
+
+
+@pytest.fixture(autouse=True)
+def _never_download(tmp_path, monkeypatch):
+    """Offline mode with an empty folder unless a test sets another one:
+    a URL can never reach the network from these tests."""
+    empty = tmp_path / 'empty-offline-dir'
+    empty.mkdir()
+    monkeypatch.setenv('SDTR_OFFLINE_DIR', str(empty))
+
+
+@pytest.fixture(scope='module')
+def zoo(tmp_path_factory):
+    """A tiny model, its published checkpoint and an index naming it."""
+    root = tmp_path_factory.mktemp('zoo')
+    (root / 'tiny_rs.py').write_text(f'_base_ = [{str(TINY_RS)!r}]\n')
+    torch.manual_seed(0)
+    model = get_model(str(root / 'tiny_rs.py'))
+    # a checkpoint as the Runner writes it (training state included)
+    hub = MessageHub.get_instance('zoo-test')
+    hub.update_scalar('train/loss', 1.0)
+    raw = dict(meta=dict(epoch=3, iter=30, seed=0, cfg='cfg text',
+                         hook_msgs=dict(last_ckpt='x')),
+               state_dict=model.state_dict(),
+               optimizer=dict(state={}, param_groups=[dict(lr=1e-3)]),
+               param_schedulers=[dict(last_epoch=3)],
+               message_hub=hub.state_dict())
+    assert isinstance(raw['message_hub']['log_scalars']['train/loss'],
+                      HistoryBuffer)
+    torch.save(raw, root / 'epoch_3.pth')
+    publish = load_tool('tools/model_converters/publish_model.py')
+    pub_dir = root / 'published'
+    final = publish.publish(str(root / 'epoch_3.pth'),
+                            str(pub_dir / 'tiny_rs.pth'), date='20250101')
+    name = os.path.basename(final)
+    (root / 'metafile.yml').write_text(f'''
+Collections:
+  - Name: TinyCLIP
+    README: README.md
+Models:
+  - Name: tiny_rs_synthetic
+    In Collection: TinyCLIP
+    Config: tiny_rs.py
+    Results:
+      - Task: Image-Text Retrieval
+        Dataset: Synthetic-RS
+        Metrics: {{mR: 50.0}}
+        Source: ours, test fixture
+    Weights: {URL_DIR}{name}
+  - Name: tiny_person_unpublished
+    In Collection: TinyCLIP
+    Config: tiny_rs.py
+    Results:
+      - Task: Text-To-Image Retrieval
+        Dataset: Synthetic-Person
+        Metrics: {{R@1: 1.0}}
+        Source: ours, test fixture
+    Weights: null
+''')
+    (root / 'model-index.yml').write_text('Import:\n  - metafile.yml\n')
+    return dict(root=root, index=str(root / 'model-index.yml'),
+                published=Path(final), pub_dir=pub_dir, model=model)
+
+
+def test_publish_strips_training_state(zoo):
+    path = zoo['published']
+    import re
+    assert re.fullmatch(r'tiny_rs_20250101-[0-9a-f]{8}\.pth', path.name)
+    # plain weights_only load, no allow-list needed
+    ckpt = torch.load(path, map_location='cpu', weights_only=True)
+    assert set(ckpt) == {'state_dict', 'meta'}
+    assert 'hook_msgs' not in ckpt['meta'] and ckpt['meta']['epoch'] == 3
+    import hashlib
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    assert path.stem.endswith(digest[:8])
+
+
+def test_list_models_filters(zoo):
+    idx = zoo['index']
+    assert list_models(index=idx) == ['tiny_person_unpublished',
+                                      'tiny_rs_synthetic']
+    assert list_models('*rs_syn*', index=idx) == ['tiny_rs_synthetic']
+    assert list_models('PERSON', index=idx) == ['tiny_person_unpublished']
+    assert list_models(task='text-to-image', index=idx) == [
+        'tiny_person_unpublished']
+    assert list_models(task='Image-Text Retrieval', index=idx) == [
+        'tiny_rs_synthetic']
+    assert list_models(dataset='synthetic-rs', index=idx) == [
+        'tiny_rs_synthetic']
+    assert list_models(exclude_patterns=['*person*'], index=idx) == [
+        'tiny_rs_synthetic']
+    assert list_models('nothing-like-this', index=idx) == []
+
+
+def test_repository_index_lists_the_clip_baseline():
+    names = list_models()  # found next to the package (editable install)
+    assert 'clip_vit-b16_1xb128_rsitmd' in names
+    assert set(list_models(task='Text-To-Image')) >= {
+        'clip_vit-b16_1xb128_cuhkpedes', 'clip_vit-b16_1xb128_rstpreid'}
+    assert 'clip_vit-b16_1xb128_rsitmd' not in list_models(
+        task='Text-To-Image')
+    for info in load_model_index().values():
+        assert os.path.isfile(info.config), info
+
+
+def test_offline_round_trip(zoo, monkeypatch):
+    ref = zoo['model'].state_dict()
+    model = get_model('TINY_RS_SYNTHETIC', pretrained=True,
+                      offline_dir=str(zoo['pub_dir']), index=zoo['index'])
+    assert model.checkpoint == str(zoo['published'])
+    assert not model.training
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, ref[key]), key
+    # the same through the environment variable
+    monkeypatch.setenv('SDTR_OFFLINE_DIR', str(zoo['pub_dir']))
+    model2 = get_model('tiny_rs_synthetic', pretrained=True,
+                       index=zoo['index'])
+    assert torch.equal(model2.state_dict()['image_encoder.proj'],
+                       ref['image_encoder.proj'])
+
+
+def test_offline_missing_file_names_it(zoo, tmp_path):
+    with pytest.raises(FileNotFoundError) as err:
+        get_model('tiny_rs_synthetic', pretrained=True,
+                  offline_dir=str(tmp_path), index=zoo['index'])
+    msg = str(err.value)
+    assert zoo['published'].name in msg and str(tmp_path) in msg
+    assert URL_DIR in msg
+
+
+def test_wrong_hash_rejected(zoo, tmp_path):
+    bad = tmp_path / zoo['published'].name
+    shutil.copy(zoo['published'], bad)
+    with open(bad, 'r+b') as f:  # flip one byte of the payload
+        f.seek(200)
+        byte = f.read(1)
+        f.seek(200)
+        f.write(bytes([byte[0] ^ 0xFF]))
+    with pytest.raises(ChecksumError, match='SHA-256') as err:
+        get_model('tiny_rs_synthetic', pretrained=True,
+                  offline_dir=str(tmp_path), index=zoo['index'])
+    assert str(bad) in str(err.value)
+    # a local path is checked the same way
+    with pytest.raises(ChecksumError):
+        get_model(str(zoo['root'] / 'tiny_rs.py'), pretrained=str(bad))
+
+
+def test_unpublished_weights_and_unknown_names(zoo):
+    with pytest.raises(ModelZooError, match='no checkpoint is published'):
+        get_model('tiny_person_unpublished', pretrained=True,
+                  index=zoo['index'])
+    with pytest.raises(ModelZooError, match='no checkpoint is published'):
+        get_model('clip_vit-b16_1xb128_rsitmd', pretrained=True)
+    with pytest.raises(ModelZooError, match='not a model of the sdtr zoo'):
+        get_model('tiny_rs_synthetc', index=zoo['index'])
+    with pytest.raises(ModelZooError, match='used by several zoo models'):
+        get_model(str(zoo['root'] / 'tiny_rs.py'), pretrained=True,
+                  index=zoo['index'])
+    with pytest.raises(ModelZooError, match='needs a model of the zoo'):
+        get_model(str(TINY_RS), pretrained=True, index=zoo['index'])
+
+
+def test_checkpoint_of_another_model_is_rejected(zoo, tmp_path):
+    sd = dict(zoo['model'].state_dict())
+    sd.pop('image_encoder.proj')
+    sd['image_encoder.extra'] = torch.zeros(1)
+    path = tmp_path / 'other.pth'
+    torch.save(dict(state_dict=sd), path)
+    with pytest.raises(CheckpointMismatchError) as err:
+        get_model(str(zoo['root'] / 'tiny_rs.py'), pretrained=str(path))
+    assert 'image_encoder.proj' in str(err.value)
+    assert 'image_encoder.extra' in str(err.value)
+
+
+def test_bad_metafile_is_named(tmp_path):
+    (tmp_path / 'metafile.yml').write_text(
+        'Models:\n  - Name: x\n    Results: []\n')
+    (tmp_path / 'model-index.yml').write_text('Import:\n  - metafile.yml\n')
+    with pytest.raises(ModelZooError, match=r"metafile.yml.*'x'.*Config"):
+        list_models(index=str(tmp_path / 'model-index.yml'))
+    with pytest.raises(FileNotFoundError, match='model index'):
+        list_models(index=str(tmp_path / 'missing.yml'))
+    assert REPO.is_dir()
