@@ -2,8 +2,8 @@
 # PIR-CLIP README: batch 512 = 8 GPUs x 64, lr 1e-5, wd 0.5, cosine,
 # 10000 warm-up steps, AMP, 20 epochs, webdataset --dataset-resampled).
 # Initialised from OpenAI ViT-B/32 + RN50 (the README does not say how the
-# release was initialised, upstream_facts §2.7).  AMP: unverified (no GPU in
-# the sdtr CI).
+# release was initialised, docs/methods/pir.md#14-pir-clip-settings).  AMP:
+# unverified (no GPU in the sdtr CI).
 #   bash tools/dist_train.sh configs/pir_clip/pir-clip_vit-b32-rn50_8xb64_rs5m.py 8
 _base_ = [
     '../_base_/datasets/rs5m_shards.py',

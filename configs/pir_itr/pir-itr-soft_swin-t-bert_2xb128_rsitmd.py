@@ -8,5 +8,5 @@ _base_ = ['./pir-itr_swin-t-bert_2xb128_rsitmd.py']
 
 # soft belief: every token kept, weighted by belief + rank weight;
 # rank_mode='paper' (own rank, channel normalisation) or 'released'
-# (PIR-CLIP's code reading, upstream_facts §2.3)
+# (PIR-CLIP's code reading, docs/methods/pir.md#4-soft-belief)
 model = dict(belief=dict(_delete_=True, type='SoftBelief', rank_mode='paper'))

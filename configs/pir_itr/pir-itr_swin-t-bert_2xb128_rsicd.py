@@ -7,8 +7,8 @@
 #   bash tools/dist_train.sh \
 #       configs/pir_itr/pir-itr_swin-t-bert_2xb128_rsicd.py 2
 # Split: the official RSICD Karpathy split (val 1,094); the released PIR carved
-# a
-# 1,966-image val set out of the AMFMN train images (upstream_facts §1.8).
+# a 1,966-image val set out of the AMFMN train images
+# (docs/methods/pir.md#12-pir-itr-release).
 _base_ = [
     '../_base_/datasets/rsicd.py',
     '../_base_/datasets/pipelines/pir_rs.py',

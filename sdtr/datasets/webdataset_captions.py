@@ -1,7 +1,7 @@
 """Streaming image-caption pairs from webdataset-layout tar shards.
 
-The stage-1 data of PIR-CLIP (RS5M, ~5M pairs; PIR paper §IV-C3, §V-C and
-upstream_facts §2.6) are too many files for a map-style dataset, so they
+The stage-1 data of PIR-CLIP (RS5M, ~5M pairs; PIR §IV-C3, §V-C, see
+docs/methods/pir.md#14-pir-clip-settings) are too many files, so they
 are read sequentially from tar shards (layout in
 :mod:`sdtr.datasets.shard_utils`).
 

@@ -1,4 +1,4 @@
-"""PIR scene labels from image file names (upstream_facts §0.7, §1.8):
+"""PIR scene labels from file names (docs/methods/pir.md#10-scene-labels):
 prefix before the first "_", numeric RSICD names are singleton classes."""
 import json
 

@@ -1,5 +1,5 @@
 """IRRA / VFE-TPS checkpoint converters on state dicts with the real
-upstream key layout (upstream_facts §4-5; anosorae/IRRA and
+upstream key layout (docs/methods/irra_clip.md#10-checkpoints; anosorae/IRRA,
 zhangweifeng1218/VFE_TPS ``model/build.py``), random values, tiny sizes
 matching configs/_base_/models/vfe_tps_tiny_person.py."""
 import importlib.util

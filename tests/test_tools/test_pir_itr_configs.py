@@ -193,7 +193,7 @@ def test_scene_classifier_converter(tmp_path, capsys):
 
 def test_released_schedule_linear_warmup_then_decay():
     """lr 6e-5: linear warm-up over 10% of the iterations, then linear decay
-    to 0, per iteration (upstream_facts §1.7)."""
+    to 0, per iteration (docs/methods/pir.md#11-pir-itr-settings)."""
     from mmengine.optim import OptimWrapper
     from mmengine.registry import PARAM_SCHEDULERS
 

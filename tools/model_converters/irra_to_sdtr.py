@@ -1,8 +1,8 @@
 """Convert an IRRA checkpoint (anosorae/IRRA, CVPR 2023) to sdtr keys.
 
 IRRA saves ``{'model': state_dict, 'optimizer', 'scheduler', 'epoch', ...}``
-(``module.`` prefixes under DDP; the whole model is fp16, upstream_facts
-§4.1) of its ``IRRA`` module:
+(``module.`` prefixes under DDP; the whole model is fp16,
+docs/methods/irra_clip.md#10-checkpoints) of its ``IRRA`` module:
 
 =====================================  =====================================
 IRRA key                               sdtr key

@@ -1,8 +1,8 @@
 """Convert a released VFE-TPS checkpoint (zhangweifeng1218/VFE_TPS) to sdtr.
 
 VFE-TPS is a fork of IRRA (same checkpoint container and CLIP keys, see
-``irra_to_sdtr.py``); its MIM modules (``model/build.py``, upstream_facts
-§5.2) map onto :class:`~sdtr.models.heads.TGMIMHead` and the released
+``irra_to_sdtr.py``); its MIM modules (``model/build.py``,
+docs/methods/vfe_tps.md#4-tg-mim) map onto ``TGMIMHead`` and the released
 token-mode :class:`~sdtr.models.utils.PatchMaskGenerator`:
 
 ===================================  =========================================

@@ -1,7 +1,7 @@
 """Draw PIR-ITR's belief over the Swin token grid for one image (PNG).
 
 For an image, the model computes the belief of every visual token in the
-scene prior (``softmax_j(f_j . g)``, PIR §IV-B; upstream_facts §1.4): the
+scene prior (``softmax_j(f_j . g)``, docs/methods/pir.md#3-hard-belief): the
 average-pooled token plus the h x w Swin grid (7 x 7 for Swin-T at 224 px).
 The picture shows the image, the belief of the grid tokens as a heat map
 over the image, and which tokens the hard belief keeps (the top

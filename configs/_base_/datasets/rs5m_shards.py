@@ -15,7 +15,7 @@
 # its own disjoint part of successive shard permutations; an epoch is
 # `epoch_size` samples over all ranks (default: one pass).  The released
 # PIR-CLIP uses open_clip's train transform RandomResizedCrop(224,
-# scale=(0.9, 1.0), bicubic), no flip (upstream_facts §2.6).  No val split.
+# scale 0.9-1, bicubic), no flip (docs/methods/pir.md#14-pir-clip-settings).
 img_size = 224
 shard_root = 'data/rs5m'
 

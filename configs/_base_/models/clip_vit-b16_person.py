@@ -1,5 +1,5 @@
-# CLIP ViT-B/16 for text-based person search (IRRA setting, upstream_facts
-# §4.1): 384x128 person crops, patch = stride = 16 -> a 24x8 grid (192
+# CLIP ViT-B/16 for person search (docs/methods/irra_clip.md#2-clip-towers):
+# 384x128 person crops, patch = stride = 16 -> a 24x8 grid (192
 # patches + class token); the 14x14 position embedding of the 224 checkpoint
 # is interpolated to 24x8 at load time (bicubic + antialias as open_clip;
 # IRRA uses interpolation='bilinear', antialias=False).  QuickGELU (OpenAI

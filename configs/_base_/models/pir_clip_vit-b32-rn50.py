@@ -1,4 +1,4 @@
-# PIR-CLIP (PIR paper §IV-C3, §V-C; upstream_facts §2): CLIP ViT-B/32 whose
+# PIR-CLIP (docs/methods/pir.md#13-pir-clip-model): CLIP ViT-B/32 whose
 # tokens (after ln_pre) are re-weighted by the soft belief against an
 # instruction embedding from a CLIP ModifiedResNet-50 (attention pool -> 512,
 # linear 512 -> 768), the instruction token prepended; plain CLIP text tower;

@@ -1,4 +1,4 @@
-# PIR-ITR (hard belief) at the paper's size (upstream_facts §1.1-§1.6):
+# PIR-ITR, hard belief, paper size (docs/methods/pir.md#11-pir-itr-settings):
 # Swin-T (224 px, window 7, drop path 0.1; Microsoft's ImageNet-22k weights)
 # -> 1 + 7x7 = 50 tokens of 768; BERT-base (uncased) -> all tokens; a frozen
 # ResNet-50 scene classifier (AID, RSP weights) -> 2048-d prior; all mapped

@@ -1,4 +1,4 @@
-# IRRA-style person-search schedule (upstream_facts §4.5): Adam lr 1e-5,
+# IRRA schedule (docs/methods/irra_clip.md#8-schedule): Adam lr 1e-5,
 # 5 warm-up epochs (linear from 0.1x), cosine to 0 over 60 epochs, stepped
 # per epoch.  Cross-modal modules and classifiers get 5x lr, biases 2x lr
 # and no weight decay.

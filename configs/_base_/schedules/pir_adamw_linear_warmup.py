@@ -1,4 +1,4 @@
-# PIR-ITR optimiser and schedule as released (upstream_facts §1.7):
+# PIR-ITR schedule as released (docs/methods/pir.md#11-pir-itr-settings):
 # AdamW betas (0.9, 0.98), eps 1e-8, weight decay 0.01 except biases and
 # normalisation layers (and the learnable temperatures), lr 6e-5; linear
 # warm-up over the first 10% of the iterations, then linear decay to 0,

@@ -1,4 +1,4 @@
-# PIR-ITR as the released code behaves (upstream_facts §0.1, §1.2, §1.6):
+# PIR-ITR as released (docs/methods/pir.md#12-pir-itr-release):
 # the ResNet prior is never loaded (frozen random ResNet-50 whose BatchNorm
 # statistics drift in train mode), BERT sees no attention mask, the
 # Temporal-PAE attends the padding, centres are per-rank and the

@@ -1,6 +1,6 @@
 """BERT text encoder (Hugging Face ``transformers``) returning all tokens.
 
-PIR-ITR's text backbone (../papers/pir.md §IV-A; upstream_facts §1.2):
+PIR-ITR's text backbone (PIR §IV-A; docs/methods/pir.md#2-encoders):
 :math:`T = \\mathrm{BERT}(w_{1..L}) \\in R^{L \\times H}`, the last-layer
 features of every token ([CLS] first).  The model is
 :class:`transformers.BertModel` built from a local Hugging Face folder
@@ -11,8 +11,8 @@ tensor must be in the file and every file tensor must be used, except keys
 dropped on purpose and reported (the ``pooler.*`` of a checkpoint when the
 encoder is built without pooling layer, the ``embeddings.position_ids``
 buffer).  Old-format keys (``bert.`` prefix, ``LayerNorm.gamma/beta``) are
-renamed, so the released PIR ``bert-base-uncased`` copy loads (the released
-code's ``strict=False`` load would silently miss them, upstream_facts §0.2).
+renamed, so the released PIR ``bert-base-uncased`` copy loads (the release's
+``strict=False`` load would miss them, docs/methods/pir.md#12-pir-itr-release).
 
 ``use_attention_mask=True`` (default) passes the padding mask to BERT;
 ``False`` reproduces the released PIR-ITR, which never passes one, so padded

@@ -1,6 +1,6 @@
 """Scene-prior instruction encoder of PIR-ITR.
 
-PIR (../papers/pir.md §IV-A, Table V; upstream_facts §1.2, §0.1): a scene
+PIR (§IV-A, Table V; docs/methods/pir.md#2-encoders): a scene
 classifier pretrained on a remote-sensing scene dataset (ResNet-50 on AID or
 RESISC45 in the paper) whose penultimate feature is the *prior*
 
@@ -18,7 +18,7 @@ The checkpoint is really loaded: strictly, raising
 :class:`~sdtr.models.utils.CheckpointMismatchError` with every missing,
 unexpected and mis-shaped key, and reporting the classifier keys dropped on
 purpose (the released code's ``strict=False`` load into an ``nn.Sequential``
-matched no key and silently kept a random ResNet, upstream_facts §0.1; to
+matched no key: a random ResNet, docs/methods/pir.md#12-pir-itr-release; to
 reproduce that run use ``pretrained=None`` with ``frozen=True`` and
 ``norm_eval=False``).  Accepted files: see
 :mod:`sdtr.models.utils.scene_classifier_checkpoint` (torchvision-style

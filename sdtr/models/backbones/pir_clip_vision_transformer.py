@@ -4,8 +4,8 @@ PIR paper §IV-C3 ("PIR-CLIP modifies the ViT structure by employing
 convolution for patching, followed by a soft belief strategy, and then a
 transformer encoder to facilitate interaction between visual and
 instructional features"); the exact order of operations is that of the
-released code (upstream_facts §2.3).  With the instruction embedding
-:math:`y \\in R^W` (``W`` = ViT width, from
+released code (docs/methods/pir.md#13-pir-clip-model).  With the
+instruction embedding :math:`y \\in R^W` (``W`` = ViT width, from
 :class:`~sdtr.models.backbones.PIRInstructionEncoder`):
 
 .. math::

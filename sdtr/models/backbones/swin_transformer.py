@@ -1,6 +1,6 @@
 """Swin Transformer image encoder returning the pooled token + local tokens.
 
-PIR-ITR's vision backbone (../papers/pir.md §IV-A; upstream_facts §1.2): a
+PIR-ITR's vision backbone (PIR §IV-A; docs/methods/pir.md#2-encoders): a
 Swin-T whose output is the average-pooled token followed by the final grid
 tokens,
 

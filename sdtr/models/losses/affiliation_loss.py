@@ -1,8 +1,8 @@
 """PIR affiliation loss: pull samples towards the centre of their scene.
 
-PIR (../papers/pir.md §IV-D, "cluster-wise affiliation loss"; the formula is
-rebuilt from the released code in upstream_facts §1.6 (PIR-ITR) and §2.5
-(PIR-CLIP)).  With the unit image/text embeddings :math:`v_i, t_i` of the
+PIR (eq. 16-17, §IV-D, "cluster-wise affiliation loss"; the formula is
+rebuilt from the releases, docs/methods/pir.md#9-affiliation-loss).  With
+the unit image/text embeddings :math:`v_i, t_i` of the
 global batch (all ranks, ``N`` samples) and scene labels :math:`y_i`, the
 class centres of each sample are
 

@@ -1,4 +1,4 @@
-"""VSE++ hinge triplet loss (optional PIR-ITR loss, upstream_facts §1.6).
+"""VSE++ hinge triplet loss (optional, docs/methods/pir.md#8-contrastive-loss).
 
 Faghri et al., "VSE++" (BMVC 2018), eq. 3-5.  With cosine scores
 :math:`S_{ij} = v_i^\\top t_j` of unit embeddings, positives

@@ -1,6 +1,6 @@
 """Cross-attention layer of PIR's Progressive Attention Encoder (PAE).
 
-PIR (../papers/pir.md §IV-C; rebuilt in upstream_facts §1.3, "CroSA").  The
+PIR eq. 7-10 ("CroSA"; docs/methods/pir.md#5-pae-layer).  The
 query comes from the first input :math:`x`, keys and values from the second
 :math:`y`, and the residual is added to :math:`y` (post-norm, 8 heads,
 dropout 0.2, the PAE MLP):
@@ -25,7 +25,7 @@ from sdtr.registry import MODELS
 
 
 def build_pae_mlp(dim: int, mlp_ratio: int = 2) -> nn.Sequential:
-    """The PAE MLP of upstream_facts §1.3: Linear(d, rd) -> LayerNorm(rd)
+    """PAE MLP (docs/methods/pir.md#5-pae-layer): Linear(d, rd) -> LN(rd)
     -> GELU -> Linear(rd, d)."""
     hidden = int(dim * mlp_ratio)
     return nn.Sequential(

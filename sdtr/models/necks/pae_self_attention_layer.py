@@ -1,7 +1,7 @@
 """Self-attention layer of PIR's Progressive Attention Encoder (PAE).
 
-PIR (../papers/pir.md §IV-C; structure rebuilt from the released code in
-upstream_facts §1.3).  A post-norm transformer layer with ``h = 8`` heads,
+PIR eq. 7-10 (§IV-C1; structure rebuilt from the released code in
+docs/methods/pir.md#5-pae-layer).  A post-norm layer with ``h = 8`` heads,
 dropout ``p = 0.2`` and the PAE MLP
 :math:`\\mathrm{MLP}(x) = W_2\\,\\mathrm{GELU}(\\mathrm{LN}(W_1 x))`,
 :math:`W_1: d \\to 2d`, :math:`W_2: 2d \\to d`:

@@ -1,7 +1,7 @@
 """Spatial-PAE: the instruction progressively attends the visual tokens.
 
-PIR-ITR's visual instruction representation (VIR; ../papers/pir.md §IV-C,
-equations rebuilt in upstream_facts §1.4).  With the kept visual tokens
+PIR-ITR's visual instruction representation (VIR; PIR eq. 11-12,
+docs/methods/pir.md#6-spatial-pae).  With the kept visual tokens
 :math:`\\tilde F \\in R^{K\\times d}` (after the belief strategy) and the
 instruction embedding :math:`g \\in R^d`, for
 :math:`\\ell = 1..\\text{instru\\_num}` (2):

@@ -1,7 +1,7 @@
 """Temporal-PAE: the previous step's tokens query the current step.
 
-PIR-ITR's language cycle attention (LCA; ../papers/pir.md §IV-C, equations
-rebuilt in upstream_facts §1.5).  With the projected text tokens
+PIR-ITR's language cycle attention (LCA; PIR eq. 13-14, equations in
+docs/methods/pir.md#7-temporal-pae).  With the projected text tokens
 :math:`h^0 = T \\in R^{L\\times d}`, for
 :math:`\\ell = 1..\\text{cycle\\_num}` (3):
 

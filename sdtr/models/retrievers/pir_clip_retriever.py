@@ -1,7 +1,7 @@
 """PIR-CLIP: CLIP with a scene-prior instruction token and soft belief.
 
-PIR paper (../papers/pir.md) §IV-C3 (model), §IV-D (losses), §V-C
-(settings); released behaviour in upstream_facts §2.  Image side:
+PIR paper (arXiv 2405.10160v2) §IV-C3 (model), §IV-D (losses), §V-C
+(settings); spec: docs/methods/pir.md#13-pir-clip-model.  Image side:
 
 .. math::  y = \\mathrm{Instr}(I), \\qquad
            g_v = \\mathrm{ViT}_{belief}(I, y)

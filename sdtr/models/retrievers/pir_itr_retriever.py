@@ -1,8 +1,8 @@
 """PIR-ITR: prior-instructed Swin-T + BERT retrieval (closed domain).
 
 Pan et al., "PIR: Remote Sensing Image-Text Retrieval with Prior Instruction
-Representation Learning" (../papers/pir.md §IV; the equations are rebuilt
-from the released code in upstream_facts §1.2-§1.6).  Composed from
+Representation Learning" (arXiv 2405.10160v2 §IV; equations rebuilt
+from the released code, docs/methods/pir.md#1-sources).  Composed from
 registered parts:
 
 * image: :math:`F = W_v\\,\\mathrm{Swin}(I) \\in R^{(1+N)\\times d}`

@@ -1,7 +1,7 @@
 """PIR hard belief: keep the visual tokens the scene prior trusts most.
 
-PIR-ITR (../papers/pir.md §IV-B "hard belief"; upstream_facts §1.4 rebuilds
-the lost equations from the released code).  With projected tokens
+PIR-ITR (PIR eq. 3-4, §IV-B "hard belief"; docs/methods/pir.md#3-hard-belief
+rebuilds the lost equations from the released code).  With projected tokens
 :math:`f_j` (``j = 0..N-1``; in PIR-ITR ``N = 50``: the average-pooled Swin
 token followed by the 7x7 grid) and the instruction :math:`g`:
 

@@ -1,9 +1,9 @@
 """PIR soft belief: rank-weighted re-weighting of visual tokens.
 
-PIR (Pan et al., "Prior Instruction Representation", ../papers/pir.md §IV-B,
+PIR (Pan et al., "Prior Instruction Representation", PIR eq. 5-6, §IV-B,
 "soft belief") re-weights every visual token by how strongly it agrees with
 the scene-prior instruction, without discarding any token.  The paper lost
-its equations; upstream_facts §2.3 rebuilds them from the released PIR-CLIP
+its equations; docs/methods/pir.md#4-soft-belief gives them from the PIR-CLIP
 code.  With tokens :math:`x_j \\in R^C` (``j = 0..N-1``) and the instruction
 :math:`y \\in R^C`:
 
@@ -19,7 +19,7 @@ and :math:`\\tilde X` is L2-normalised.  The two readings differ in
   :math:`r_j` the (0-based) rank of token ``j`` when tokens are sorted by
   descending belief, so the most trusted token gets weight 1; each token is
   L2-normalised over its ``C`` channels.
-* ``rank_mode='released'`` (upstream_facts §2.3, PIR-CLIP commit 9554baf):
+* ``rank_mode='released'`` (docs/methods/pir.md#4-soft-belief, 9554baf):
   :math:`w_j = 1/\\sqrt{\\pi_j + 1}` with :math:`\\pi_j` the *index of the
   token ranked j-th* (``argsort`` output used position-wise), and the
   normalisation runs over the token axis (``F.normalize(..., dim=1)``: every
@@ -64,7 +64,7 @@ def token_belief(tokens: torch.Tensor,
 
 @MODELS.register_module()
 class SoftBelief(nn.Module):
-    """Soft belief strategy (PIR §IV-B; upstream_facts §2.3).
+    """Soft belief strategy (PIR eq. 5-6; docs/methods/pir.md#4-soft-belief).
 
     Args:
         rank_mode (str): ``'paper'`` (weight from each token's own rank,

@@ -2,7 +2,7 @@
 
 PIR-ITR tokenises captions with ``BertTokenizer`` (uncased WordPiece),
 ``[CLS] caption [SEP]``, ``padding='longest'`` and ``max_length=47``
-(upstream_facts §1.7).  This wraps ``transformers.BertTokenizerFast`` read
+(docs/methods/pir.md#11-pir-itr-settings).  Wraps ``BertTokenizerFast`` read
 from a local folder only (``vocab.txt``; no network).  Captions longer than
 ``context_length`` are truncated (``[SEP]`` kept).
 """

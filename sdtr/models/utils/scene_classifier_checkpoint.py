@@ -4,7 +4,7 @@ Accepted layouts (all reduced to keys of the classifier *trunk*, e.g.
 ``conv1.weight``, ``layer1.0.conv1.weight``):
 
 * torchvision-style classifiers (the AID / RESISC45 ResNet-50 of RSP used by
-  PIR-ITR, upstream_facts §1.10): ``{'model': sd}`` / ``{'state_dict': sd}``
+  PIR-ITR, docs/methods/pir.md#2-encoders): ``{'model'|'state_dict': sd}``
   / a bare ``sd``, optional ``module.`` prefix, classifier ``fc.*``;
 * mmpretrain ``ImageClassifier`` checkpoints written by ``tools/train.py``
   (``state_dict`` with ``backbone.*``, ``neck.*``, ``head.*``);

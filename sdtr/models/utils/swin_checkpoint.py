@@ -1,7 +1,7 @@
 """Convert Microsoft Swin Transformer checkpoints to mmpretrain's key layout.
 
 Microsoft's release (``swin_tiny_patch4_window7_224{,_22k}.pth``, PIR-ITR's
-vision initialisation, upstream_facts §1.10) stores ``{'model': state_dict}``
+vision init, docs/methods/pir.md#2-encoders) stores ``{'model': state_dict}``
 with keys ``patch_embed.proj.*``, ``layers.<i>.blocks.<j>.attn.qkv.*``,
 ``layers.<i>.blocks.<j>.mlp.fc1.*``, ``layers.<i>.downsample.*``, ``norm.*``
 and ``head.*``.  mmpretrain's :class:`~mmpretrain.models.SwinTransformer`

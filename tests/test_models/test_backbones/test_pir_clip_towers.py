@@ -23,7 +23,7 @@ def _tower(rank_mode, pool='instruction'):
 
 
 def _reference_belief(x, y, rank_mode):
-    """Written out from PIR §IV-B / upstream_facts §2.3, loops on purpose."""
+    """Written out from docs/methods/pir.md#4-soft-belief, loops on purpose."""
     B, N, C = x.shape
     out = torch.empty_like(x)
     for b in range(B):

@@ -105,7 +105,7 @@ def test_visual_id_loss_is_image_only_cross_entropy():
 
 
 def _irra_cmpm_literal(v, t, pids, eps=1e-8):
-    """IRRA ``compute_cmpm`` as upstream_facts §4.3 describes it (labels
+    """IRRA ``compute_cmpm`` (docs/methods/irra_clip.md#6-cmpm-as-coded; labels
     divided by the row L2 norm broadcast over columns)."""
     y = (pids[:, None] == pids[None, :]).float()
     q = y / y.norm(dim=1)  # no keepdim: divides column j by ||y_j||

@@ -2,7 +2,7 @@
 # shared by every PIR-ITR config (use with a dataset base, e.g.
 # '../_base_/datasets/rsitmd.py', and set the dataloaders' pipelines to
 # the pir_train_pipeline / pir_test_pipeline variables of this base).
-# PIR's train transform (upstream_facts §1.8): random resized crop 224
+# PIR's train transform (docs/methods/pir.md#11-pir-itr-settings): crop 224
 # (scale 0.5-1, bicubic), horizontal flip, RandomAugment with 2 ops of
 # magnitude 7 (mmpretrain RandAugment over PIR's op list), then PIR's caption
 # cleaning (pre_caption, 30 words).  Test: resize 224 + pre_caption.
