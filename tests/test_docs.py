@@ -117,9 +117,9 @@ def test_forbidden_patterns():
     assert find_forbidden('ok: ../shared/data/rsitmd') == []
     bad = ('see ' + 'upstream' + '_facts §1.4\n'
            'x\n'
-           'read ' + '../../../' + 'shared/reference/notes.md\n'
+           'read ' + '../../../' + 'shared' + '/reference/notes.md\n'
            '(' + '../' + 'papers/pir.md §IV)\n'
-           '/work/' + 'shared/papers/eklsr.md')
+           '/work/' + 'shared' + '/papers/eklsr.md')
     lines = [line for line, _ in find_forbidden(bad)]
     assert lines == [1, 3, 3, 4, 5]
 
