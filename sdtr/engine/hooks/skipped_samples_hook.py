@@ -6,8 +6,7 @@ from typing import List, Optional
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 
-from sdtr.datasets.base_retrieval_dataset import (collect_worker_skips,
-                                                  format_skips)
+from sdtr.datasets.base_retrieval_dataset import collect_worker_skips
 from sdtr.registry import HOOKS
 
 
@@ -22,6 +21,22 @@ def _skip_list(dataset) -> Optional[list]:
         if dataset is None:
             return None
     return None
+
+
+def _summary(records: List[dict], limit: int = 10) -> str:
+    """The records grouped by (annotation file, image): each group once,
+    with its count and its first entry and reason."""
+    groups = {}
+    for r in records:
+        groups.setdefault((r.get('file'), r.get('image')), []).append(r)
+    parts = []
+    for (file, _), recs in list(groups.items())[:limit]:
+        times = f' ({len(recs)} times)' if len(recs) > 1 else ''
+        parts.append(f"{file} [{recs[0]['entry']}]{times}: "
+                     f"{recs[0]['reason']}")
+    more = len(groups) - limit
+    return '; '.join(parts) + (f' ... and {more} more images' if more > 0
+                               else '')
 
 
 @HOOKS.register_module()
@@ -62,5 +77,5 @@ class SkippedSamplesHook(Hook):
             f'{type(dataset).__name__} (train): {len(records)} samples '
             f'skipped in DataLoader workers at iteration {runner.iter + 1} '
             '(skip_bad_samples=True; each was replaced by another sample): '
-            f'{format_skips(records)}', logger='current',
+            f'{_summary(records)}', logger='current',
             level=logging.WARNING)
