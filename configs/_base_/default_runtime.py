@@ -11,6 +11,9 @@ default_hooks = dict(
         type='CheckpointHook', interval=1, max_keep_ckpts=2,
         save_best='auto'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
+    # records and logs, in the main process, the training samples skipped
+    # inside DataLoader workers (skip_bad_samples=True, corrupt images)
+    skipped_samples=dict(type='SkippedSamplesHook'),
 )
 
 env_cfg = dict(

@@ -3,7 +3,7 @@
 # lambda = eta = 0.1; EKLSR §4.2 schedule: lr 1e-5, batch 128, cosine after
 # 2000 warm-up steps, 10 epochs, 224x224.
 _base_ = [
-    '../_base_/datasets/rsitmd.py',
+    '../_base_/datasets/rsitmd_galr.py',
     '../_base_/models/eklsr_vit-b16.py',
     '../_base_/schedules/adam_cosine_warmup2000it.py',
     '../_base_/default_runtime.py',
@@ -18,5 +18,10 @@ param_scheduler = [
          end=max_epochs, convert_to_iter_based=True),
 ]
 train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=1)
-default_hooks = dict(checkpoint=dict(save_best='rsitr/mR', rule='greater'))
 auto_scale_lr = dict(base_batch_size=128)
+
+# RSITMD AMFMN/GaLR split (../_base_/datasets/rsitmd_galr.py): train on all
+# 4,291 non-test images; there is no val split, so no validation and the
+# last checkpoint is kept (the test split is only for tools/test.py).
+val_cfg = None
+default_hooks = dict(checkpoint=dict(save_best=None, save_last=True))

@@ -3,7 +3,7 @@
 # Settings: ../_base_/schedules/pir_clip_finetune_10e.py.
 #   bash tools/dist_train.sh configs/pir_clip/pir-clip_vit-b32-rn50_8xb64_rsitmd.py 8
 _base_ = [
-    '../_base_/datasets/rsitmd.py',
+    '../_base_/datasets/rsitmd_pir.py',
     '../_base_/models/pir_clip_vit-b32-rn50.py',
     '../_base_/schedules/pir_clip_finetune_10e.py',
     '../_base_/default_runtime.py',

@@ -6,11 +6,11 @@
 # global batch 256 = 2 GPUs x 128:
 #   bash tools/dist_train.sh \
 #       configs/pir_itr/pir-itr_swin-t-bert_2xb128_rsicd.py 2
-# Split: the official RSICD Karpathy split (val 1,094); the released PIR carved
-# a 1,966-image val set out of the AMFMN train images
-# (docs/methods/pir.md#12-pir-itr-release).
+# Split: PIR's (../_base_/datasets/rsicd_pir.py): train 7,862 / val 1,966
+# (carved out of the 9,828 AMFMN/GaLR train images) / test 1,093 (the
+# AMFMN/GaLR test list).
 _base_ = [
-    '../_base_/datasets/rsicd.py',
+    '../_base_/datasets/rsicd_pir.py',
     '../_base_/datasets/pipelines/pir_rs.py',
     '../_base_/models/pir_itr_swin-t_bert.py',
     '../_base_/schedules/pir_adamw_linear_warmup.py',

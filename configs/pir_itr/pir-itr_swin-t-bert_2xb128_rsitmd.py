@@ -7,7 +7,7 @@
 #   bash tools/dist_train.sh \
 #       configs/pir_itr/pir-itr_swin-t-bert_2xb128_rsitmd.py 2
 _base_ = [
-    '../_base_/datasets/rsitmd.py',
+    '../_base_/datasets/rsitmd_pir.py',
     '../_base_/datasets/pipelines/pir_rs.py',
     '../_base_/models/pir_itr_swin-t_bert.py',
     '../_base_/schedules/pir_adamw_linear_warmup.py',

@@ -7,7 +7,7 @@
 # configs (Adam lr 1e-5, batch 100, IRRA's schedule) but 10 epochs like the
 # remote-sensing CLIP baseline.
 _base_ = [
-    '../_base_/datasets/rsitmd.py',
+    '../_base_/datasets/rsitmd_galr.py',
     '../_base_/models/vfe_tps_vit-b16_person.py',
     '../_base_/schedules/irra_adam_cosine_60e.py',
     '../_base_/default_runtime.py',
@@ -25,4 +25,9 @@ param_scheduler = [
 train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=1)
 train_dataloader = dict(batch_size=100)
 auto_scale_lr = dict(base_batch_size=100)
-default_hooks = dict(checkpoint=dict(save_best='rsitr/mR', rule='greater'))
+
+# RSITMD AMFMN/GaLR split (../_base_/datasets/rsitmd_galr.py): train on all
+# 4,291 non-test images; there is no val split, so no validation and the
+# last checkpoint is kept (the test split is only for tools/test.py).
+val_cfg = None
+default_hooks = dict(checkpoint=dict(save_best=None, save_last=True))

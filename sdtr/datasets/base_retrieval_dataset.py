@@ -6,13 +6,59 @@ from typing import Any, Dict, List, Optional, Sequence, Union
 import numpy as np
 from mmengine.dataset import BaseDataset, force_full_init
 from mmengine.logging import print_log
+from torch.utils.data import get_worker_info
 
 from sdtr.registry import DATASETS
-from .errors import BadImageError, BadSampleError
+from .errors import BadImageError, BadSampleError, check_dataset_kwargs
 from .utils import SCENE_RULES, scene_name_from_filename
 
 VERIFY_HINT = ('run `python tools/misc/verify_dataset.py <config> --split '
                '<split>` to list every unreadable image of the split')
+GALLERY_NOTE = (
+    '. skip_bad_samples=True does not apply to a test_mode (val/test) '
+    'gallery: dropping the entry would silently change the benchmark. Fix '
+    'the annotation or the image file (the only images a gallery skips are '
+    'those whose captions are all empty)')
+#: metainfo key of a returned sample carrying the skips made while it was
+#: drawn inside a DataLoader worker (see ``SkippedSamplesHook``)
+SKIPPED_META_KEY = 'skipped_samples'
+
+
+def collect_worker_skips(data_batch: Any) -> List[dict]:
+    """The skip records carried by the samples of a collated batch.
+
+    A sample whose image could not be read inside a DataLoader worker
+    process is replaced by another one; the record of that skip travels in
+    the metainfo (``SKIPPED_META_KEY``) of the sample returned instead, or
+    under that key of a sample dict without ``data_samples``.  Returns the
+    records of every sample of ``data_batch`` (a dict with
+    ``data_samples`` or a list of samples) in order.
+    """
+    if isinstance(data_batch, dict):
+        samples = data_batch.get('data_samples')
+        if samples is None:
+            found = data_batch.get(SKIPPED_META_KEY)
+            return list(found) if isinstance(found, (list, tuple)) else []
+    else:
+        samples = data_batch
+    if not isinstance(samples, (list, tuple)):
+        return []
+    out = []
+    for s in samples:
+        meta = getattr(s, 'metainfo', s if isinstance(s, dict) else {})
+        found = meta.get(SKIPPED_META_KEY) if isinstance(meta, dict) else None
+        if found:
+            out.extend(dict(r) for r in found)
+    return out
+
+
+def format_skips(records: Sequence[dict], limit: int = 10) -> str:
+    """One line listing skip records: ``file [entry]: reason; ...``."""
+    shown = '; '.join(f"{s['file']} [{s['entry']}]: {s['reason']}"
+                      for s in records[:limit])
+    more = len(records) - limit
+    return shown + (f' ... and {more} more (see .skipped_samples)'
+                    if more > 0 else '')
 
 
 @DATASETS.register_module()
@@ -56,14 +102,28 @@ class BaseRetrievalDataset(BaseDataset):
     split the ids are relabelled to ``0..num_classes-1`` in sorted order
     (``relabel_pids``), and ``pid_map`` holds ``raw id -> pid``.
 
-    Bad input (malformed entry, empty caption, missing image, corrupt image,
-    unknown split) raises :class:`~sdtr.datasets.errors.BadSampleError`
-    naming the annotation file, the entry and what was expected.  With
-    ``skip_bad_samples=True`` malformed entries, empty captions and missing
-    images are dropped at load time, and a corrupt image met in training is
-    replaced by another random sample; every skip is logged and recorded in
-    :attr:`skipped_samples`.  In test mode a corrupt image always raises
-    (skipping it would change the gallery).
+    Images without any caption (every caption empty, or none at all) are
+    skipped in every split and mode, whatever ``skip_bad_samples``: they
+    cannot be trained on, and in a gallery they cannot be queried
+    (image-to-text has no correct answer).  Each is logged (warning) and
+    recorded in :attr:`skipped_samples` with the image and the annotation
+    file.
+
+    Other bad input (malformed entry, a partly empty caption set, missing
+    image, corrupt image, unknown split) raises
+    :class:`~sdtr.datasets.errors.BadSampleError` naming the annotation
+    file, the entry (with the image) and what was expected.  With
+    ``skip_bad_samples=True`` on a train-mode dataset, malformed entries,
+    empty captions and missing images are dropped at load time, and a
+    corrupt image is replaced by another random sample; every skip is logged
+    and recorded in :attr:`skipped_samples` (skips made inside DataLoader
+    workers travel with the returned sample and are collected in the main
+    process by :class:`~sdtr.engine.hooks.SkippedSamplesHook`).  A test-mode
+    dataset (a val/test gallery) never skips anything else: it raises even
+    with ``skip_bad_samples=True``, because a smaller gallery changes the
+    benchmark.  Unknown arguments (a misspelt ``spilt=``) raise a
+    ``TypeError`` naming the class, the key, the closest valid key and the
+    accepted arguments.  See ``docs/datasets.md``.
 
     Args:
         ann_file (str): annotation file (or folder, see subclasses), joined
@@ -79,7 +139,8 @@ class BaseRetrievalDataset(BaseDataset):
             defaults to ``DEFAULT_SCENE_RULE`` of the class.
         relabel_pids (bool, optional): relabel person ids contiguously;
             defaults to ``split == 'train'``.
-        skip_bad_samples (bool): skip bad entries/images instead of raising.
+        skip_bad_samples (bool): in train mode, skip bad entries/images
+            instead of raising (ignored in test mode, see above).
         check_images (bool): check at load time that every image file
             exists (cheap ``stat`` calls; disable for annotation-only use).
         indices (int | Sequence[int], optional): keep only these *images*
@@ -92,6 +153,12 @@ class BaseRetrievalDataset(BaseDataset):
     DOMAIN = 'remote_sensing'
     DEFAULT_SCENE_RULE: Optional[str] = 'prefix'
     DATASET_NAME = 'retrieval'
+
+    def __new__(cls, *args, **kwargs):
+        # before any __init__ of the chain runs: a misspelt argument is
+        # reported as such, not as a later, unrelated failure
+        check_dataset_kwargs(cls, kwargs)
+        return super().__new__(cls)
 
     def __init__(self,
                  ann_file: str = '',
@@ -118,6 +185,7 @@ class BaseRetrievalDataset(BaseDataset):
         self.check_images = check_images
         self._image_indices = indices
         self.skipped_samples: List[dict] = []
+        self._pending_skips: List[dict] = []
         self.image_records: List[dict] = []
         self.pid_map: Dict[Any, int] = {}
         self._index: Dict[str, Any] = {}
@@ -156,12 +224,34 @@ class BaseRetrievalDataset(BaseDataset):
                 f'expected one of {list(self.SPLITS)}',
                 file=str(self.ann_file), entry='split')
 
-    def _handle_bad(self, err: BadSampleError) -> None:
-        """Raise ``err``, or record it when ``skip_bad_samples`` is on."""
+    def _handle_bad(self, err: BadSampleError,
+                    image: Optional[str] = None) -> None:
+        """Raise ``err``, or record it when ``skip_bad_samples`` is on (train
+        mode only: a test-mode gallery always raises)."""
         if not self.skip_bad_samples:
             raise err
-        self.skipped_samples.append(
-            dict(file=err.file, entry=err.entry, reason=err.reason))
+        if self.test_mode:
+            raise BadSampleError(err.reason + GALLERY_NOTE, file=err.file,
+                                 entry=err.entry) from err
+        self._record_skip(err.file, err.entry, err.reason, image,
+                          'bad_entry')
+
+    def _record_skip(self, file: Optional[str], entry: Optional[str],
+                     reason: str, image: Optional[str],
+                     kind: str) -> dict:
+        """Append a skip record (``file, entry, reason, image, kind``) to
+        :attr:`skipped_samples` and return it."""
+        rec = dict(file=file, entry=entry, reason=reason, image=image,
+                   kind=kind)
+        self.skipped_samples.append(rec)
+        return rec
+
+    @staticmethod
+    def _with_image(entry: str, image: Optional[str]) -> str:
+        """``entry`` naming its image (when it does not already)."""
+        if image and osp.basename(image) not in entry:
+            return f'{entry} of image {image!r}'
+        return entry
 
     def img_prefix(self) -> str:
         return self.data_prefix.get('img_path', '') or ''
@@ -184,18 +274,23 @@ class BaseRetrievalDataset(BaseDataset):
         self.image_records = records
         self._assign_labels_and_pids(records)
         data_list = self._expand(records)
-        if self.skipped_samples:
-            shown = '; '.join(
-                f"{s['file']} [{s['entry']}]: {s['reason']}"
-                for s in self.skipped_samples[:10])
-            more = len(self.skipped_samples) - 10
+        name = f'{type(self).__name__} ({self.split})'
+        captionless = [s for s in self.skipped_samples
+                       if s.get('kind') == 'no_caption']
+        others = [s for s in self.skipped_samples
+                  if s.get('kind') != 'no_caption']
+        if captionless:
             print_log(
-                f'{type(self).__name__} ({self.split}): skipped '
-                f'{len(self.skipped_samples)} bad annotation entries / '
-                f'captions / images (skip_bad_samples=True): {shown}'
-                + (f' ... and {more} more (see .skipped_samples)'
-                   if more > 0 else ''),
+                f'{name}: skipped {len(captionless)} images without any '
+                'caption (always skipped: they can neither be trained on '
+                f'nor queried): {format_skips(captionless)}',
                 logger='current', level=logging.WARNING)
+        if others:
+            print_log(
+                f'{name}: skipped {len(others)} bad annotation entries / '
+                'captions / images (skip_bad_samples=True): '
+                f'{format_skips(others)}', logger='current',
+                level=logging.WARNING)
         return data_list
 
     def _validate_records(self, records: List[dict]) -> List[dict]:
@@ -203,41 +298,51 @@ class BaseRetrievalDataset(BaseDataset):
         for rec in records:
             file = rec.get('file', str(self.ann_file))
             entry = rec.get('entry', '?')
+            img_path = rec.get('img_path')
+            image = img_path if isinstance(img_path, str) and img_path \
+                else None
             caps = rec.get('captions')
-            cap_entries = rec.get('caption_entries') or [
-                f'{entry} caption {i}' for i in range(len(caps or []))]
             if not isinstance(caps, (list, tuple)):
                 self._handle_bad(BadSampleError(
                     f'captions should be a list of strings, got '
-                    f'{type(caps).__name__}', file=file, entry=entry))
+                    f'{type(caps).__name__}', file=file,
+                    entry=self._with_image(entry, image)), image)
                 continue
-            good_caps = []
+            cap_entries = rec.get('caption_entries') or [
+                f'{entry} caption {i}' for i in range(len(caps))]
+            typed = []  # (stripped caption, its entry)
             for cap, cap_entry in zip(caps, cap_entries):
                 if not isinstance(cap, str):
                     self._handle_bad(BadSampleError(
                         f'caption should be a string, got '
                         f'{type(cap).__name__} ({cap!r:.60})', file=file,
-                        entry=cap_entry))
+                        entry=self._with_image(cap_entry, image)), image)
                     continue
-                cap = cap.strip()
-                if not cap:
-                    self._handle_bad(BadSampleError(
-                        'empty caption; expected a non-empty sentence',
-                        file=file, entry=cap_entry))
-                    continue
-                good_caps.append(cap)
-            if not good_caps:
-                if caps:  # every caption was bad and was skipped
+                typed.append((cap.strip(), cap_entry))
+            if not any(cap for cap, _ in typed):
+                if typed or not caps:
+                    # every caption is empty, or there is none at all
+                    self._skip_captionless(file, entry, image, len(typed))
+                else:  # every caption was malformed and skipped
                     self._handle_bad(BadSampleError(
                         'image dropped: none of its captions is usable',
-                        file=file, entry=entry))
-                else:
-                    self._handle_bad(BadSampleError(
-                        'image has no captions; expected at least one',
-                        file=file, entry=entry))
+                        file=file, entry=self._with_image(entry, image)),
+                        image)
                 continue
-            img_path = rec.get('img_path')
-            if not isinstance(img_path, str) or not img_path:
+            n_empty = sum(1 for cap, _ in typed if not cap)
+            good_caps = []
+            for cap, cap_entry in typed:
+                if not cap:
+                    self._handle_bad(BadSampleError(
+                        f'empty caption ({n_empty} of the {len(typed)} '
+                        'captions of this image are empty); expected a '
+                        'non-empty sentence (an image whose captions are '
+                        'all empty is skipped automatically, a partly empty '
+                        'caption set is an error)', file=file,
+                        entry=self._with_image(cap_entry, image)), image)
+                    continue
+                good_caps.append(cap)
+            if image is None:
                 self._handle_bad(BadSampleError(
                     f'image path should be a non-empty string, got '
                     f'{img_path!r}', file=file, entry=entry))
@@ -247,7 +352,8 @@ class BaseRetrievalDataset(BaseDataset):
                 self._handle_bad(BadSampleError(
                     f'image file {full!r} does not exist; expected it under '
                     f'data_root/data_prefix.img_path '
-                    f'({self.img_prefix()!r})', file=file, entry=entry))
+                    f'({self.img_prefix()!r})', file=file,
+                    entry=self._with_image(entry, image)), image)
                 continue
             rec = dict(rec)
             rec['captions'] = good_caps
@@ -256,7 +362,26 @@ class BaseRetrievalDataset(BaseDataset):
             rec['entry'] = entry
             rec.pop('caption_entries', None)
             valid.append(rec)
+        if not valid:
+            raise BadSampleError(
+                f'{type(self).__name__}: no usable image in split '
+                f'{self.split!r} ({len(records)} image entries found, '
+                f'{len(self.skipped_samples)} skipped); expected at least '
+                'one image with a caption (is it the right annotation file '
+                'and split?)', file=str(self.ann_file),
+                entry=f'split {self.split!r}')
         return valid
+
+    def _skip_captionless(self, file: str, entry: str,
+                          image: Optional[str], n_captions: int) -> None:
+        """Record (never raise) an image without any caption."""
+        what = (f'all {n_captions} of its captions are empty'
+                if n_captions else 'it has no caption')
+        self._record_skip(
+            file, self._with_image(entry, image),
+            f'image {image!r} skipped: {what}. An image without a caption '
+            'can neither be trained on nor queried in a val/test gallery, '
+            'so it is skipped in every split', image, 'no_caption')
 
     def _select_images(self, records: List[dict]) -> List[dict]:
         idx = self._image_indices
@@ -454,10 +579,34 @@ class BaseRetrievalDataset(BaseDataset):
                     reason + '. Set skip_bad_samples=True on the train '
                     f'dataset to re-sample another item, or {VERIFY_HINT}',
                     file=file, entry=entry) from err
-            self.skipped_samples.append(
-                dict(file=file, entry=entry, reason=reason))
-            print_log(
-                f'{type(self).__name__}: skipping sample {idx}: {reason} '
-                '(another sample is drawn instead)', logger='current',
-                level=logging.WARNING)
+            rec = self._record_skip(file, entry, reason,
+                                    data_info['img_path'], 'bad_image')
+            if get_worker_info() is not None:
+                # a DataLoader worker: its skipped_samples is a copy the
+                # main process never sees, so the record travels with the
+                # sample returned instead (see __getitem__) and
+                # SkippedSamplesHook collects and logs it
+                self._pending_skips.append(rec)
+            else:
+                print_log(
+                    f'{type(self).__name__}: skipping sample {idx}: '
+                    f'{reason} (another sample is drawn instead)',
+                    logger='current', level=logging.WARNING)
             return None
+
+    def __getitem__(self, idx: int) -> Any:
+        """The sample of ``idx`` (see :meth:`prepare_data`); skips made
+        while drawing it in a DataLoader worker are attached to its
+        metainfo under ``SKIPPED_META_KEY``."""
+        data = super().__getitem__(idx)
+        if self._pending_skips:
+            pending, self._pending_skips = self._pending_skips, []
+            samples = data.get('data_samples') if isinstance(data,
+                                                             dict) else None
+            if hasattr(samples, 'set_metainfo'):
+                prev = list(samples.metainfo.get(SKIPPED_META_KEY, ()))
+                samples.set_metainfo({SKIPPED_META_KEY: prev + pending})
+            elif isinstance(data, dict):
+                data[SKIPPED_META_KEY] = (
+                    list(data.get(SKIPPED_META_KEY, ())) + pending)
+        return data

@@ -1,5 +1,8 @@
-"""Exceptions raised by sdtr datasets and transforms."""
-from typing import Optional
+"""Exceptions raised by sdtr datasets and transforms, and the check of
+dataset arguments."""
+import difflib
+import inspect
+from typing import Mapping, Optional
 
 
 class BadSampleError(ValueError):
@@ -31,3 +34,48 @@ class BadSampleError(ValueError):
 
 class BadImageError(BadSampleError):
     """An image file that is missing, unreadable or cannot be decoded."""
+
+
+def accepted_arguments(cls: type, stop: Optional[type] = None) -> list:
+    """Names of the keyword arguments accepted by ``cls(...)``: the
+    parameters of every ``__init__`` along the MRO of ``cls`` down to (and
+    including) ``stop`` (all of them when ``stop`` is None)."""
+    names = []
+    for klass in cls.__mro__:
+        init = klass.__dict__.get('__init__')
+        if init is not None:
+            for p in inspect.signature(init).parameters.values():
+                if p.name != 'self' and p.kind not in (
+                        p.VAR_POSITIONAL, p.VAR_KEYWORD) and \
+                        p.name not in names:
+                    names.append(p.name)
+        if klass is stop:
+            break
+    return names
+
+
+def check_dataset_kwargs(cls: type, kwargs: Mapping) -> None:
+    """Raise a clear error for dataset arguments that ``cls`` does not
+    accept (see :func:`accepted_arguments`).
+
+    Args:
+        cls (type): the dataset class being built.
+        kwargs (Mapping): keyword arguments given to it.
+
+    Raises:
+        TypeError: naming the class, each unknown key, the closest valid
+        key and the accepted arguments.
+    """
+    accepted = sorted(set(accepted_arguments(cls)))
+    bad = [k for k in kwargs if k not in accepted]
+    if not bad:
+        return
+    parts = []
+    for key in bad:
+        close = difflib.get_close_matches(key, accepted, n=1, cutoff=0.6)
+        hint = f' (did you mean {close[0]!r}?)' if close else ''
+        parts.append(f'{key!r}{hint}')
+    raise TypeError(
+        f'{cls.__name__} got unknown argument(s) {", ".join(parts)}; check '
+        'the dataset=dict(...) of your train/val/test_dataloader config. '
+        f'{cls.__name__} accepts: {", ".join(accepted)}')

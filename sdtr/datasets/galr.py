@@ -26,18 +26,20 @@ class GaLRCaptionDataset(BaseRetrievalDataset):
     * ``{split}_filename.txt``: either one line per **image** (the train
       files: 5 consecutive caption lines per image, e.g. RSITMD 21,455
       captions / 4,291 names) or one line per **caption** with the file name
-      repeated (the test and ``*_verify`` files: RSITMD 2,260 / 2,260).
+      repeated (the test and val files, e.g. RSITMD test: 2,260 / 2,260).
 
     The layout is detected from the line counts and then verified (each
     image's caption lines must be consecutive and, when ``caps_per_image``
-    is set, exactly that many).  Val files in this layout are SWAN's
+    is set, exactly that many).  By default val reads SWAN's
     ``val_{caps,filename}_verify.txt``; change ``split_files`` to use other
     names (e.g. ``train=('train_caps_verify.txt',
-    'train_filename_verify.txt')`` for SWAN's train split without val).
+    'train_filename_verify.txt')`` for SWAN's train split without its val).
 
-    Note: the public RSITMD ``train_caps.txt`` has 20 empty lines (four
-    images whose 5 captions are all empty, e.g. ``mountain_2378.tif`` at
-    lines 9631-9635); load it with ``skip_bad_samples=True``.
+    The public RSITMD ``train_caps.txt`` has 20 empty lines: four images
+    whose 5 captions are all empty (e.g. ``mountain_2378.tif`` at lines
+    9631-9635).  Like every image without a caption they are skipped and
+    reported (:class:`BaseRetrievalDataset`).  Errors name the line and the
+    image.  Splits, sources and counts: ``docs/datasets.md``.
 
     Args:
         split_files (dict, optional): split -> ``(caps_file,

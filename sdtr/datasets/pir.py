@@ -1,4 +1,5 @@
 """PIR / X-VLM style retrieval json (``data/finetune/*.json``)."""
+import posixpath
 from collections import OrderedDict
 from typing import List
 
@@ -28,11 +29,29 @@ class PIRCaptionDataset(BaseRetrievalDataset):
     sdtr numbers classes in sorted name order (PIR numbers them by first
     appearance).
 
+    PIR's image paths carry the folder of their split (``train/...``,
+    ``val/...``, ``test/...``: PIR's own image download is split into
+    folders).  The RSITMD and RSICD releases ship one flat image folder; set
+    ``image_name_only=True`` to keep only the file name of each path and
+    read every split from that one folder (``configs/_base_/datasets/
+    rsitmd_pir.py`` and ``rsicd_pir.py`` do).
+
+    Real files: PIR's ``data/finetune/rsitmd_{train,val,test}.json`` (3,435
+    / 856 / 452 images) and ``rsicd_{train,val,test}.json`` (val 1,966 /
+    test 1,093); see ``docs/datasets.md``.
+
     Args:
+        image_name_only (bool): use only the base name of each ``image``
+            path (default False: the path as written, relative to
+            ``data_prefix['img_path']``).
         **kwargs: see :class:`BaseRetrievalDataset`.
     """
 
     DATASET_NAME = 'pir'
+
+    def __init__(self, *args, image_name_only: bool = False, **kwargs):
+        self.image_name_only = image_name_only
+        super().__init__(*args, **kwargs)
 
     def parse_annotations(self) -> List[dict]:
         file = str(self.ann_file)
@@ -71,7 +90,8 @@ class PIRCaptionDataset(BaseRetrievalDataset):
             rec = images.get(key)
             if rec is None:
                 rec = images[key] = dict(
-                    img_path=key, captions=[], caption_entries=[],
+                    img_path=(posixpath.basename(key.replace('\\', '/'))
+                              if self.image_name_only else key), captions=[], caption_entries=[],
                     label_name=ent.get('label_name'), file=file,
                     entry=f'{where} ({key!r})')
             elif layout == 'eval':

@@ -28,7 +28,7 @@ from typing import Dict, List, Optional, Sequence, Union
 from mmengine.dataset import BaseDataset
 
 from sdtr.registry import DATASETS
-from .errors import BadSampleError
+from .errors import BadSampleError, check_dataset_kwargs
 
 IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.tif', '.tiff', '.bmp', '.webp')
 
@@ -89,6 +89,7 @@ class SceneFolderDataset(BaseDataset):
                  indices=None,
                  lazy_init: bool = False,
                  **kwargs):
+        check_dataset_kwargs(type(self), kwargs)
         if isinstance(templates, str):
             if templates not in TEMPLATES:
                 raise KeyError(f'unknown template set {templates!r}; choose '

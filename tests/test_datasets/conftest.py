@@ -1,11 +1,13 @@
 """Fixtures of the dataset tests: tiny annotation files in the real
 formats, written into temporary folders."""
 import json
+import logging
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+from mmengine.logging import MMLogger
 from mmengine.registry import DefaultScope
 
 import sdtr.datasets  # noqa: F401  (registers everything)
@@ -17,6 +19,27 @@ def _sdtr_scope():
             DefaultScope.get_current_instance().scope_name != 'sdtr':
         DefaultScope.get_instance('sdtr-dataset-tests', scope_name='sdtr')
     yield
+
+
+class _Collect(logging.Handler):
+
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.messages = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+
+@pytest.fixture
+def mm_log():
+    """Messages logged to mmengine's current logger during the test (a
+    list of strings)."""
+    logger = MMLogger.get_current_instance()
+    handler = _Collect()
+    logger.addHandler(handler)
+    yield handler.messages
+    logger.removeHandler(handler)
 
 
 def write_image(path, seed=0, size=(24, 32), ext=None):

@@ -106,8 +106,6 @@ def test_load_image_errors(tmp_path):
      "images[0] ('airport_1.jpg') sentences[1]", 'empty caption'),
     (lambda imgs: imgs[3].update(split='holdout'), 'images[3]',
      "unknown split value 'holdout'"),
-    (lambda imgs: imgs[0].update(sentences=[]), 'images[0]',
-     'no captions'),
 ])
 def test_karpathy_malformed(rs_root, edit, entry, expect):
     edit_karpathy(rs_root, edit)
@@ -155,9 +153,13 @@ def test_coco_malformed(rs_root):
         COCOCaptionDataset(**kw)
     assert 'coco_test.json' in str(err.value)
     assert 'annotations[2]' in str(err.value) and '999' in str(err.value)
-    ds = COCOCaptionDataset(skip_bad_samples=True, test_mode=True, **kw)
+    ds = COCOCaptionDataset(skip_bad_samples=True, **kw)
     assert len(ds.skipped_samples) == 2
     assert ds.num_texts == 10 - 2
+    # a test-mode gallery never skips (tests/test_datasets/
+    # test_empty_captions.py has the other gallery cases)
+    with pytest.raises(BadSampleError, match='gallery'):
+        COCOCaptionDataset(skip_bad_samples=True, test_mode=True, **kw)
 
 
 def test_galr_mismatch_and_order(rs_root):

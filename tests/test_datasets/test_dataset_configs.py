@@ -13,12 +13,15 @@ from sdtr.registry import DATA_SAMPLERS, DATASETS, TRANSFORMS
 
 CFG_DIR = Path(__file__).resolve().parents[2] / 'configs' / '_base_' / \
     'datasets'
-RS_CFGS = ['rsicd', 'rsitmd', 'ucm_captions', 'sydney_captions', 'ret2',
-           'ret3', 'synthetic_rs']
+RS_CFGS = ['rsicd_galr', 'rsicd_pir', 'rsicd_karpathy', 'rsitmd_galr',
+           'rsitmd_pir', 'ucm_captions', 'sydney_captions', 'ret2', 'ret3',
+           'synthetic_rs']
 PERSON_CFGS = ['cuhkpedes', 'icfgpedes', 'rstpreid', 'synthetic_person']
 # training-only streaming configs (no test split; tested in
 # tests/test_datasets/test_webdataset_captions.py)
 STREAM_CFGS = ['rs5m_shards']
+# shared loader settings of the remote-sensing bases (no dataset type)
+PARTIAL_CFGS = ['rs_retrieval_common']
 TRAIN_FIELDS = ('text', 'image_id', 'pid', 'label', 'img_path',
                 'sample_idx')
 TEST_FIELDS = ('texts', 'text_ids', 'image_id', 'pid', 'text_pids', 'label',
@@ -29,19 +32,25 @@ def load(name):
     return Config.fromfile(str(CFG_DIR / f'{name}.py'))
 
 
+def pipelines(cfg):
+    return (cfg.train_dataloader.dataset.pipeline,
+            cfg.test_dataloader.dataset.pipeline)
+
+
 def hw(cfg):
-    size = cfg.img_size
-    return (size, size) if isinstance(size, int) else tuple(size)
+    """(height, width) of the images of the test pipeline (its Resize)."""
+    (scale, ) = [t['scale'] for t in pipelines(cfg)[1]
+                 if t['type'] == 'Resize']
+    return (scale[1], scale[0])
 
 
 def test_all_configs_present_and_parse():
     names = sorted(p.stem for p in CFG_DIR.glob('*.py')
-                   if p.stem not in STREAM_CFGS)
+                   if p.stem not in STREAM_CFGS + PARTIAL_CFGS)
     assert names == sorted(RS_CFGS + PERSON_CFGS)
     for name in names:
         cfg = load(name)
-        for key in ('train_dataloader', 'test_dataloader', 'test_evaluator',
-                    'img_size', 'train_pipeline', 'test_pipeline'):
+        for key in ('train_dataloader', 'test_dataloader', 'test_evaluator'):
             assert key in cfg, (name, key)
         assert cfg.train_dataloader.sampler.type in (
             'DefaultSampler', 'IdentityBalancedSampler')
@@ -55,7 +64,8 @@ def test_all_configs_present_and_parse():
             assert cfg.val_dataloader.sampler.shuffle is False
             assert cfg.val_evaluator.type == ev
         # every transform and dataset type resolves from the sdtr scope
-        for t in cfg.train_pipeline + cfg.test_pipeline:
+        train_pipe, test_pipe = pipelines(cfg)
+        for t in train_pipe + test_pipe:
             assert TRANSFORMS.get(t['type']) is not None, t['type']
         assert DATASETS.get(cfg.train_dataloader.dataset.type) is not None
 
@@ -111,14 +121,14 @@ def test_pipelines_run_end_to_end(name):
     # train
     dl = cfg.train_dataloader
     ds = dl.dataset if synthetic else synthetic_for(
-        name, 'train', False, cfg.train_pipeline)
+        name, 'train', False, pipelines(cfg)[0])
     dl = dict(dl, batch_size=8)
     (batch, ) = run_loader(dl, ds)
     check_batch(batch, size, test_mode=False)
     # test
     dl = cfg.test_dataloader
     ds = dl.dataset if synthetic else synthetic_for(
-        name, 'test', True, cfg.test_pipeline)
+        name, 'test', True, pipelines(cfg)[1])
     (batch, ) = run_loader(dict(dl, batch_size=5), ds)
     check_batch(batch, size, test_mode=True)
     assert [d.sample_idx for d in batch['data_samples']] == list(range(5))

@@ -25,27 +25,23 @@ def _galr(name, split, **kw):
                               check_images=False, **kw)
 
 
-def test_rsitmd_galr_train_has_empty_captions():
-    # the public train_caps.txt has 4 images with 5 empty lines each
-    with pytest.raises(BadSampleError) as err:
-        _galr('rsitmd', 'train')
-    msg = str(err.value)
-    assert 'train_caps.txt' in msg and 'line 9631' in msg
-    assert 'empty caption' in msg
+EMPTY_RSITMD = ['mountain_2378.tif', 'railwaystation_3254.tif',
+                'storagetanks_4367.tif', 'viaduct_4635.tif']
 
 
-def test_rsitmd_galr_train_skip_mode():
-    ds = _galr('rsitmd', 'train', skip_bad_samples=True)
+@pytest.mark.parametrize('test_mode', [False, True])
+def test_rsitmd_galr_train_skips_captionless_images(test_mode):
+    # the public train_caps.txt has 4 images whose 5 lines are all empty;
+    # they are skipped (no skip_bad_samples needed) and reported
+    ds = _galr('rsitmd', 'train', test_mode=test_mode)
     assert ds.layout == 'per_image'
-    # 4,291 file names x 5 lines = 21,455; 4 images are all-empty
-    empties = [s for s in ds.skipped_samples
-               if s['reason'].startswith('empty caption')]
-    dropped = [s for s in ds.skipped_samples
-               if s['reason'].startswith('image dropped')]
-    assert len(empties) == 20 and len(dropped) == 4
-    assert ds.num_images == 4291 - 4
-    assert len(ds) == ds.num_texts == 21455 - 20
-    assert any('mountain_2378.tif' in s['entry'] for s in dropped)
+    assert ds.num_images == 4291 - 4 and ds.num_texts == 21455 - 20
+    assert [s['kind'] for s in ds.skipped_samples] == ['no_caption'] * 4
+    assert sorted(s['image'] for s in ds.skipped_samples) == EMPTY_RSITMD
+    first = ds.skipped_samples[0]
+    assert first['file'].endswith('train_caps.txt')
+    assert 'lines 9631-9635' in first['entry']
+    assert 'mountain_2378.tif' in first['entry']
     classes = ds.metainfo['scene_classes']
     assert len(classes) == 33  # the 33 RSITMD scenes (PIR: 33 labels)
     assert 'baseballfield' in classes and 'sparseresidential' in classes
@@ -104,19 +100,23 @@ def test_decode_real_images(name, shape):
 
 def test_real_images_through_galr_dataset():
     """The 5 real RSICD jpgs are train images of rsicd_precomp: load them
-    through the parser with image checking on (others are skipped)."""
+    through the parser with image checking on (the other, absent images are
+    skipped by a train-mode dataset; a gallery would refuse to skip)."""
     root = _need(RS / 'galr_precomp' / 'rsicd_precomp')
     imgs = _need(RS / 'images')
-    ds = GaLRCaptionDataset(ann_file=str(root), split='train',
-                            data_prefix=dict(img_path=str(imgs)),
-                            skip_bad_samples=True, test_mode=True,
-                            pipeline=[dict(type='LoadImage'),
-                                      dict(type='PackRetrievalInputs')])
+    kw = dict(ann_file=str(root), split='train',
+              data_prefix=dict(img_path=str(imgs)), skip_bad_samples=True,
+              pipeline=[dict(type='LoadImage'),
+                        dict(type='PackRetrievalInputs')])
+    ds = GaLRCaptionDataset(**kw)
     names = sorted(Path(p).name for p in ds.img_paths)
     assert names == ['airport_17.jpg', 'sparseresidential_268.jpg',
                      'sparseresidential_3.jpg', 'square_102.jpg',
                      'square_146.jpg']
     assert len(ds.skipped_samples) == 9828 - 5
+    assert len(ds) == 25
     out = ds[0]
     assert out['inputs'].shape[0] == 3
-    assert len(out['data_samples'].texts) == 5
+    assert out['data_samples'].text == ds.captions[0]
+    with pytest.raises(BadSampleError, match='gallery'):
+        GaLRCaptionDataset(test_mode=True, **kw)

@@ -1,8 +1,10 @@
 # RET-2 = RSICD + RSITMD, trained jointly (PIR-CLIP / RemoteCLIP style).
 #
-# Expected layout: those of rsicd.py and rsitmd.py (see docs/datasets.md):
-#   data/rsicd/dataset_rsicd.json, data/rsicd/RSICD_images/*.jpg
-#   data/rsitmd/rsitmd_precomp/*.txt, data/rsitmd/images/*.tif
+# Members: the PIR splits of RSICD and RSITMD (rsicd_pir.py, rsitmd_pir.py),
+# whose test lists are the AMFMN/GaLR test lists of PIR-CLIP's Table II.
+# Expected layout: that of those bases (see docs/datasets.md):
+#   data/rsicd/finetune/rsicd_*.json, data/rsicd/RSICD_images/*.jpg
+#   data/rsitmd/finetune/rsitmd_*.json, data/rsitmd/images/*.tif
 #
 # Train: the concatenation of the train splits with one image-id / label
 # space.  Train images that duplicate an image of any val or test split of
@@ -16,10 +18,6 @@
 img_size = 224
 rsicd_root = 'data/rsicd'
 rsitmd_root = 'data/rsitmd'
-rsitmd_split_files = dict(
-    train=('train_caps_verify.txt', 'train_filename_verify.txt'),
-    val=('val_caps_verify.txt', 'val_filename_verify.txt'),
-    test=('test_caps.txt', 'test_filename.txt'))
 
 train_pipeline = [
     dict(type='LoadImage'),
@@ -35,22 +33,23 @@ test_pipeline = [
 ]
 
 rsicd_train = dict(
-    type='KarpathyCaptionDataset', data_root=rsicd_root,
-    ann_file='dataset_rsicd.json', data_prefix=dict(img_path='RSICD_images'),
+    type='PIRCaptionDataset', data_root=rsicd_root,
+    ann_file='finetune/rsicd_train.json',
+    data_prefix=dict(img_path='RSICD_images'), image_name_only=True,
     split='train')
 rsitmd_train = dict(
-    type='GaLRCaptionDataset', data_root=rsitmd_root,
-    ann_file='rsitmd_precomp', split_files=rsitmd_split_files,
-    data_prefix=dict(img_path='images'), split='train',
-    skip_bad_samples=True)
-rsicd_val = dict(rsicd_train, split='val', test_mode=True,
-                 pipeline=test_pipeline)
-rsicd_test = dict(rsicd_train, split='test', test_mode=True,
-                  pipeline=test_pipeline)
-rsitmd_val = dict(rsitmd_train, split='val', skip_bad_samples=False,
-                  test_mode=True, pipeline=test_pipeline)
-rsitmd_test = dict(rsitmd_train, split='test', skip_bad_samples=False,
-                   test_mode=True, pipeline=test_pipeline)
+    type='PIRCaptionDataset', data_root=rsitmd_root,
+    ann_file='finetune/rsitmd_train.json',
+    data_prefix=dict(img_path='images'), image_name_only=True,
+    split='train')
+rsicd_val = dict(rsicd_train, ann_file='finetune/rsicd_val.json',
+                 split='val', test_mode=True, pipeline=test_pipeline)
+rsicd_test = dict(rsicd_train, ann_file='finetune/rsicd_test.json',
+                  split='test', test_mode=True, pipeline=test_pipeline)
+rsitmd_val = dict(rsitmd_train, ann_file='finetune/rsitmd_val.json',
+                  split='val', test_mode=True, pipeline=test_pipeline)
+rsitmd_test = dict(rsitmd_train, ann_file='finetune/rsitmd_test.json',
+                   split='test', test_mode=True, pipeline=test_pipeline)
 
 train_dataloader = dict(
     batch_size=32,

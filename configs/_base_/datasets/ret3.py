@@ -1,10 +1,12 @@
 # RET-3 = RSICD + RSITMD + UCM-captions, trained jointly (PIR-CLIP's
 # "RET-3").
 #
-# Expected layout: those of rsicd.py, rsitmd.py and ucm_captions.py (see
-# docs/datasets.md):
-#   data/rsicd/dataset_rsicd.json, data/rsicd/RSICD_images/*.jpg
-#   data/rsitmd/rsitmd_precomp/*.txt, data/rsitmd/images/*.tif
+# Members: the PIR splits of RSICD and RSITMD (rsicd_pir.py, rsitmd_pir.py),
+# whose test lists are the AMFMN/GaLR test lists of PIR-CLIP's Table II,
+# and the UCM-captions release split (ucm_captions.py).
+# Expected layout: that of those bases (see docs/datasets.md):
+#   data/rsicd/finetune/rsicd_*.json, data/rsicd/RSICD_images/*.jpg
+#   data/rsitmd/finetune/rsitmd_*.json, data/rsitmd/images/*.tif
 #   data/ucm_captions/dataset.json, data/ucm_captions/imgs/*.tif
 #
 # Train: concatenation of the three train splits (one image-id space;
@@ -20,10 +22,6 @@ img_size = 224
 rsicd_root = 'data/rsicd'
 rsitmd_root = 'data/rsitmd'
 ucm_root = 'data/ucm_captions'
-rsitmd_split_files = dict(
-    train=('train_caps_verify.txt', 'train_filename_verify.txt'),
-    val=('val_caps_verify.txt', 'val_filename_verify.txt'),
-    test=('test_caps.txt', 'test_filename.txt'))
 
 train_pipeline = [
     dict(type='LoadImage'),
@@ -39,26 +37,27 @@ test_pipeline = [
 ]
 
 rsicd_train = dict(
-    type='KarpathyCaptionDataset', data_root=rsicd_root,
-    ann_file='dataset_rsicd.json', data_prefix=dict(img_path='RSICD_images'),
+    type='PIRCaptionDataset', data_root=rsicd_root,
+    ann_file='finetune/rsicd_train.json',
+    data_prefix=dict(img_path='RSICD_images'), image_name_only=True,
     split='train')
 rsitmd_train = dict(
-    type='GaLRCaptionDataset', data_root=rsitmd_root,
-    ann_file='rsitmd_precomp', split_files=rsitmd_split_files,
-    data_prefix=dict(img_path='images'), split='train',
-    skip_bad_samples=True)
+    type='PIRCaptionDataset', data_root=rsitmd_root,
+    ann_file='finetune/rsitmd_train.json',
+    data_prefix=dict(img_path='images'), image_name_only=True,
+    split='train')
 ucm_train = dict(
     type='KarpathyCaptionDataset', data_root=ucm_root,
     ann_file='dataset.json', data_prefix=dict(img_path='imgs'),
     split='train', scene_rule='ucm')
-rsicd_val = dict(rsicd_train, split='val', test_mode=True,
-                 pipeline=test_pipeline)
-rsicd_test = dict(rsicd_train, split='test', test_mode=True,
-                  pipeline=test_pipeline)
-rsitmd_val = dict(rsitmd_train, split='val', skip_bad_samples=False,
-                  test_mode=True, pipeline=test_pipeline)
-rsitmd_test = dict(rsitmd_train, split='test', skip_bad_samples=False,
-                   test_mode=True, pipeline=test_pipeline)
+rsicd_val = dict(rsicd_train, ann_file='finetune/rsicd_val.json',
+                 split='val', test_mode=True, pipeline=test_pipeline)
+rsicd_test = dict(rsicd_train, ann_file='finetune/rsicd_test.json',
+                  split='test', test_mode=True, pipeline=test_pipeline)
+rsitmd_val = dict(rsitmd_train, ann_file='finetune/rsitmd_val.json',
+                  split='val', test_mode=True, pipeline=test_pipeline)
+rsitmd_test = dict(rsitmd_train, ann_file='finetune/rsitmd_test.json',
+                   split='test', test_mode=True, pipeline=test_pipeline)
 ucm_val = dict(ucm_train, split='val', test_mode=True,
                pipeline=test_pipeline)
 ucm_test = dict(ucm_train, split='test', test_mode=True,
