@@ -129,7 +129,8 @@ def test_parameters_on_meta_match_a_real_build():
 
     from sdtr.registry import MODELS
     gen = _gen()
-    config = REPO / 'configs/pir_itr/pir-itr_swin-tiny-minilm_1xb32_synthetic-rs.py'
+    config = (REPO / 'configs/pir_itr/'
+              'pir-itr_swin-tiny-minilm_1xb32_synthetic-rs.py')
     counted = gen.count_parameters(str(config))
     with DefaultScope.overwrite_default_scope('sdtr'):
         model = MODELS.build(Config.fromfile(str(config)).model)

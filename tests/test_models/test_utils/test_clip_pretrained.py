@@ -210,7 +210,8 @@ def test_offline_folder(registry, weights, server, tmp_path, monkeypatch):
 def test_tower_init_weights_from_a_registry_name(registry, weights):
     vis = CLIPVisionTransformer(**VISION, pretrained=dict(checkpoint=NAME))
     vis.init_weights()
-    assert torch.equal(vis.conv1.weight, weights['hub_sd']['visual.conv1.weight'])
+    assert torch.equal(vis.conv1.weight,
+                       weights['hub_sd']['visual.conv1.weight'])
 
 
 def test_unknown_names_and_unpinned_tags(registry, monkeypatch):
