@@ -12,7 +12,6 @@ import os
 import os.path as osp
 
 from mmengine.config import Config, DictAction
-from mmengine.runner import Runner
 
 from sdtr.utils import register_all_modules
 from sdtr.utils.setup_env import add_tensorboard_if_available, \
@@ -41,6 +40,10 @@ def parse_args(argv=None):
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'],
                         default='none', help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    parser.add_argument(
+        '--verbose', action='store_true',
+        help="log_level='DEBUG': print mmengine's full set-up log (whole "
+        'environment, merged config, hook order, parameter-wise options)')
     args = parser.parse_args(argv)
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
@@ -93,6 +96,8 @@ def merge_args(cfg, args):
 
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    if args.verbose:
+        cfg.log_level = 'DEBUG'
     return cfg
 
 
@@ -108,7 +113,9 @@ def main(argv=None):
         from sdtr.registry import RUNNERS
         runner = RUNNERS.build(cfg)
     else:
-        runner = Runner.from_cfg(cfg)
+        # mmengine's Runner with a short set-up log (--verbose: the full one)
+        from sdtr.engine.runner import QuietSetupRunner
+        runner = QuietSetupRunner.from_cfg(cfg)
     runner.train()
 
 

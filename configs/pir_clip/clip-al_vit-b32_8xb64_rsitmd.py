@@ -10,5 +10,4 @@ model = dict(
                        arch='ViT-B-32', image_size=224, patch_size=32,
                        act='quick_gelu'),
     instruction_encoder=None,
-    pretrained=dict(_delete_=True, checkpoint={{_base_.openai_vit_b32}},
-                    check_hash=True))
+    pretrained=dict(_delete_=True, checkpoint='openclip:ViT-B-32/openai'))

@@ -16,4 +16,4 @@ model = dict(
     losses=dict(itc=dict(type='InfoNCELoss', temperature=0.07,
                          learnable=True)),
     label_key='pid',
-    pretrained=dict(checkpoint={{_base_.openai_vit_b32}}, check_hash=True))
+    pretrained=dict(checkpoint='openclip:ViT-B-32/openai'))

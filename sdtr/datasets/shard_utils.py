@@ -13,6 +13,16 @@ image and the optional ``<key>.json`` metadata such as the original image
 name (``img_name``) and the scene name (``scene``), from which the scene
 label of PIR's affiliation loss is derived.
 
+**Where shards live.**  A shard is a local path or a URL read through the
+``webdataset`` library's ``gopen`` (:func:`open_shard`): ``https://`` and
+``http://`` (curl), ``pipe:<shell command writing the tar to stdout>``
+(e.g. ``pipe:aws s3 cp s3://bucket/rs5m-000001.tar -``), ``gs://`` (gsutil),
+``hf://``, ``ais://`` and the others of ``webdataset.gopen.gopen_schemes``;
+``s3://bucket/key`` is read as ``pipe:aws s3 cp s3://bucket/key -`` (the
+AWS CLI, as webdataset's documentation recommends).  Brace patterns
+(``rs5m-{000000..000499}.tar``), ``::``-separated lists and ``${WDS_...}``
+variables are expanded by ``webdataset.shardlists.expand_urls``.
+
 Shard sets are described by an index ``shards.json`` next to the shards
 (written by :func:`write_caption_shards` / ``tools/dataset_converters/
 make_shards.py``)::
@@ -22,19 +32,21 @@ make_shards.py``)::
 
 so a reader knows the sample count of every shard without scanning it (the
 exact, non-resampled mode needs the counts to split an epoch across ranks and
-workers).  :func:`index_shards` writes the index of existing shards (e.g.
-RS5M's).  We use Python's :mod:`tarfile` rather than the ``webdataset``
-package: the reader needs sample-exact splitting and random skips inside a
-shard, which are a few lines with :mod:`tarfile` and would otherwise need
-an extra dependency.
+workers).  A ``file`` is relative to the index (a local folder or a URL
+prefix such as ``https://host/rs5m/``) or a full URL.  :func:`index_shards`
+writes the index of existing local shards (e.g. RS5M's).  The tar stream is
+parsed with Python's :mod:`tarfile`: the reader needs sample-exact splitting
+(skipping the first samples of a shard), which webdataset's pipeline stages
+do not offer.
 """
 import io
 import json
 import os
 import os.path as osp
-import re
+import posixpath
 import tarfile
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+from urllib.parse import urlparse
 
 from .errors import BadSampleError
 
@@ -42,28 +54,80 @@ INDEX_FILE = 'shards.json'
 IMAGE_EXTS = ('jpg', 'jpeg', 'png', 'webp', 'tif', 'tiff', 'bmp')
 
 
+def is_url(name: str) -> bool:
+    """Whether ``name`` is a URL (``scheme:...``, ``pipe:`` included)
+    rather than a local path (a Windows drive letter is a path)."""
+    return isinstance(name, str) and len(urlparse(name).scheme) > 1
+
+
 def expand_braces(pattern: str) -> List[str]:
-    """Expand webdataset brace ranges: ``'a-{000..002}.tar'`` ->
-    ``['a-000.tar', 'a-001.tar', 'a-002.tar']`` (zero padding kept; several
-    ranges and ``{a,b}`` lists are expanded left to right)."""
-    match = re.search(r'\{([^{}]*)\}', pattern)
-    if match is None:
-        return [pattern]
-    body = match.group(1)
-    head, tail = pattern[:match.start()], pattern[match.end():]
-    rng = re.fullmatch(r'(\d+)\.\.(\d+)', body)
-    if rng:
-        lo, hi = rng.group(1), rng.group(2)
-        width = len(lo) if lo.startswith('0') or len(lo) == len(hi) else 0
-        if int(hi) < int(lo):
-            raise ValueError(f'empty brace range {{{body}}} in {pattern!r}')
-        items = [str(i).zfill(width) for i in range(int(lo), int(hi) + 1)]
-    else:
-        items = body.split(',')
-    out = []
-    for item in items:
-        out.extend(expand_braces(head + item + tail))
-    return out
+    """Expand a shard pattern with ``webdataset.shardlists.expand_urls``:
+    ``'a-{000..002}.tar'`` -> ``['a-000.tar', 'a-001.tar', 'a-002.tar']``
+    (zero padding kept; ``{a,b}`` lists; several patterns joined by ``::``;
+    ``${WDS_VAR}`` environment variables)."""
+    from webdataset.shardlists import expand_urls
+    return list(expand_urls(pattern))
+
+
+def _shell_url(url: str) -> str:
+    """``s3://bucket/key`` -> webdataset's ``pipe:`` form (AWS CLI)."""
+    if url.startswith('s3://'):
+        return f'pipe:aws s3 cp {url} -'
+    return url
+
+
+def open_shard(name: str):
+    """A binary stream of a shard: a local file, or a URL through
+    ``webdataset.gopen.gopen``.
+
+    Raises:
+        BadSampleError: a local file is missing, or the URL has no opener.
+    """
+    if not is_url(name) or name.startswith('file:'):
+        path = urlparse(name).path if name.startswith('file:') else name
+        if not osp.isfile(path):
+            raise BadSampleError('shard file does not exist; expected a tar '
+                                 'written by make_shards.py or webdataset',
+                                 file=name)
+        return open(path, 'rb')
+    from webdataset.gopen import gopen
+    try:
+        return gopen(_shell_url(name), 'rb')
+    except ValueError as err:  # no handler for the scheme
+        raise BadSampleError(f'cannot open the URL ({err}); supported: '
+                             'local paths, http(s)://, s3://, pipe:<command> '
+                             'and the schemes of webdataset.gopen',
+                             file=name) from err
+
+
+def _read_failure(name: str, err: Exception) -> BadSampleError:
+    if is_url(name):
+        return BadSampleError(
+            f'cannot read the shard from its URL ({type(err).__name__}: '
+            f'{err}); is the URL right and the server/command reachable '
+            '(curl for http, the AWS CLI for s3://)?', file=name)
+    return BadSampleError(f'cannot open the shard as a tar archive ({err})',
+                          file=name)
+
+
+def _tar_members(name: str):
+    """Open ``name`` (path or URL) as a streamed tar: (stream, tar)."""
+    stream = open_shard(name)
+    try:
+        return stream, tarfile.open(fileobj=stream, mode='r|*')
+    except (tarfile.TarError, OSError) as err:
+        try:  # a failed download/command: its exit status says why
+            stream.close()
+        except OSError as status:
+            err = status
+        raise _read_failure(name, err) from err
+
+
+def _close(stream) -> None:
+    try:
+        stream.close()
+    except OSError:
+        pass  # a pipe closed early (we stopped reading) exits non-zero
 
 
 def split_member_name(name: str) -> Tuple[str, str]:
@@ -76,23 +140,16 @@ def split_member_name(name: str) -> Tuple[str, str]:
 
 
 def iter_tar_samples(path: str) -> Iterator[Tuple[str, Dict[str, bytes]]]:
-    """Yield ``(key, {ext: bytes})`` for every sample of a tar shard, in file
-    order (members of one sample must be consecutive, as webdataset
-    writes them).
+    """Yield ``(key, {ext: bytes})`` for every sample of a tar shard (a local
+    path or a URL, see :func:`open_shard`), in file order (members of one
+    sample must be consecutive, as webdataset writes them).
 
     Raises:
-        BadSampleError: the file is missing or is not a readable tar.
+        BadSampleError: the shard is missing, unreadable or not a tar.
     """
-    if not osp.isfile(path):
-        raise BadSampleError('shard file does not exist; expected a tar '
-                             'written by make_shards.py or webdataset',
-                             file=path)
-    try:
-        tar = tarfile.open(path, mode='r|*')
-    except (tarfile.TarError, OSError) as err:
-        raise BadSampleError(f'cannot open the shard as a tar archive '
-                             f'({err})', file=path) from err
+    stream, tar = _tar_members(path)
     current, files = None, {}
+    completed = False
     try:
         for member in tar:
             if not member.isfile():
@@ -108,19 +165,28 @@ def iter_tar_samples(path: str) -> Iterator[Tuple[str, Dict[str, bytes]]]:
             files[ext] = fobj.read() if fobj is not None else b''
         if current is not None:
             yield current, files
+        completed = True
     except tarfile.TarError as err:
         raise BadSampleError(f'corrupt tar archive ({err})',
                              file=path) from err
+    except OSError as err:
+        raise _read_failure(path, err) from err
     finally:
         tar.close()
+        if completed:
+            try:  # a download or command that failed at the end
+                stream.close()
+            except OSError as err:
+                raise _read_failure(path, err) from err
+        else:
+            _close(stream)
 
 
 def count_tar_samples(path: str) -> int:
     """Number of samples (distinct consecutive keys) of a shard."""
     count, current = 0, None
-    if not osp.isfile(path):
-        raise BadSampleError('shard file does not exist', file=path)
-    with tarfile.open(path, mode='r|*') as tar:
+    stream, tar = _tar_members(path)
+    try:
         for member in tar:
             if not member.isfile():
                 continue
@@ -130,22 +196,58 @@ def count_tar_samples(path: str) -> int:
             if key != current:
                 count += 1
                 current = key
+    except (tarfile.TarError, OSError) as err:
+        raise _read_failure(path, err) from err
+    finally:
+        tar.close()
+        _close(stream)
     return count
 
 
+def index_location(name: str) -> Optional[str]:
+    """The ``shards.json`` that ``name`` designates, or None: ``name`` itself
+    when it ends in ``.json``, ``<folder>/shards.json`` for a local folder,
+    ``<url>shards.json`` for a URL ending in ``/``."""
+    if name.endswith('.json'):
+        return name
+    if is_url(name):
+        return name + INDEX_FILE if name.endswith('/') else None
+    return osp.join(name, INDEX_FILE) if osp.isdir(name) else None
+
+
+def join_shard(index_path: str, file: str) -> str:
+    """A shard entry of an index, relative to the index's folder/URL."""
+    if is_url(file) or osp.isabs(file):
+        return file
+    if is_url(index_path):
+        return posixpath.join(posixpath.dirname(index_path), file)
+    return osp.join(osp.dirname(index_path), file)
+
+
 def read_index(folder: str) -> dict:
-    """Read ``<folder>/shards.json`` and check its fields."""
-    path = osp.join(folder, INDEX_FILE)
+    """Read ``shards.json`` (a local folder, a ``.json`` path or URL, or a
+    URL prefix ending in ``/``) and check its fields."""
+    path = index_location(folder) or osp.join(folder, INDEX_FILE)
     try:
-        with open(path) as f:
-            index = json.load(f)
+        if is_url(path):
+            stream = open_shard(path)
+            try:
+                data = stream.read()
+            finally:
+                stream.close()  # raises when the download/command failed
+            index = json.loads(data.decode('utf-8'))
+        else:
+            with open(path) as f:
+                index = json.load(f)
     except FileNotFoundError as err:
         raise BadSampleError(
             f'no shard index {INDEX_FILE!r} in the folder; write it with '
             '`python tools/dataset_converters/make_shards.py --index '
             f'{folder}`', file=path) from err
-    except json.JSONDecodeError as err:
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise BadSampleError(f'invalid JSON ({err})', file=path) from err
+    except OSError as err:
+        raise _read_failure(path, err) from err
     shards = index.get('shards') if isinstance(index, dict) else None
     if not isinstance(shards, list) or not shards:
         raise BadSampleError('expected {"shards": [{"file": ..., '

@@ -5,6 +5,11 @@ docs/methods/pir.md#14-pir-clip-settings) are too many files, so they
 are read sequentially from tar shards (layout in
 :mod:`sdtr.datasets.shard_utils`).
 
+**Sources.**  Shards are local files or URLs (``https://``, ``s3://``,
+``pipe:<command>``, ...) opened through the ``webdataset`` library
+(:func:`sdtr.datasets.shard_utils.open_shard`), so RS5M can be streamed from
+an object store; splitting and resampling are the same for both.
+
 **Splitting.**  With ``R`` ranks and ``W`` dataloader workers per rank, one
 *pass* over the data is the concatenation of all shards, in an order that is
 a permutation of the shards seeded by ``(seed, epoch, pass)`` (identical on
@@ -63,7 +68,8 @@ from torch.utils.data import IterableDataset, get_worker_info
 from sdtr.registry import DATASETS
 from .errors import BadSampleError
 from .shard_utils import (IMAGE_EXTS, count_tar_samples, expand_braces,
-                          iter_tar_samples, read_index)
+                          index_location, is_url, iter_tar_samples,
+                          join_shard, read_index)
 from .utils import decode_image, scene_name_from_filename
 
 TEXT_EXTS = ('txt', 'text', 'caption')
@@ -85,10 +91,15 @@ class WebDatasetCaptions(IterableDataset):
     """Image-caption pairs streamed from tar shards.
 
     Args:
-        shards (str | Sequence[str]): a folder holding ``shards.json``, a
-            brace pattern (``'data/rs5m/rs5m-{000000..000499}.tar'``), one tar
-            file, or a list of tar files.  Without an index the shards are
-            scanned once to count their samples.
+        shards (str | Sequence[str]): a folder holding ``shards.json``, an
+            index (``.../shards.json``, a path or URL; a URL ending in ``/``
+            means ``<url>shards.json``), a brace pattern
+            (``'data/rs5m/rs5m-{000000..000499}.tar'``,
+            ``'https://host/rs5m-{000000..000499}.tar'``), one tar file, or a
+            list of them.  Shards may be local paths or URLs read through
+            webdataset (``https://``, ``s3://``, ``pipe:<command>``, ...; see
+            :mod:`sdtr.datasets.shard_utils`).  Without an index the shards
+            are read once to count their samples.
         pipeline (list): transforms applied to each sample (start from the
             decoded ``img``; e.g. RandomResizedCrop, PackRetrievalInputs).
         resampled (bool): stream mode (see module doc).
@@ -177,34 +188,43 @@ class WebDatasetCaptions(IterableDataset):
 
     # ------------------------------------------------------------ shards
     def _resolve_shards(self, shards):
-        index_classes = None
+        def rooted(name):
+            if self.data_root and not is_url(name) and not osp.isabs(name):
+                return osp.join(self.data_root, name)
+            return name
+
         if isinstance(shards, str):
-            path = osp.join(self.data_root, shards) if self.data_root and \
-                not osp.isabs(shards) else shards
-            if osp.isdir(path):
-                index = read_index(path)
-                files = [osp.join(path, s['file']) for s in index['shards']]
+            path = rooted(shards)
+            index_path = index_location(path)
+            if index_path is not None:
+                index = read_index(index_path)
+                files = [join_shard(index_path, s['file'])
+                         for s in index['shards']]
                 sizes = [int(s['num_samples']) for s in index['shards']]
                 for f in files:
-                    if not osp.isfile(f):
+                    if not is_url(f) and not osp.isfile(f):
                         raise BadSampleError(
                             'shard listed in the index does not exist',
-                            file=osp.join(path, 'shards.json'), entry=f)
+                            file=index_path, entry=f)
                 return files, sizes, index.get('scene_classes')
             files = expand_braces(path)
         else:
-            files = [osp.join(self.data_root, f) if self.data_root and
-                     not osp.isabs(f) else f for f in shards]
+            files = [rooted(f) for f in shards]
         if not files:
             raise ValueError('no shard given')
-        missing = [f for f in files if not osp.isfile(f)]
+        missing = [f for f in files if not is_url(f) and not osp.isfile(f)]
         if missing:
             raise BadSampleError(
                 f'{len(missing)} shard file(s) do not exist, e.g. '
                 f'{missing[:3]}', file=str(shards))
+        remote = sum(is_url(f) for f in files)
         print_log(f'WebDatasetCaptions: no shards.json, counting the samples '
-                  f'of {len(files)} shards', logger='current')
-        return files, [count_tar_samples(f) for f in files], index_classes
+                  f'of {len(files)} shards' +
+                  (f' (reading {remote} of them from their URLs once; give '
+                   'a shards.json to skip this)' if remote else ''),
+                  logger='current', level=logging.WARNING if remote
+                  else logging.INFO)
+        return files, [count_tar_samples(f) for f in files], None
 
     # ------------------------------------------------------------- epochs
     def set_epoch(self, epoch: int) -> None:

@@ -20,10 +20,10 @@ def test_train_tiny_eklsr_rs(tmp_path):
     logs = sorted(work.glob('*/vis_data/scalars.json'))
     assert logs, list(work.rglob('*'))
     records = [json.loads(line) for line in logs[0].read_text().splitlines()]
-    train = [r for r in records if 'loss_iklr' in r]
+    train = [r for r in records if 'loss_klr_image' in r]
     assert len(train) == 4
     for r in train:
-        assert r['loss'] > 0 and r['loss_tklr'] > 0 and r['loss_itc'] > 0
+        assert r['loss'] > 0 and r['loss_klr_text'] > 0 and r['loss_itc'] > 0
     val = [r for r in records if 'rsitr/mR' in r]
     assert val and 0 <= val[-1]['rsitr/mR'] <= 100
 

@@ -100,3 +100,44 @@ def test_published_weights_are_linked(tmp_path):
     repo = _fake_repo(tmp_path, weights=url)
     gen.main(['--repo', str(repo)])
     assert f'[download]({url})' in (repo / 'model_zoo.md').read_text()
+
+
+def test_parameters_of_configs_needing_local_bert_files(tmp_path):
+    """A full-size PIR-ITR config reads BERT-base from data/pretrained/:
+    without the folder, the count uses BERT-base's architecture.  BERT-base
+    without pooler, by hand: embeddings 30522*768 + 512*768 + 2*768 + 2*768
+    = 23,837,184; 12 layers of 4*(768*768+768) + 2*768 + (768*3072+3072) +
+    (3072*768+768) + 2*768 = 7,087,872 each."""
+    gen = _gen()
+    cfg = tmp_path / 'bert.py'
+    cfg.write_text("model = dict(type='BertTextEncoder', "
+                   "model_dir='data/pretrained/bert-base-uncased')\n")
+    assert gen.count_parameters(str(cfg)) == 23_837_184 + 12 * 7_087_872
+    cfg.write_text("model = dict(type='BertTextEncoder', "
+                   "model_dir='data/pretrained/my-own-bert')\n")
+    with pytest.raises(RuntimeError, match='bert.py.*my-own-bert'):
+        gen.count_parameters(str(cfg))
+
+
+def test_parameters_on_meta_match_a_real_build():
+    """Swin's constructor calls .item() on a tensor and EKLSR checks its
+    preprocessor buffers: they build with only the parameters on meta, and
+    the count equals a normal build's."""
+    import torch
+    from mmengine.config import Config
+    from mmengine.registry import DefaultScope
+
+    from sdtr.registry import MODELS
+    gen = _gen()
+    config = (REPO / 'configs/pir_itr/'
+              'pir-itr_swin-tiny-minilm_1xb32_synthetic-rs.py')
+    counted = gen.count_parameters(str(config))
+    with DefaultScope.overwrite_default_scope('sdtr'):
+        model = MODELS.build(Config.fromfile(str(config)).model)
+    assert counted == sum(p.numel() for p in model.parameters())
+    with gen.parameters_on_meta():
+        layer = torch.nn.Linear(3, 2)
+    assert layer.weight.is_meta and layer.bias.is_meta
+    assert not torch.nn.Linear(3, 2).weight.is_meta  # restored
+    assert gen.count_parameters(str(
+        REPO / 'configs/eklsr/eklsr_tiny_1xb32_synthetic-person.py')) > 10**7

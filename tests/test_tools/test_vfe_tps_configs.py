@@ -50,7 +50,8 @@ def test_all_configs_parse():
             assert cfg.optim_wrapper.optimizer.type == 'Adam'
             assert cfg.optim_wrapper.optimizer.lr == 1e-5
             assert cfg.model.tokenizer.context_length == 77
-            assert cfg.model.pretrained.checkpoint.endswith('ViT-B-16.pt')
+            assert cfg.model.pretrained.checkpoint == \
+                'openclip:ViT-B-16/openai'
             if 'rsitmd' not in path.name:
                 assert tuple(cfg.model.image_encoder.image_size) == (384, 128)
                 assert cfg.max_epochs == 60

@@ -51,3 +51,29 @@ def test_png_and_stats(tmp_path):
         tool.main([str(REPO / 'configs/vfe_tps/'
                        'vfe_tps_tiny-baseline_1xb32_synthetic-person.py'),
                    '--out', str(tmp_path / 'x.png')])
+
+
+def test_long_captions_are_wrapped_not_cut():
+    tool = _tool()
+    caption = ('a young woman with long black hair wearing a white short '
+               'sleeved shirt, blue jeans and white sneakers, carrying a '
+               'red backpack on her right shoulder and a phone in her hand '
+               'supercalifragilisticexpialidociouslyunbreakablewordsequence')
+    face, scale, thick = tool.CAPTION_FONT
+    width = 150
+    lines = tool.wrap_caption(caption, width)
+    assert len(lines) > 3
+    # every word is kept, in order; only the over-long word is split
+    assert ''.join(' '.join(lines).split()) == ''.join(caption.split())
+    assert ' '.join(lines[:-3]) in caption
+    for line in lines:
+        assert cv2.getTextSize(line, face, scale, thick)[0][0] <= width
+    bar = tool.caption_bar(caption, width + 4)
+    assert bar.shape[1] == width + 4
+    assert bar.shape[0] >= len(lines) * tool.CAPTION_LINE
+    # ink on every text line of the bar
+    ink = (bar < 128).any(axis=(1, 2))
+    for k in range(len(lines)):
+        rows = slice(k * tool.CAPTION_LINE + 3, (k + 1) * tool.CAPTION_LINE)
+        assert ink[rows].any(), k
+    assert tool.wrap_caption('', 100) == []

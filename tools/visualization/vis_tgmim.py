@@ -5,7 +5,8 @@ with its first caption, the model masks the image, encodes it and the MIM
 head reconstructs it.  One PNG, one row per image, columns: the input, the
 input as the encoder sees it with the mask (masked patches hatched
 red), the raw reconstruction ("recon"), and the input with the masked
-patches replaced by the reconstruction ("mixed").  It also prints, over a
+patches replaced by the reconstruction ("mixed"); the whole caption sits
+above its row, wrapped to the row's width.  It also prints, over a
 batch of images:
 
 * ``avgDist`` as VFE-TPS §4.5.3 describes it: the mean absolute difference
@@ -102,6 +103,50 @@ def to_bgr_uint8(x: torch.Tensor, mean, std) -> np.ndarray:
     return np.ascontiguousarray(img[..., ::-1])
 
 
+CAPTION_FONT = (cv2.FONT_HERSHEY_SIMPLEX, 0.35, 1)  # face, scale, thickness
+CAPTION_LINE = 13  # pixels per caption line
+
+
+def wrap_caption(text: str, width: int, font=CAPTION_FONT) -> list:
+    """Split ``text`` into lines no wider than ``width`` pixels when drawn
+    with ``font``: words are kept whole where they fit, a word wider than
+    the panel is broken between characters.  Nothing is dropped."""
+    face, scale, thick = font
+
+    def fits(s):
+        return cv2.getTextSize(s, face, scale, thick)[0][0] <= width
+
+    lines, line = [], ''
+    for word in text.split():
+        candidate = f'{line} {word}' if line else word
+        if fits(candidate):
+            line = candidate
+            continue
+        if line:
+            lines.append(line)
+        line = ''
+        for ch in word:  # a word alone may still be too wide
+            if line and not fits(line + ch):
+                lines.append(line)
+                line = ''
+            line += ch
+    if line:
+        lines.append(line)
+    return lines
+
+
+def caption_bar(text: str, width: int) -> np.ndarray:
+    """A white bar holding ``text`` wrapped to ``width`` pixels."""
+    face, scale, thick = CAPTION_FONT
+    lines = wrap_caption(text, width - 4)
+    bar = np.full((CAPTION_LINE * max(1, len(lines)) + 5, width, 3), 255,
+                  np.uint8)
+    for k, line in enumerate(lines):
+        cv2.putText(bar, line, (2, CAPTION_LINE * (k + 1)), face, scale,
+                    (0, 0, 0), thick)
+    return bar
+
+
 def render(images, masked, preds, pixel_masks, mean, std,
            captions=None) -> np.ndarray:
     """Rows: input | masked input | reconstruction | input + prediction."""
@@ -122,11 +167,9 @@ def render(images, masked, preds, pixel_masks, mean, std,
                             interpolation=cv2.INTER_NEAREST) for t in tiles]
         gap = np.full((H * scale, 4, 3), 255, np.uint8)
         row = np.concatenate(sum([[t, gap] for t in tiles], [])[:-1], 1)
-        if captions:
-            bar = np.full((18, row.shape[1], 3), 255, np.uint8)
-            cv2.putText(bar, captions[i][:80], (2, 13),
-                        cv2.FONT_HERSHEY_SIMPLEX, 0.35, (0, 0, 0), 1)
-            row = np.concatenate([bar, row], 0)
+        if captions:  # the whole caption, wrapped to the row's width
+            row = np.concatenate([caption_bar(captions[i], row.shape[1]),
+                                  row], 0)
         rows.append(row)
         rows.append(np.full((4, row.shape[1], 3), 255, np.uint8))
     header = np.full((20, rows[0].shape[1], 3), 255, np.uint8)

@@ -9,7 +9,11 @@
 #                                  "img_name"/"scene"; upstream's
 #                                  <key>.img_content/.caption/.img_name
 #                                  members are read too)
-# Build shards of any sdtr caption dataset with make_shards.py.
+# Build shards of any sdtr caption dataset with make_shards.py.  Shards may
+# also be streamed from URLs (webdataset's gopen), e.g.
+# train_dataloader.dataset.shards='https://host/rs5m/' (its shards.json),
+# 's3://bucket/rs5m/shards.json' or 'pipe:<command>' per shard
+# (sdtr/datasets/shard_utils.py).
 #
 # Resampled mode (open_clip --dataset-resampled): each (rank, worker) streams
 # its own disjoint part of successive shard permutations; an epoch is

@@ -1,13 +1,11 @@
 # CLIP ViT-B/16 fine-tuning baseline ("Baseline (CLIP-ViT-B/16)"), 224x224.
 # Towers are open_clip-compatible; OpenAI weights need QuickGELU (set
 # explicitly: open_clip's 'ViT-B-16' config defaults to nn.GELU, see
-# mlfoundations/open_clip#771).  The OpenAI checkpoint is a TorchScript
-# archive, downloaded into torch.hub's cache only when `init_weights()` runs
-# (i.e. at the start of training); the SHA-256 in its URL is checked.
-openai_vit_b16 = (
-    'https://openaipublic.azureedge.net/clip/models/'
-    '5806e77cd80f8b59890b7e101eabd078d9fb84e6937f9e85e4ecb61988df416f/'
-    'ViT-B-16.pt')
+# mlfoundations/open_clip#771).  Weights: OpenAI's ViT-B/16, named as in
+# open_clip's pretrained registry; fetched only when `init_weights()` runs
+# (start of training) from the Hugging Face hub (OpenAI's URL as fallback)
+# and SHA-256-checked whichever source served it (docs/pretrained_weights.md;
+# SDTR_OFFLINE_DIR reads it from a folder).
 
 # The data preprocessor defaults to RetrievalDataPreprocessor (CLIP mean/std,
 # BGR->RGB); a top-level `data_preprocessor` of a dataset config is merged in
@@ -31,5 +29,5 @@ model = dict(
     losses=dict(itc=dict(type='InfoNCELoss', temperature=0.07,
                          learnable=True)),
     label_key='pid',
-    pretrained=dict(checkpoint=openai_vit_b16, check_hash=True),
+    pretrained=dict(checkpoint='openclip:ViT-B-16/openai'),
 )

@@ -4,11 +4,8 @@
 # is interpolated to 24x8 at load time (bicubic + antialias as open_clip;
 # IRRA uses interpolation='bilinear', antialias=False).  QuickGELU (OpenAI
 # weights), text length 77.  Baseline loss: IRRA's ITC, InfoNCE with the
-# fixed scale 1/0.02 = 50 and identity (pid) positives.
-openai_vit_b16 = (
-    'https://openaipublic.azureedge.net/clip/models/'
-    '5806e77cd80f8b59890b7e101eabd078d9fb84e6937f9e85e4ecb61988df416f/'
-    'ViT-B-16.pt')
+# fixed scale 1/0.02 = 50 and identity (pid) positives.  Weights:
+# open_clip's 'openai' ViT-B-16 (see clip_vit-b16.py).
 
 # The data preprocessor defaults to RetrievalDataPreprocessor (CLIP mean/std,
 # BGR->RGB); a top-level `data_preprocessor` of a dataset config is merged in
@@ -31,8 +28,7 @@ model = dict(
                          learnable=False)),
     label_key='pid',
     pretrained=dict(
-        checkpoint=openai_vit_b16,
-        check_hash=True,
+        checkpoint='openclip:ViT-B-16/openai',
         interpolation='bicubic',
         antialias=True),
 )

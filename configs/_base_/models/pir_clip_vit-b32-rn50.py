@@ -10,8 +10,10 @@
 # attnpool.c_proj.{weight,bias} (1024 outputs there, 512 here), which stay
 # randomly initialised and are reported.  The paper uses an AID-trained
 # ResNet-50 (not published): put an open_clip-format RN50 checkpoint of it in
-# instruction_encoder.pretrained.checkpoint.  Downloads happen only in
-# init_weights (start of training), never at build time.
+# instruction_encoder.pretrained.checkpoint.  Both are named as in
+# open_clip's pretrained registry and fetched only in init_weights (start of
+# training), from the Hugging Face hub (OpenAI's URL as fallback), SHA-256
+# checked (docs/pretrained_weights.md); never at build time.
 #
 # Switches (paper default / released):
 #   image_encoder.belief.rank_mode  'paper' | 'released'   (soft belief)
@@ -21,15 +23,6 @@
 #                                   tokens (not in the release, nor in the
 #                                   paper's 189M parameter count)
 #   affiliation_loss=None           drops the affiliation loss
-openai_vit_b32 = (
-    'https://openaipublic.azureedge.net/clip/models/'
-    '40d365715913c9da98579312b702a82c18be219cc2a73407c4526f58eba950af/'
-    'ViT-B-32.pt')
-openai_rn50 = (
-    'https://openaipublic.azureedge.net/clip/models/'
-    'afeb0e10f9e5a86da6080e35cf09123aca3b358a0c3e3b6c78a7b63bc04b6762/'
-    'RN50.pt')
-
 model = dict(
     type='PIRCLIPRetriever',
     image_encoder=dict(
@@ -46,7 +39,7 @@ model = dict(
                     embed_dim=512),
         out_dim=768,
         freeze_trunk=True,
-        pretrained=dict(checkpoint=openai_rn50, check_hash=True,
+        pretrained=dict(checkpoint='openclip:RN50/openai',
                         reinit_mismatched=True)),
     text_encoder=dict(
         type='CLIPTextTransformer',
@@ -62,5 +55,5 @@ model = dict(
                           loss_weight=1.0),
     share_logit_scale=True,
     scene_label_key='label',
-    pretrained=dict(checkpoint=openai_vit_b32, check_hash=True),
+    pretrained=dict(checkpoint='openclip:ViT-B-32/openai'),
 )

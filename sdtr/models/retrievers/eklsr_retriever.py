@@ -295,8 +295,10 @@ class EKLSRRetriever(CLIPRetriever):
     # -------------------------------------------------------------- train
     def loss(self, inputs: torch.Tensor,
              data_samples: Sequence[DataSample]) -> Dict[str, torch.Tensor]:
-        """``loss_<name>`` of eq. 9 plus ``loss_tklr`` / ``loss_iklr``
-        (eq. 13 / 17, already weighted by :math:`\\lambda` / :math:`\\eta`).
+        """``loss_<name>`` of eq. 9 plus ``loss_klr_text`` /
+        ``loss_klr_image`` (eq. 13 / 17, already weighted by
+        :math:`\\lambda` / :math:`\\eta`).  The keys must not end in
+        ``lr``: mmengine's LogProcessor logs such keys as learning rates.
         """
         if not len(self.losses):
             raise RuntimeError('EKLSRRetriever has no losses configured')
@@ -311,9 +313,9 @@ class EKLSRRetriever(CLIPRetriever):
             for name, loss_fn in self.losses.items()
         }
         if self.text_klr_head is not None:
-            losses['loss_tklr'] = self._text_klr(txt, txt_out, img_out)
+            losses['loss_klr_text'] = self._text_klr(txt, txt_out, img_out)
         if self.image_klr_head is not None:
-            losses['loss_iklr'] = self._image_klr(inputs, img, txt_out)
+            losses['loss_klr_image'] = self._image_klr(inputs, img, txt_out)
         return losses
 
     def _text_klr(self, txt: dict, txt_out: dict,

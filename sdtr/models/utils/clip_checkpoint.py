@@ -1,6 +1,8 @@
 """Read open_clip-format CLIP checkpoints and load them strictly into towers.
 
-Supported inputs (path or ``http(s)://`` URL):
+Supported inputs (path, ``http(s)://`` URL, or a name of open_clip's
+pretrained registry such as ``openclip:ViT-B-16/openai``, resolved and
+verified by :mod:`sdtr.models.utils.clip_pretrained`):
 
 * OpenAI TorchScript archives (``ViT-B-16.pt``): read with
   ``torch.jit.load(...).state_dict()``; the non-weight entries
@@ -40,6 +42,8 @@ import torch
 import torch.nn.functional as F
 from mmengine.logging import print_log
 from torch import nn
+
+from .clip_pretrained import is_pretrained_name, resolve_pretrained
 
 NON_WEIGHT_KEYS = ('input_resolution', 'context_length', 'vocab_size',
                    'attn_mask')
@@ -134,10 +138,11 @@ def load_clip_state_dict(checkpoint: Union[str, os.PathLike, dict],
     """Read an open_clip-format CLIP checkpoint into a flat state dict.
 
     Args:
-        checkpoint (str | PathLike | dict): path, URL or an in-memory state
-            dict.
+        checkpoint (str | PathLike | dict): path, URL,
+            ``openclip:<arch>/<tag>`` or an in-memory state dict.
         map_location: passed to the loader.
-        check_hash (bool): verify the SHA-256 of downloaded files.
+        check_hash (bool): verify the SHA-256 of downloaded files (registry
+            names are always verified).
         sha256 (str, optional): expected hash (prefix) of a download.
 
     Returns:
@@ -147,7 +152,9 @@ def load_clip_state_dict(checkpoint: Union[str, os.PathLike, dict],
     if isinstance(checkpoint, dict):
         return _unwrap(checkpoint)
     path = str(checkpoint)
-    if _is_url(path):
+    if is_pretrained_name(path):
+        path = resolve_pretrained(path, sha256=sha256)
+    elif _is_url(path):
         path = download_checkpoint(path, check_hash=check_hash, sha256=sha256)
     path = osp.expanduser(path)
     if not osp.isfile(path):

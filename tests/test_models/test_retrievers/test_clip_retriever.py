@@ -158,6 +158,6 @@ def test_configs_build():
     for name in ('clip_vit-b16.py', 'clip_vit-b16_person.py'):
         cfg = Config.fromfile(str(CFG_DIR / name)).model
         assert cfg.image_encoder.act == cfg.text_encoder.act == 'quick_gelu'
-        assert cfg.pretrained.checkpoint.endswith('/ViT-B-16.pt')
+        assert cfg.pretrained.checkpoint == 'openclip:ViT-B-16/openai'
     person = Config.fromfile(str(CFG_DIR / 'clip_vit-b16_person.py')).model
     assert tuple(person.image_encoder.image_size) == (384, 128)

@@ -70,7 +70,7 @@ def test_loss_terms_and_gradients(model):
     model.train()
     model.zero_grad()
     losses = model(**batch(model), mode='loss')
-    assert set(losses) == {'loss_itc', 'loss_tklr', 'loss_iklr'}
+    assert set(losses) == {'loss_itc', 'loss_klr_text', 'loss_klr_image'}
     assert all(torch.isfinite(v) and v > 0 for v in losses.values())
     sum(losses.values()).backward()
     for name in ('image_neck.fc1.weight', 'text_neck.fc2.weight',
@@ -181,11 +181,11 @@ def test_ablation_switches_change_loss_terms():
     torch.manual_seed(0)
     m = MODELS.build(tiny_cfg(image_klr_selector=None, image_klr_head=None,
                               target_generator=None))
-    assert set(m(**batch(m), mode='loss')) == {'loss_itc', 'loss_tklr'}
+    assert set(m(**batch(m), mode='loss')) == {'loss_itc', 'loss_klr_text'}
     m = MODELS.build(tiny_cfg(text_klr_head=dict(with_interaction=False),
                               image_klr_head=dict(with_interaction=False)))
     assert set(m(**batch(m), mode='loss')) == {
-        'loss_itc', 'loss_tklr', 'loss_iklr'}
+        'loss_itc', 'loss_klr_text', 'loss_klr_image'}
 
 
 def test_loss_goes_down_on_a_fixed_batch():
@@ -229,3 +229,28 @@ def test_bad_configs_raise_clear_errors(overrides, match):
                                     width=8, embed_dim=D, heads=2)
     with pytest.raises(ValueError, match=match):
         MODELS.build(cfg)
+
+
+def test_loss_keys_are_logged_as_losses(model):
+    """mmengine's LogProcessor treats keys ending in 'lr' as learning rates
+    (printed in e-notation, in front of the losses); the KLR losses must be
+    printed as losses and summed into nothing else."""
+    from types import SimpleNamespace
+
+    from mmengine.logging import MessageHub
+    from mmengine.runner import LogProcessor
+    model.train()
+    with torch.no_grad():
+        losses = model(**batch(model), mode='loss')
+    assert not [k for k in losses if k.endswith('lr')]
+    hub = MessageHub.get_instance('test_eklsr_log_keys')
+    for key, value in losses.items():
+        hub.update_scalar(f'train/{key}', float(value))
+    hub.update_scalar('train/lr', 1e-5)
+    runner = SimpleNamespace(message_hub=hub, iter=0, max_iters=10,
+                             _train_loop=None)
+    _, text = LogProcessor(by_epoch=False).get_log_after_iter(
+        runner, 0, 'train')
+    assert 'lr: 1.0000e-05' in text
+    for key, value in losses.items():
+        assert f'{key}: {float(value):.4f}' in text, text

@@ -1,0 +1,96 @@
+"""mmengine's Runner with a short set-up log.
+
+mmengine's Runner prints, before the first training line, the whole
+environment (compiler flags of PyTorch included), the whole merged config,
+the order of every hook and one line per parameter-wise optimizer option:
+about 390 lines for the tiny quickstart.  :class:`QuietSetupRunner` prints
+instead
+
+* a two-line environment summary (versions, devices, seed, launcher),
+* the path of the merged config, which mmengine writes to the work_dir
+  anyway,
+
+and leaves the hook order, the parameter-wise options, the SyncBN note and
+mmengine's own ``FileClient`` deprecation notices out of the log.  With
+``log_level='DEBUG'`` (``tools/train.py --verbose``) it behaves exactly as
+mmengine's Runner.
+"""
+import logging
+import os.path as osp
+import platform
+
+from mmengine.runner import Runner
+
+from sdtr.registry import RUNNERS
+
+# INFO/WARNING messages mmengine logs during set-up that the quiet mode
+# leaves out (full text with log_level='DEBUG').
+QUIET_PREFIXES = (
+    'Hooks will be executed in the following order',
+    'paramwise_options -- ',
+    'Distributed training is not used, all SyncBatchNorm',
+    '"FileClient" will be deprecated',
+    '"HardDiskBackend" is the alias of "LocalBackend"',
+)
+
+
+class QuietSetupFilter(logging.Filter):
+    """Drops the set-up messages listed in :data:`QUIET_PREFIXES`."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno > logging.WARNING:
+            return True
+        return not str(record.msg).startswith(QUIET_PREFIXES)
+
+
+def _versions() -> str:
+    import cv2
+    import mmengine
+    import torch
+    import torchvision
+
+    import sdtr
+    if torch.cuda.is_available():
+        names = sorted({torch.cuda.get_device_name(i)
+                        for i in range(torch.cuda.device_count())})
+        device = (f'CUDA {torch.version.cuda}, {torch.cuda.device_count()} '
+                  f'GPU(s): {", ".join(names)}')
+    else:
+        device = 'CPU only (no CUDA device)'
+    return (f'sdtr {sdtr.__version__} | Python {platform.python_version()} '
+            f'| PyTorch {torch.__version__} | TorchVision '
+            f'{torchvision.__version__} | MMEngine {mmengine.__version__} | '
+            f'OpenCV {cv2.__version__} | {device}')
+
+
+@RUNNERS.register_module()
+class QuietSetupRunner(Runner):
+    """A Runner whose set-up log is a few lines (see the module doc)."""
+
+    def build_logger(self, log_level='INFO', log_file=None, **kwargs):
+        logger = super().build_logger(log_level=log_level, log_file=log_file,
+                                      **kwargs)
+        level = logging.getLevelName(log_level) if isinstance(
+            log_level, str) else int(log_level)
+        self._quiet_setup = isinstance(level, int) and level > logging.DEBUG
+        if self._quiet_setup and not any(
+                isinstance(f, QuietSetupFilter) for f in logger.filters):
+            logger.addFilter(QuietSetupFilter())
+        return logger
+
+    def _log_env(self, env_cfg: dict) -> None:
+        if not getattr(self, '_quiet_setup', False):
+            return super()._log_env(env_cfg)
+        self.logger.info(_versions())
+        self.logger.info(
+            f'seed {self._seed} (deterministic: '
+            f'{self._randomness_cfg.get("deterministic", False)}) | launcher '
+            f'{self._launcher} | world size {self._world_size} | '
+            f'work_dir {self._work_dir}')
+        if self.cfg._cfg_dict:
+            name = osp.basename(self.cfg.filename) if self.cfg.filename \
+                else f'{self.timestamp}.py'
+            self.logger.info(
+                f'Config: {osp.join(self._work_dir, name)} (the merged '
+                'config; tools/train.py --verbose or log_level="DEBUG" '
+                'also prints it, the environment and the hooks)')

@@ -1,0 +1,48 @@
+"""QuietSetupRunner: a few set-up lines by default, mmengine's full set-up
+log with log_level='DEBUG' (tools/train.py --verbose)."""
+import glob
+import os.path as osp
+from pathlib import Path
+
+from mmengine.config import Config
+
+from sdtr.engine.runner import QuietSetupRunner
+from sdtr.utils import register_all_modules
+from test_tools.conftest import write_tiny_config
+
+
+def _setup_log(tmp_path, name, **cfg_options):
+    register_all_modules(init_default_scope=False)
+    cfg = Config.fromfile(write_tiny_config(
+        tmp_path / f'{name}.py',
+        'configs/quickstart/clip_tiny_1xb32_synthetic-rs.py'))
+    cfg.work_dir = str(tmp_path / name)
+    cfg.merge_from_dict(cfg_options)
+    runner = QuietSetupRunner.from_cfg(cfg)
+    # the optimizer is built at the start of train(): its parameter-wise
+    # options are logged then
+    runner.build_optim_wrapper(runner.optim_wrapper)
+    logs = glob.glob(osp.join(cfg.work_dir, '*', '*.log'))
+    assert len(logs) == 1, logs
+    return runner, Path(logs[0]).read_text()
+
+
+def test_quiet_by_default(tmp_path):
+    runner, log = _setup_log(tmp_path, 'quiet')
+    lines = log.splitlines()
+    assert len(lines) <= 5, log
+    assert 'PyTorch' in lines[0] and 'MMEngine' in lines[0]
+    assert 'seed 42' in lines[1]
+    config = osp.join(runner.work_dir, 'quiet.py')
+    assert f'Config: {config}' in log and osp.isfile(config)
+    for noise in ('System environment', 'Hooks will be executed',
+                  'paramwise_options', 'train_dataloader = dict('):
+        assert noise not in log
+
+
+def test_debug_log_level_gives_mmengine_full_log(tmp_path):
+    _, log = _setup_log(tmp_path, 'verbose', log_level='DEBUG')
+    for full in ('System environment', 'Hooks will be executed',
+                 'paramwise_options', 'train_dataloader = dict('):
+        assert full in log
+    assert len(log.splitlines()) > 200

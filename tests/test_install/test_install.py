@@ -1,0 +1,106 @@
+"""The README install gives a headless OpenCV.
+
+mmengine/mmcv-lite require ``opencv-python`` (GUI build, links libGL.so.1
+through Qt).  The README installs ``requirements/opencv-python-headless-shim``
+(a distribution named ``opencv-python`` that only depends on
+``opencv-python-headless``) together with sdtr; these tests keep the README,
+``.ci/run``, the constraints file and the shim consistent, and check the
+installed ``cv2`` binary.
+"""
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+try:
+    import tomllib
+except ImportError:  # Python 3.10
+    tomllib = pytest.importorskip('tomli')
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SHIM = REPO_ROOT / 'requirements' / 'opencv-python-headless-shim'
+
+
+def _pins():
+    pins = {}
+    for line in (REPO_ROOT / 'requirements/constraints.txt').read_text(
+    ).splitlines():
+        line = line.split('#', 1)[0].strip()
+        if line:
+            name, _, version = line.partition('==')
+            pins[name.strip().lower()] = version.strip()
+    return pins
+
+
+def _readme_install_command():
+    readme = (REPO_ROOT / 'README.md').read_text()
+    section = readme.split('## Install', 1)[1].split('\n## ', 1)[0]
+    blocks = re.findall(r'```bash\n(.*?)```', section, re.S)
+    commands = [ln for b in blocks for ln in b.splitlines()
+                if ln.startswith('pip install')]
+    assert len(commands) == 1, commands
+    return commands[0]
+
+
+def test_ci_installs_exactly_as_the_readme_says():
+    readme = shlex.split(_readme_install_command())[2:]
+    ci_text = (REPO_ROOT / '.ci/run').read_text()
+    ci = []
+    for line in ci_text.splitlines():
+        if 'pip install' in line and not line.lstrip().startswith('#'):
+            args = shlex.split(line)
+            args = args[args.index('install') + 1:]
+            ci.append([a for a in args if a != '--quiet'])
+    assert readme in ci, (readme, ci)
+    assert './requirements/opencv-python-headless-shim' in readme
+    # no fix-up step (a forced reinstall of the headless wheel) any more
+    assert 'force-reinstall' not in ci_text
+
+
+def test_shim_matches_the_constraints():
+    meta = tomllib.loads((SHIM / 'pyproject.toml').read_text())['project']
+    pins = _pins()
+    assert meta['name'] == 'opencv-python'
+    # constraints pin exactly the shim, so PyPI's GUI wheel cannot match
+    assert pins['opencv-python'] == meta['version']
+    public, _, local = meta['version'].partition('+')
+    assert local == 'headless'
+    headless = pins['opencv-python-headless']
+    assert public == headless
+    assert meta['dependencies'] == [f'opencv-python-headless=={headless}']
+    # the shim installs no module of its own (no second cv2/)
+    tool = tomllib.loads((SHIM / 'pyproject.toml').read_text())['tool']
+    assert tool['setuptools'] == {'packages': [], 'py-modules': []}
+
+
+def _linked_libraries(path):
+    out = subprocess.run(['ldd', path], capture_output=True, text=True,
+                         check=True).stdout
+    return out
+
+
+@pytest.mark.skipif(not sys.platform.startswith('linux')
+                    or shutil.which('ldd') is None,
+                    reason='needs Linux and ldd')
+def test_installed_cv2_does_not_need_libgl():
+    import cv2
+    folder = os.path.dirname(cv2.__file__)
+    binaries = [os.path.join(folder, f) for f in os.listdir(folder)
+                if re.fullmatch(r'cv2.*\.so', f)]
+    binaries += [os.path.join(folder, sub, f) for sub in os.listdir(folder)
+                 if sub.startswith('python-') and
+                 os.path.isdir(os.path.join(folder, sub))
+                 for f in os.listdir(os.path.join(folder, sub))
+                 if f.endswith('.so')]
+    assert binaries, f'no cv2 extension module in {folder}'
+    for binary in binaries:
+        libs = _linked_libraries(binary)
+        assert 'libGL.so' not in libs and 'libQt5' not in libs, (
+            f'{binary} needs libGL/Qt: the GUI build of OpenCV is installed. '
+            'Reinstall with the README command (pip uninstall -y '
+            'opencv-python opencv-python-headless first).\n' + libs)
