@@ -1,4 +1,5 @@
 """Registered text-based person search metric."""
+import math
 from typing import Dict, Optional, Sequence, Tuple, Union
 
 from torch import Tensor
@@ -10,7 +11,7 @@ from .retrieval_base import BaseRetrievalMetric
 
 @METRICS.register_module()
 class PersonSearchMetric(BaseRetrievalMetric):
-    """R@K, mAP and mINP for text-based person search (IRRA protocol).
+    """R@K, mAP, mINP and mR for text-based person search (IRRA protocol).
 
     Queries are the captions, the gallery the images, and relevance is
     identity equality (``text_pids`` vs the images' ``pid``).  Exact (see
@@ -20,16 +21,19 @@ class PersonSearchMetric(BaseRetrievalMetric):
 
     Logged keys (``default_prefix='person'``, default ``topk``)::
 
-        person/R@1 person/R@5 person/R@10 person/mAP person/mINP
+        person/R@1 person/R@5 person/R@10 person/mAP person/mINP person/mR
 
-    and with ``i2t=True`` also the image-to-text numbers (image queries,
+    where ``mR`` is the mean of the R@K (the ``topk`` recalls, R@1/5/10 by
+    default), the number EKLSR's person-search tables report next to R@K
+    (EKLSR Tables 2-4, §4.2.1: "mR represents the average of all R@K").
+    With ``i2t=True`` also the image-to-text numbers (image queries,
     caption gallery)::
 
-        person/i2t_R@1 ... person/i2t_mAP person/i2t_mINP
+        person/i2t_R@1 ... person/i2t_mAP person/i2t_mINP person/i2t_mR
 
     The t2i keys carry no direction so that ``save_best='person/R@1'``
-    reads like IRRA's headline number.  Select the best checkpoint on the
-    *val* split.
+    reads like IRRA's headline number; ``save_best='person/mR'`` selects on
+    the mean recall.  Select the best checkpoint on the *val* split.
 
     Args:
         i2t (bool): also compute image-to-text metrics. Defaults to False.
@@ -63,10 +67,18 @@ class PersonSearchMetric(BaseRetrievalMetric):
             topk=self.topk,
             chunk_size=self.chunk_size,
             max_memory=self.max_memory)
-        out = person_search_metrics_from_features(txt, img, data['txt_pids'],
-                                                  data['img_pids'], **kw)
+        out = self._with_mean_recall(
+            person_search_metrics_from_features(txt, img, data['txt_pids'],
+                                                data['img_pids'], **kw))
         if self.i2t:
-            i2t = person_search_metrics_from_features(
-                img, txt, data['img_pids'], data['txt_pids'], **kw)
+            i2t = self._with_mean_recall(
+                person_search_metrics_from_features(
+                    img, txt, data['img_pids'], data['txt_pids'], **kw))
             out.update({f'i2t_{k}': v for k, v in i2t.items()})
+        return out
+
+    def _with_mean_recall(self, out: dict) -> dict:
+        """Add ``mR`` = mean of the ``R@K`` values."""
+        recalls = [out[f'R@{k}'] for k in self.topk]
+        out['mR'] = math.fsum(recalls) / len(recalls)
         return out
