@@ -5,13 +5,11 @@ shuffle.  With mmengine's default (``diff_rank_seed=False``) every rank
 would draw the same masks, so a W-GPU run would see only 1/W of the mask
 variety of a single-GPU run."""
 import os
-import socket
 from pathlib import Path
 
 import pytest
 import torch
 import torch.distributed as dist
-import torch.multiprocessing as mp
 
 WORLD = 2
 RUNTIME = Path(__file__).resolve().parents[3] / \
@@ -89,23 +87,14 @@ def _worker(rank, port, out_dir):
             torch.tensor(ids.global_batches()))
         results['default_shares'] = _gather(torch.tensor(list(dflt)))
         if rank == 0:
-            torch.save(results, os.path.join(out_dir, 'ranks.pt'))
+            torch.save(results, os.path.join(out_dir, 'result.pt'))
     finally:
         dist.destroy_process_group()
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope='module')
-def ranks(tmp_path_factory):
-    out = tmp_path_factory.mktemp('ranks')
-    mp.spawn(_worker, args=(_free_port(), str(out)), nprocs=WORLD,
-             join=True)
-    return torch.load(out / 'ranks.pt', weights_only=False)
+def ranks(tmp_path_factory, run_gloo):
+    return run_gloo(_worker, WORLD, tmp_path_factory.mktemp('ranks'))
 
 
 def test_runtime_seeds_ranks_differently(ranks):
