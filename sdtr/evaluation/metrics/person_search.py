@@ -1,5 +1,4 @@
 """Registered text-based person search metric."""
-import math
 from typing import Dict, Optional, Sequence, Tuple, Union
 
 from torch import Tensor
@@ -67,18 +66,10 @@ class PersonSearchMetric(BaseRetrievalMetric):
             topk=self.topk,
             chunk_size=self.chunk_size,
             max_memory=self.max_memory)
-        out = self._with_mean_recall(
-            person_search_metrics_from_features(txt, img, data['txt_pids'],
-                                                data['img_pids'], **kw))
+        out = person_search_metrics_from_features(txt, img, data['txt_pids'],
+                                                  data['img_pids'], **kw)
         if self.i2t:
-            i2t = self._with_mean_recall(
-                person_search_metrics_from_features(
-                    img, txt, data['img_pids'], data['txt_pids'], **kw))
+            i2t = person_search_metrics_from_features(
+                img, txt, data['img_pids'], data['txt_pids'], **kw)
             out.update({f'i2t_{k}': v for k, v in i2t.items()})
-        return out
-
-    def _with_mean_recall(self, out: dict) -> dict:
-        """Add ``mR`` = mean of the ``R@K`` values."""
-        recalls = [out[f'R@{k}'] for k in self.topk]
-        out['mR'] = math.fsum(recalls) / len(recalls)
         return out
