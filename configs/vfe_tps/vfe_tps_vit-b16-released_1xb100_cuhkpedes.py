@@ -1,5 +1,5 @@
-# The released VFE-TPS code's behaviour (upstream_facts §5), for comparison
-# with the paper config (NOT the paper's method):
+# The released VFE-TPS code's behaviour (zhangweifeng1218/VFE_TPS @
+# 60f2d4e), for comparison with the paper config (NOT the paper's method):
 #  * masking: learnable mask token at the patch-embedding level (not zeroed
 #    pixels), 32-px mask patches, ratio 0.6;
 #  * MIM: image-only (text guidance commented out upstream), no key padding

@@ -1,7 +1,8 @@
 """Convert a released PIR-CLIP checkpoint to an sdtr PIRCLIPRetriever one.
 
-The released PIR-CLIP (jaychempan/PIR-CLIP, a fork of open_clip 2.24;
-upstream_facts §2.1-2.2, §2.7) saves an open_clip training checkpoint
+The released PIR-CLIP (jaychempan/PIR-CLIP @ 9554baf, a fork of open_clip
+2.24; ``src/open_clip/model.py``, ``src/training/main.py``) saves an
+open_clip training checkpoint
 ``{'epoch', 'name', 'state_dict': {...}, 'optimizer', ...}`` (keys prefixed
 ``module.`` under DDP) of its ``CLIP`` model:
 

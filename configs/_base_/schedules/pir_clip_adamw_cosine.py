@@ -1,4 +1,4 @@
-# PIR-CLIP schedule (README of jaychempan/PIR-CLIP, upstream_facts §2.7):
+# PIR-CLIP schedule (README of jaychempan/PIR-CLIP @ 9554baf):
 # AdamW betas (0.9, 0.999), eps 1e-8 (open_clip's defaults for a model whose
 # name has no "vit"), lr 1e-5, weight decay 0.5, linear warm-up then cosine
 # decay per iteration.  Decay exemptions = open_clip's training main.py

@@ -3,7 +3,7 @@
 PIR paper §IV-A / §V-C: a ResNet-50 scene encoder gives the *instruction
 embedding* that guides the visual representation; in PIR-CLIP it is CLIP's
 ModifiedResNet-50 whose attention pool outputs 512 channels, mapped to the
-ViT width (upstream_facts §2.2):
+ViT width (jaychempan/PIR-CLIP @ 9554baf, ``src/open_clip/model.py``):
 
 .. math::  y = W_r\\, \\mathrm{RN50}_{attnpool}(I) + b_r \\in R^{768},
            \\qquad W_r \\in R^{768\\times 512}
