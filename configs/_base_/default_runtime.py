@@ -28,8 +28,15 @@ env_cfg = dict(
 vis_backends = [dict(type='LocalVisBackend')]
 visualizer = dict(type='Visualizer', vis_backends=vis_backends)
 
-log_processor = dict(by_epoch=True, window_size=10)
+# losses, times and *_frac scalars (e.g. isgvfc_pos_frac) are averaged over
+# the window; other scalars are logged as their current value
+log_processor = dict(
+    by_epoch=True, window_size=10,
+    mean_pattern=r'.*(loss|time|data_time|grad_norm|_frac).*')
 log_level = 'INFO'
 load_from = None
 resume = False
-randomness = dict(seed=42, deterministic=False)
+# diff_rank_seed: each rank gets seed + rank for its model-side randomness
+# (MIM masks, EKLSR key-local draws, IS-GVFC sampling, dropout), which would
+# otherwise be identical on every rank; samplers still share one seed.
+randomness = dict(seed=42, diff_rank_seed=True, deterministic=False)

@@ -19,4 +19,5 @@ param_scheduler = [
 ]
 train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=1)
 auto_scale_lr = dict(base_batch_size=128)
-default_hooks = dict(checkpoint=dict(save_best='person/R@1', rule='greater'))
+# select on mR = mean of R@1/5/10, the number EKLSR's tables headline (§4.2.1)
+default_hooks = dict(checkpoint=dict(save_best='person/mR', rule='greater'))

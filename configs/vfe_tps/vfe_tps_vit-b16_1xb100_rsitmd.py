@@ -23,7 +23,13 @@ param_scheduler = [
          begin=warmup_epochs, end=max_epochs),
 ]
 train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=1)
-train_dataloader = dict(batch_size=100)
+# IS-GVFC needs positives; here the identity is the image, so batches of
+# 20 images x their 5 captions (K = 5 covers every caption once per epoch)
+# give every sampled row a partner (the same image, other augmentation).
+train_dataloader = dict(
+    batch_size=100,
+    sampler=dict(_delete_=True, type='IdentityBalancedSampler',
+                 batch_size=100, num_instances=5))
 auto_scale_lr = dict(base_batch_size=100)
 
 # RSITMD AMFMN/GaLR split (../_base_/datasets/rsitmd_galr.py): train on all

@@ -9,7 +9,8 @@
 * :mod:`sdtr.evaluation.metrics`: the registered ``RSITRRecall`` (keys
   ``rsitr/i2t_R@K``, ``rsitr/t2i_R@K``, ``rsitr/mR``) and
   ``PersonSearchMetric`` (keys ``person/R@K``, ``person/mAP``,
-  ``person/mINP``, plus ``person/i2t_*`` with ``i2t=True``).
+  ``person/mINP``, ``person/mR`` = mean of the R@K, plus
+  ``person/i2t_*`` with ``i2t=True``).
 """
 from .functional import *  # noqa: F401,F403
 from .metrics import *  # noqa: F401,F403

@@ -67,6 +67,8 @@ def ref_irra(sims, qpids, gpids, topk):
     out['mAP'] = 100.0 * (tmp.sum(1) / num_rel).mean()
     last = m.shape[1] - 1 - np.argmax(m[:, ::-1], 1)
     out['mINP'] = 100.0 * (num_rel / (last + 1.0)).mean()
+    # EKLSR's mR: the mean of the R@K
+    out['mR'] = float(np.mean([out[f'R@{k}'] for k in topk]))
     return out
 
 
@@ -241,6 +243,7 @@ def test_person_hand_example():
         'R@5': 100.0,
         'mAP': 100 * (0.75 + (1 / 3 + 0.5) / 2 + 0.5) / 3,
         'mINP': 50.0,
+        'mR': (100 / 3 + 200 / 3 + 100) / 3,
     }
     assert list(out) == list(expected)
     assert_close_dict(out, expected, 1e-12)
@@ -249,7 +252,7 @@ def test_person_hand_example():
 
 def test_person_default_keys():
     out = person_search_metrics(P_SIMS, P_QPIDS, P_GPIDS)
-    assert list(out) == ['R@1', 'R@5', 'R@10', 'mAP', 'mINP']
+    assert list(out) == ['R@1', 'R@5', 'R@10', 'mAP', 'mINP', 'mR']
     assert out['R@10'] == 100.0
 
 
@@ -303,7 +306,7 @@ def test_person_ties_go_to_relevant():
     # q1 (pid 1): relevant g1 (0.5), g2 (0.5) tie with g0 (0.5) -> ranks 0, 1
     sims = torch.tensor([[0.5, 0.5, 0.1], [0.5, 0.5, 0.5]])
     out = person_search_metrics(sims, [0, 1], [0, 1, 1], topk=(1, ))
-    assert out == {'R@1': 100.0, 'mAP': 100.0, 'mINP': 100.0}
+    assert out == {'R@1': 100.0, 'mAP': 100.0, 'mINP': 100.0, 'mR': 100.0}
     # same with features (exact integer products)
     q = torch.tensor([[1., 0.], [0., 1.], [1., 1.]])
     g = torch.tensor([[1., 0.], [1., 1.], [1., 0.], [2., 0.]])
@@ -315,7 +318,8 @@ def test_person_ties_go_to_relevant():
     # q2 sims [1,2,1,2]: g0 ties g2 but g1, g3 above -> rank 2: AP 1/3
     assert_close_dict(dense, {
         'R@1': 100 / 3, 'R@2': 200 / 3, 'R@3': 100.0,
-        'mAP': 100 * (0.5 + 1 + 1 / 3) / 3, 'mINP': 100 * (0.5 + 1 + 1 / 3) / 3
+        'mAP': 100 * (0.5 + 1 + 1 / 3) / 3, 'mINP': 100 * (0.5 + 1 + 1 / 3) / 3,
+        'mR': (100 / 3 + 200 / 3 + 100) / 3
     }, 1e-12)
     for chunk in CHUNKS:
         assert person_search_metrics_from_features(q, g, qp, gp, (1, 2, 3),

@@ -58,9 +58,12 @@ def expected_results():
           for k, v in rsitr_recall_from_features(img, txt, txt2img).items()}
     ps = {f'person/{k}': v for k, v in person_search_metrics_from_features(
         txt, img, pids[txt2img], pids).items()}
+    assert ps['person/mR'] == pytest.approx(
+        (ps['person/R@1'] + ps['person/R@5'] + ps['person/R@10']) / 3)
     ps.update({f'person/i2t_{k}': v
                for k, v in person_search_metrics_from_features(
                    img, txt, pids, pids[txt2img]).items()})
+    assert 'person/i2t_mR' in ps
     return rs, ps
 
 
@@ -86,8 +89,9 @@ def test_single_process_matches_functional(as_dict):
         'rsitr/i2t_R@1', 'rsitr/i2t_R@5', 'rsitr/i2t_R@10', 'rsitr/t2i_R@1',
         'rsitr/t2i_R@5', 'rsitr/t2i_R@10', 'rsitr/mR'
     ]
-    assert list(out['person'])[:5] == [
-        'person/R@1', 'person/R@5', 'person/R@10', 'person/mAP', 'person/mINP'
+    assert list(out['person'])[:6] == [
+        'person/R@1', 'person/R@5', 'person/R@10', 'person/mAP', 'person/mINP',
+        'person/mR'
     ]
 
 
@@ -103,6 +107,37 @@ def test_registry_build_and_options():
                          'x/mR']
     p.process({}, items)
     assert 'person/i2t_R@1' not in p.evaluate(N_IMG)
+
+
+def test_person_mean_recall_hand_example_and_selectable(tmp_path):
+    # 3 captions, 4 images (one per identity; image 2 has no caption);
+    # the relevant image is at rank 0 for q0, 1 for q1, 3 for q2
+    img = torch.eye(4)
+    txt = torch.tensor([[1., .1, .2, .3],     # pid 0 first
+                        [.5, .4, .1, .0],     # pid 1 second
+                        [.9, .8, .7, .1]])    # pid 3 last
+    items = []
+    for i, pid in enumerate([0, 1, 2, 3]):
+        caps = [c for c, p in enumerate([0, 1, 3]) if p == pid]
+        s = DataSample(metainfo=dict(image_id=i, pid=pid, text_ids=caps,
+                                     text_pids=[pid] * len(caps),
+                                     sample_idx=i))
+        s.set_field(img[i], 'img_feat')
+        s.set_field(txt[caps], 'text_feats')
+        items.append(s)
+    metric = PersonSearchMetric(topk=(1, 2, 4))
+    metric.process({}, items)
+    out = metric.evaluate(4)
+    # R@1 = 1/3, R@2 = 2/3, R@4 = 3/3 -> mR = (33.33 + 66.67 + 100) / 3
+    assert out['person/R@1'] == pytest.approx(100 / 3)
+    assert out['person/R@2'] == pytest.approx(200 / 3)
+    assert out['person/mR'] == pytest.approx(200 / 3)
+    # EKLSR Table 2 (CUHK-PEDES): mR 83.00 = mean(69.62, 87.34, 92.05)
+    assert round((69.62 + 87.34 + 92.05) / 3, 2) == 83.00
+    # selectable: mmengine's CheckpointHook finds it in the metrics
+    from mmengine.hooks import CheckpointHook
+    hook = CheckpointHook(save_best='person/mR', rule='greater')
+    assert hook.rules == ['greater'] and hook.key_indicators == ['person/mR']
 
 
 def test_padding_duplicates_are_dropped():

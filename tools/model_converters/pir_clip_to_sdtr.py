@@ -19,15 +19,30 @@ text tower keys            ``text_encoder.*`` (``token_embedding``,
 
 Any other key is an error (nothing is dropped silently).  The output is an
 mmengine checkpoint ``{'state_dict': ..., 'meta': ...}`` for
-``tools/test.py`` / ``load_from``; the released model reads the pooled
-output at the instruction token and uses the released belief, so test it
-with ``model.image_encoder.pool='instruction'`` and
-``model.image_encoder.belief.rank_mode='released'``.
+``tools/test.py`` / ``load_from``.
+
+The released model is not the configs' default model in three ways, which
+the converter prints and stores in ``meta['cfg_options']``
+(:data:`RELEASED_CFG_OPTIONS`):
+
+* **plain GELU** in both transformers: the release builds its ``PIR`` model
+  from ``model_configs/PIR.json``, which does not set ``quick_gelu``, so
+  open_clip uses ``nn.GELU`` (jaychempan/PIR-CLIP @ 9554baf,
+  ``src/open_clip/model.py``); the sdtr configs use QuickGELU because they
+  start from OpenAI weights, which were trained with it.  Released weights
+  in a QuickGELU model give wrong features without any error;
+* the released belief (``model.image_encoder.belief.rank_mode=released``);
+* the pooled output at the instruction token (``pool='instruction'``, the
+  configs' default already).
 
 Example::
 
     python tools/model_converters/pir_clip_to_sdtr.py \\
         PIR-CLIP_RET-3.pt work_dirs/pir_clip_ret3_sdtr.pth
+    python tools/test.py configs/pir_clip/pir-clip_vit-b32-rn50_8xb64_ret3.py \\
+        work_dirs/pir_clip_ret3_sdtr.pth --cfg-options \\
+        model.image_encoder.act=gelu model.text_encoder.act=gelu \\
+        model.image_encoder.belief.rank_mode=released
 """
 import argparse
 from collections import OrderedDict
@@ -43,6 +58,13 @@ PREFIX_MAP = (
     ('vision_proj_res.', 'instruction_encoder.proj.'),
 )
 DROP = ('attn_mask', 'input_resolution', 'context_length', 'vocab_size')
+#: what a config must set to run the released weights as released
+RELEASED_CFG_OPTIONS = {
+    'model.image_encoder.act': 'gelu',
+    'model.text_encoder.act': 'gelu',
+    'model.image_encoder.belief.rank_mode': 'released',
+    'model.image_encoder.pool': 'instruction',
+}
 
 
 def convert_pir_clip(state_dict: Dict[str, torch.Tensor],
@@ -95,8 +117,13 @@ def main(argv=None):
     converted = convert_pir_clip(ckpt)
     torch.save(dict(state_dict=converted,
                     meta=dict(converted_from=args.src,
-                              converter='pir_clip_to_sdtr')), args.dst)
+                              converter='pir_clip_to_sdtr',
+                              cfg_options=dict(RELEASED_CFG_OPTIONS))),
+               args.dst)
     print(f'converted {len(converted)} tensors -> {args.dst}')
+    options = ' '.join(f'{k}={v}' for k, v in RELEASED_CFG_OPTIONS.items())
+    print('The released model uses plain GELU and the released belief; '
+          f'test it with:\n  --cfg-options {options}')
 
 
 if __name__ == '__main__':

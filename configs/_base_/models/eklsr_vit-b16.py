@@ -25,9 +25,9 @@ model = dict(
     importance=dict(type='ImportanceFactor'),
     # KLSF (eq. 3-8)
     image_selector=dict(type='KeyLocalSelector', ratio=0.3,
-                        mode='polynomial', eval_mode='topk'),
+                        mode='polynomial', eval_mode='auto'),
     text_selector=dict(type='KeyLocalSelector', ratio=0.3,
-                       mode='polynomial', eval_mode='topk'),
+                       mode='polynomial', eval_mode='auto'),
     image_neck=dict(type='KLSFFusion', in_channels=embed_dim,
                     hidden_channels=4 * embed_dim, dropout=0.1),
     text_neck=dict(type='KLSFFusion', in_channels=embed_dim,

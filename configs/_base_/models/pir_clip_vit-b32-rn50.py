@@ -8,12 +8,22 @@
 # ViT-B/32 works: RemoteCLIP, GeoRSCLIP -> change `pretrained.checkpoint`);
 # the ResNet trunk from OpenAI's RN50 visual tower, except
 # attnpool.c_proj.{weight,bias} (1024 outputs there, 512 here), which stay
-# randomly initialised and are reported.  The paper uses an AID-trained
-# ResNet-50 (not published): put an open_clip-format RN50 checkpoint of it in
+# randomly initialised and are reported (only these two may be: any other
+# shape mismatch is an error).  The paper uses an AID-trained ResNet-50 (not
+# published): put an open_clip-format RN50 checkpoint of it in
 # instruction_encoder.pretrained.checkpoint.  Both are named as in
 # open_clip's pretrained registry and fetched only in init_weights (start of
 # training), from the Hugging Face hub (OpenAI's URL as fallback), SHA-256
 # checked (docs/pretrained_weights.md); never at build time.
+#
+# Activation: act='quick_gelu' because the towers start from OpenAI weights,
+# which were trained with QuickGELU.  The *released* PIR-CLIP checkpoints
+# were trained as open_clip's "PIR" model, whose config does not set
+# quick_gelu, i.e. with plain GELU: to evaluate or fine-tune them set
+# image_encoder.act='gelu' and text_encoder.act='gelu' (plus
+# image_encoder.belief.rank_mode='released');
+# tools/model_converters/pir_clip_to_sdtr.py prints these options and stores
+# them in the converted checkpoint's meta['cfg_options'].
 #
 # Switches (paper default / released):
 #   image_encoder.belief.rank_mode  'paper' | 'released'   (soft belief)

@@ -10,6 +10,8 @@ model = dict(
     image_klr_selector=None,
     image_klr_head=None,
     target_generator=None,
-    image_selector=dict(mode='random'),
-    text_selector=dict(mode='random'),
+    # evaluated with its own rule: a random subset fixed by eval_seed
+    # (eval_mode='auto' -> 'fixed'), not importance top-k
+    image_selector=dict(mode='random', eval_mode='auto', eval_seed=0),
+    text_selector=dict(mode='random', eval_mode='auto', eval_seed=0),
 )

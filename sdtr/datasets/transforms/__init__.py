@@ -9,6 +9,7 @@ import mmcv.transforms  # noqa: F401  (registers mmcv transforms)
 
 from .formatting import PackRetrievalInputs
 from .loading import LoadImage
+from .random_augment import RandomAugment
 from .text import PreCaption
 
-__all__ = ['LoadImage', 'PackRetrievalInputs', 'PreCaption']
+__all__ = ['LoadImage', 'PackRetrievalInputs', 'PreCaption', 'RandomAugment']

@@ -238,10 +238,12 @@ def mean_percent(x: Tensor) -> float:
 def person_results(first: Tensor, ap: Tensor, inp: Tensor,
                    topk: Sequence[int], prefix: str = '') -> dict:
     out = {}
-    for k, r in zip(topk, recall_from_first_ranks(first, topk)):
+    recalls = recall_from_first_ranks(first, topk)
+    for k, r in zip(topk, recalls):
         out[f'{prefix}R@{k}'] = r
     out[f'{prefix}mAP'] = mean_percent(ap)
     out[f'{prefix}mINP'] = mean_percent(inp)
+    out[f'{prefix}mR'] = math.fsum(recalls) / len(recalls)
     return out
 
 

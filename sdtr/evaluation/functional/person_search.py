@@ -1,4 +1,4 @@
-"""Text-based person search metrics (R@K, mAP, mINP) with IRRA semantics.
+"""Text-based person search metrics (R@K, mAP, mINP, mR) with IRRA semantics.
 
 For one query (a caption by default) the gallery (images) is ordered by
 decreasing similarity and ``m_k = 1`` when the k-th item has the query's
@@ -8,7 +8,9 @@ identity.  With ``num_rel = sum_k m_k``:
 * AP  = (1 / num_rel) * sum_k m_k * (sum_{j<=k} m_j) / (k + 1);
 * INP = num_rel / (position of the last relevant item + 1).
 
-Reported values are means over the queries, in percent.  Ties follow
+Reported values are means over the queries, in percent, plus
+``mR`` = the mean of the R@K values (EKLSR Tables 2-4 report it next to
+R@1/5/10; §4.2.1: "the average of all R@K").  Ties follow
 :mod:`sdtr.evaluation.functional._common`: a relevant item with the same
 similarity as an irrelevant one is ranked first.
 

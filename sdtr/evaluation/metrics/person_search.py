@@ -10,7 +10,7 @@ from .retrieval_base import BaseRetrievalMetric
 
 @METRICS.register_module()
 class PersonSearchMetric(BaseRetrievalMetric):
-    """R@K, mAP and mINP for text-based person search (IRRA protocol).
+    """R@K, mAP, mINP and mR for text-based person search (IRRA protocol).
 
     Queries are the captions, the gallery the images, and relevance is
     identity equality (``text_pids`` vs the images' ``pid``).  Exact (see
@@ -20,16 +20,19 @@ class PersonSearchMetric(BaseRetrievalMetric):
 
     Logged keys (``default_prefix='person'``, default ``topk``)::
 
-        person/R@1 person/R@5 person/R@10 person/mAP person/mINP
+        person/R@1 person/R@5 person/R@10 person/mAP person/mINP person/mR
 
-    and with ``i2t=True`` also the image-to-text numbers (image queries,
+    where ``mR`` is the mean of the R@K (the ``topk`` recalls, R@1/5/10 by
+    default), the number EKLSR's person-search tables report next to R@K
+    (EKLSR Tables 2-4, §4.2.1: "mR represents the average of all R@K").
+    With ``i2t=True`` also the image-to-text numbers (image queries,
     caption gallery)::
 
-        person/i2t_R@1 ... person/i2t_mAP person/i2t_mINP
+        person/i2t_R@1 ... person/i2t_mAP person/i2t_mINP person/i2t_mR
 
     The t2i keys carry no direction so that ``save_best='person/R@1'``
-    reads like IRRA's headline number.  Select the best checkpoint on the
-    *val* split.
+    reads like IRRA's headline number; ``save_best='person/mR'`` selects on
+    the mean recall.  Select the best checkpoint on the *val* split.
 
     Args:
         i2t (bool): also compute image-to-text metrics. Defaults to False.

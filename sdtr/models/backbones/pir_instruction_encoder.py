@@ -13,7 +13,10 @@ The ResNet is the existing :class:`CLIPModifiedResNet` (open_clip's
 loads into it, except the attention-pool output projection
 ``attnpool.c_proj`` (1024 outputs in RN50, 512 here), which keeps its
 initialisation; :meth:`load_pretrained` reports exactly which keys were
-re-initialised.
+re-initialised.  Only the keys named in ``reinit_keys`` (default these two)
+may be re-initialised: any other shape mismatch means a wrong checkpoint
+(e.g. another ResNet width, whose keys are all the same) and is an error
+that lists every mismatched key.
 
 Freezing: the paper freezes the trunk "before the attention pool layer"
 during CLIP tuning (§V-C, ``freeze_trunk=True``, trunk BatchNorms kept in eval
@@ -27,7 +30,8 @@ from mmengine.model import BaseModule
 from torch import nn
 
 from sdtr.registry import MODELS
-from ..utils.clip_checkpoint import (load_clip_state_dict, parse_pretrained,
+from ..utils.clip_checkpoint import (CheckpointMismatchError,
+                                     load_clip_state_dict, parse_pretrained,
                                      split_clip_state_dict)
 
 
@@ -44,9 +48,11 @@ class PIRInstructionEncoder(BaseModule):
         pretrained (str | dict, optional): an OpenAI-format RN50 (or any
             open_clip ModifiedResNet) checkpoint for the ResNet, read in
             :meth:`init_weights`: ``dict(checkpoint=..., reinit_mismatched=
-            True, ignore_keys=[...])``; shape-mismatched keys are
-            re-initialised and reported when ``reinit_mismatched``, else they
-            raise.  The linear map is always freshly initialised.
+            True, reinit_keys=[...], ignore_keys=[...])``; with
+            ``reinit_mismatched`` the ``reinit_keys`` (default
+            ``attnpool.c_proj.weight/bias``) keep their initialisation when
+            their shape differs and are reported; every other mismatch
+            raises.  The linear map is always freshly initialised.
         init_cfg (dict, optional): mmengine init config.
     """
 
@@ -68,7 +74,8 @@ class PIRInstructionEncoder(BaseModule):
         self.pretrained = parse_pretrained(pretrained)
         if self.pretrained is not None:
             unknown = set(self.pretrained) - {
-                'checkpoint', 'reinit_mismatched', 'ignore_keys',
+                'checkpoint', 'reinit_mismatched', 'reinit_keys',
+                'ignore_keys',
                 'check_hash', 'sha256', 'interpolation', 'antialias',
                 'old_grid_size'}
             if unknown:
@@ -99,14 +106,28 @@ class PIRInstructionEncoder(BaseModule):
         if self.pretrained is not None and self.last_load_report is None:
             self.load_pretrained(**self.pretrained)
 
+    #: the tensors whose shape legitimately differs from an OpenAI RN50
+    #: checkpoint (attention-pool output 512 here, 1024 there)
+    REINIT_KEYS = ('attnpool.c_proj.weight', 'attnpool.c_proj.bias')
+
     def load_pretrained(self,
                         checkpoint,
                         reinit_mismatched: bool = True,
+                        reinit_keys: Sequence[str] = REINIT_KEYS,
                         ignore_keys: Sequence[str] = (),
                         check_hash: bool = False,
                         sha256: Optional[str] = None,
                         **resize_options) -> dict:
         """Load a CLIP ResNet checkpoint into :attr:`resnet`.
+
+        Args:
+            checkpoint: path/URL or state dict (OpenAI / open_clip layout).
+            reinit_mismatched (bool): keep the initialisation of the
+                ``reinit_keys`` whose shape differs (True) or raise (False).
+            reinit_keys (Sequence[str]): the only tensor names (relative to
+                the ResNet) that may be re-initialised.
+            ignore_keys (Sequence[str]): regular expressions of keys left
+                out on purpose.
 
         Returns:
             dict: the strict-load report of the tower (``loaded``, ``total``,
@@ -115,8 +136,9 @@ class PIRInstructionEncoder(BaseModule):
             ``attnpool.c_proj.weight``/``bias`` of OpenAI RN50).
 
         Raises:
-            CheckpointMismatchError: missing/unexpected keys, or mismatched
-                shapes with ``reinit_mismatched=False``.
+            CheckpointMismatchError: missing/unexpected keys, a mismatched
+                shape outside ``reinit_keys`` (all such keys are listed), or
+                any mismatch with ``reinit_mismatched=False``.
         """
         import re
         source = checkpoint if isinstance(checkpoint, str) else \
@@ -130,8 +152,21 @@ class PIRInstructionEncoder(BaseModule):
         own = self.resnet.state_dict()
         reinit = []
         if reinit_mismatched:
-            reinit = sorted(k for k, v in tower_sd.items()
-                            if k in own and own[k].shape != v.shape)
+            mismatched = sorted(k for k, v in tower_sd.items()
+                                if k in own and own[k].shape != v.shape)
+            allowed = set(reinit_keys)
+            wrong = [k for k in mismatched if k not in allowed]
+            if wrong:
+                shapes = ', '.join(
+                    f'{k}: checkpoint {tuple(tower_sd[k].shape)} vs model '
+                    f'{tuple(own[k].shape)}' for k in wrong)
+                raise CheckpointMismatchError(
+                    f'Checkpoint {source} does not match the PIR-CLIP '
+                    f'instruction ResNet: {len(wrong)} shape mismatch(es) '
+                    f'outside the re-initialisable keys {sorted(allowed)}: '
+                    f'{shapes}. Is it the right architecture (RN50 trunk)? '
+                    'Nothing was loaded.')
+            reinit = [k for k in mismatched if k in allowed]
         patterns = list(ignore_keys) + [
             '^' + re.escape(k) + '$' for k in reinit]
         report = self.resnet.load_tower_state_dict(

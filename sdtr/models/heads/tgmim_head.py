@@ -42,7 +42,12 @@ cross-attention, exactly eq. 1).  Switches:
 * ``use_key_padding_mask`` (paper semantics, default True): padding text
   tokens are not attended; the released text-guided call passed all 77
   tokens without a mask (``False``);
-* ``loss_weight``: 1 in the paper's eq. 10, 10 in the released code.
+* ``loss_weight``: 1 in the paper's eq. 10, 10 in the released code;
+* ``act``: the transformer's MLP activation.  The paper does not name it;
+  the released code builds these layers from CLIP's ``Transformer``, i.e.
+  with QuickGELU (``x * sigmoid(1.702 x)``), the default here so that a
+  converted VFE-TPS checkpoint (``tools/model_converters/vfe_tps_to_sdtr.py``)
+  gives the released outputs; ``'gelu'`` is the exact GELU.
 
 Works for any patch grid: the grid ``(h, w)`` is passed at call time (24x8
 for 384x128 crops with P=16).
@@ -56,6 +61,7 @@ from open_clip.transformer import LayerNorm, Transformer
 from torch import nn
 
 from sdtr.registry import MODELS
+from ..utils.clip_arch import ACTIVATIONS, act_layer
 
 
 @MODELS.register_module()
@@ -81,6 +87,8 @@ class TGMIMHead(BaseModule):
         loss (dict): pixel loss config; default L1 over masked pixels,
             averaged over channels (mmpretrain ``PixelReconstructionLoss``).
         loss_weight (float): multiplier of the loss (paper 1, released 10).
+        act (str): MLP activation of the transformer layers,
+            ``'quick_gelu'`` (released code, default) or ``'gelu'``.
         init_cfg (dict, optional): mmengine init config.
     """
 
@@ -100,8 +108,12 @@ class TGMIMHead(BaseModule):
                      criterion='L1',
                      channel=3),
                  loss_weight: float = 1.0,
+                 act: str = 'quick_gelu',
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
+        if act not in ACTIVATIONS:
+            raise ValueError(f'TGMIMHead: act must be one of {ACTIVATIONS}, '
+                             f'got {act!r}')
         if embed_dims % num_heads:
             raise ValueError(f'embed_dims {embed_dims} is not divisible by '
                              f'num_heads {num_heads}')
@@ -116,6 +128,7 @@ class TGMIMHead(BaseModule):
         self.use_key_padding_mask = use_key_padding_mask
         self.num_prefix_tokens = num_prefix_tokens
         self.loss_weight = loss_weight
+        self.act = act
 
         self.visual_proj = nn.Identity() if visual_dim == embed_dims else \
             nn.Linear(visual_dim, embed_dims)
@@ -126,8 +139,8 @@ class TGMIMHead(BaseModule):
         self.cross_attn = nn.MultiheadAttention(
             embed_dims, num_heads, batch_first=True)
         self.transformer = Transformer(
-            width=embed_dims, layers=num_layers, heads=num_heads) \
-            if num_layers > 0 else None
+            width=embed_dims, layers=num_layers, heads=num_heads,
+            act_layer=act_layer(act)) if num_layers > 0 else None
         self.ln_post = LayerNorm(embed_dims)
         self.decoder = SimMIMLinearDecoder(embed_dims, patch_size)
         self.loss_module = MODELS.build(loss)

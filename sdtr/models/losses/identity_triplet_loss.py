@@ -20,9 +20,12 @@ the hinge).  ``A`` holds the anchors that have at least one positive and one
 negative in the batch; a batch without any such anchor gives a zero loss
 that still depends on the features (no graph break).  Use it with an
 identity-balanced sampler (``IdentityBalancedSampler``), otherwise most
-anchors have no positive.  Local to each rank (DDP-safe).
+anchors have no positive; after each forward :attr:`log_vars` holds
+``pos_frac``, the fraction of anchors with a positive (logged by the
+retriever as ``<name>_pos_frac``, as for IS-GVFC).  Local to each rank
+(DDP-safe).
 """
-from typing import Optional
+from typing import Dict, Optional
 
 import torch
 import torch.nn.functional as F
@@ -51,6 +54,7 @@ class IdentityTripletLoss(nn.Module):
         self.margin = margin
         self.normalize = normalize
         self.loss_weight = loss_weight
+        self.log_vars: Dict[str, torch.Tensor] = {}
 
     def forward(self, img_feats: torch.Tensor,
                 labels: torch.Tensor) -> torch.Tensor:
@@ -68,6 +72,7 @@ class IdentityTripletLoss(nn.Module):
         pos = same & ~eye
         neg = ~same
         valid = pos.any(dim=1) & neg.any(dim=1)
+        self.log_vars = dict(pos_frac=pos.any(dim=1).float().mean())
         if not valid.any():
             return img_feats.sum() * 0.0
         hardest_pos = dist.masked_fill(~pos, float('-inf')).amax(dim=1)

@@ -195,10 +195,28 @@ class VFETPSRetriever(CLIPRetriever):
                     pixel_mask=gen.pixel_mask(mask, P))
 
     # -------------------------------------------------------------- train
+    @staticmethod
+    def _calibration_log_vars(name: str, loss_fn) -> Dict[str, torch.Tensor]:
+        """``<name>_<key>`` log scalars a calibration loss left in its
+        ``log_vars`` (e.g. ``isgvfc_pos_frac``, the fraction of rows with a
+        same-identity partner).  mmengine sums every output whose key
+        contains ``'loss'``, so such keys are refused."""
+        out = {}
+        for key, value in getattr(loss_fn, 'log_vars', {}).items():
+            full = f'{name}_{key}'
+            if 'loss' in full:
+                raise ValueError(
+                    f'log scalar {full!r} contains "loss": mmengine would '
+                    'add it to the training loss; rename the calibration '
+                    'loss or the scalar')
+            out[full] = torch.as_tensor(value).detach()
+        return out
+
     def loss(self, inputs: torch.Tensor,
              data_samples: Sequence[DataSample]) -> Dict[str, torch.Tensor]:
         """``loss_<name>`` of every matching and calibration loss, plus
-        ``loss_mim`` (eq. 10)."""
+        ``loss_mim`` (eq. 10), and the calibration losses' log scalars
+        (``isgvfc_pos_frac``: not losses, mmengine only logs them)."""
         if not len(self.losses) and not len(self.calibration_losses) and \
                 self.mim_head is None:
             raise RuntimeError('VFETPSRetriever has no loss configured')
@@ -212,6 +230,7 @@ class VFETPSRetriever(CLIPRetriever):
         }
         for name, loss_fn in self.calibration_losses.items():
             out[f'loss_{name}'] = loss_fn(img, labels)
+            out.update(self._calibration_log_vars(name, loss_fn))
         if self.mim_head is not None:
             rec = self.reconstruct(inputs, text_out)
             out['loss_mim'] = self.mim_head.loss(rec['pred'], inputs,

@@ -29,19 +29,29 @@ Modes (paper Table 6): ``'polynomial'`` (the paper's), ``'random'``
 (uniform over the valid locals) and ``'topk'`` (the :math:`k` largest
 factors).
 
-Evaluation (``eval_mode``, used when the module is in ``eval()`` mode):
+Evaluation (``eval_mode``, used when the module is in ``eval()`` mode).
+Retrieval features must be deterministic (gallery features are computed
+once, offline), so the stochastic draw is replaced by a deterministic
+version of the *same* rule:
 
-* ``'topk'`` (default): the :math:`k` locals of largest importance.  The
-  paper does not say what happens at test time.  Retrieval features must be
-  deterministic (gallery features are computed once, offline), so the
-  stochastic draw cannot be used as is.  Top-k keeps the *same number* of
-  locals as training, so the fused feature of eq. 5 has the same scale (the
-  softmax weights of :math:`k` locals), and it returns the most probable
-  outcome of the first draws of the training distribution.  An
-  "expectation" of the fusion would instead weight *every* local by its
+* ``'auto'`` (default): the row's own rule.  ``polynomial`` and ``topk``
+  evaluate with ``'topk'``; ``random`` evaluates with ``'fixed'`` (Table 6's
+  "random" row must not be scored with importance top-k, a rule it never
+  trained with).
+* ``'topk'``: the :math:`k` locals of largest importance, whatever the
+  training mode.  For ``polynomial`` this is the most probable outcome of
+  the first draws of the training distribution, and it keeps the *same
+  number* of locals as training, so the fused feature of eq. 5 has the same
+  scale.  (An "expectation" of the fusion would weight *every* local by its
   inclusion probability, which has no closed form for draws without
   replacement and mixes in all the low-importance locals that selection is
-  meant to exclude.
+  meant to exclude.)
+* ``'fixed'``: the training rule with its noise drawn once from
+  ``eval_seed``, one value per local position (independent of the batch,
+  its order, the rank and the device): ``random`` keeps a fixed random
+  subset of the valid positions, ``polynomial`` adds fixed Gumbel noise to
+  :math:`\log p_i` (so the selection still depends on the importance).
+  Galleries are reproducible between runs and world sizes.
 * ``'sample'``: keep the training draw (stochastic; for analysis only, the
   metrics then vary between runs).
 """
@@ -54,7 +64,7 @@ from torch import nn
 from sdtr.registry import MODELS
 
 _MODES = ('polynomial', 'random', 'topk')
-_EVAL_MODES = ('topk', 'sample')
+_EVAL_MODES = ('auto', 'topk', 'fixed', 'sample')
 
 
 @MODELS.register_module()
@@ -67,8 +77,10 @@ class KeyLocalSelector(nn.Module):
             :math:`\\gamma` for KLR masking.
         mode (str): ``'polynomial'`` (default, the paper), ``'random'`` or
             ``'topk'`` (Table 6).
-        eval_mode (str): ``'topk'`` (default, deterministic) or
-            ``'sample'`` (same draw as in training); see the module doc.
+        eval_mode (str): ``'auto'`` (default: the training rule made
+            deterministic), ``'topk'``, ``'fixed'`` or ``'sample'`` (same
+            draw as in training); see the module doc.
+        eval_seed (int): seed of the fixed noise of ``'fixed'`` (0).
         min_select (int): at least this many locals per sample that has any
             (1), so a short caption still contributes.
         eps (float): probability floor of valid locals with zero importance.
@@ -85,9 +97,10 @@ class KeyLocalSelector(nn.Module):
     def __init__(self,
                  ratio: float,
                  mode: str = 'polynomial',
-                 eval_mode: str = 'topk',
+                 eval_mode: str = 'auto',
                  min_select: int = 1,
-                 eps: float = 1e-6):
+                 eps: float = 1e-6,
+                 eval_seed: int = 0):
         super().__init__()
         if mode not in _MODES:
             raise ValueError('KeyLocalSelector: mode must be one of '
@@ -106,6 +119,8 @@ class KeyLocalSelector(nn.Module):
         self.eval_mode = eval_mode
         self.min_select = int(min_select)
         self.eps = float(eps)
+        self.eval_seed = int(eval_seed)
+        self._fixed_noise = {}  # (N, device) -> [N] uniform(0, 1)
 
     def num_selected(self, num_valid: torch.Tensor) -> torch.Tensor:
         """``k = ceil(ratio * n)`` per sample, clipped to ``[min_select, n]``.
@@ -119,10 +134,29 @@ class KeyLocalSelector(nn.Module):
         return torch.minimum(k, n).to(torch.long)
 
     def current_mode(self) -> str:
-        """The rule in force: ``mode`` in training, else ``eval_mode``."""
+        """The rule in force: ``mode`` in training (and with ``'sample'``);
+        in eval ``'topk'`` or ``'fixed_<mode>'``."""
         if self.training or self.eval_mode == 'sample':
             return self.mode
-        return 'topk'
+        eval_mode = self.eval_mode
+        if eval_mode == 'auto':
+            eval_mode = 'fixed' if self.mode == 'random' else 'topk'
+        if eval_mode == 'topk' or self.mode == 'topk':
+            return 'topk'
+        return f'fixed_{self.mode}'
+
+    def _uniform(self, scores: torch.Tensor, fixed: bool) -> torch.Tensor:
+        """U(0, 1) noise like ``scores``: fresh, or one fixed value per
+        position drawn from ``eval_seed``."""
+        if not fixed:
+            return torch.rand_like(scores)
+        n = scores.shape[1]
+        key = (n, str(scores.device))
+        if key not in self._fixed_noise:
+            g = torch.Generator().manual_seed(self.eval_seed)
+            self._fixed_noise[key] = torch.rand(n, generator=g).to(
+                scores.device)
+        return self._fixed_noise[key].expand_as(scores)
 
     def forward(self,
                 scores: torch.Tensor,
@@ -142,15 +176,17 @@ class KeyLocalSelector(nn.Module):
                              'gives values in [0, 2])')
         k = self.num_selected(valid_mask.sum(dim=1))
         mode = self.current_mode()
+        fixed = mode.startswith('fixed_')
+        mode = mode[len('fixed_'):] if fixed else mode
         if mode == 'topk':
             keys = scores.clone()
         elif mode == 'random':
-            keys = torch.rand_like(scores)
+            keys = self._uniform(scores, fixed).clone()
         else:  # polynomial: Gumbel-top-k == multinomial w/o replacement
             total = (scores * valid_mask).sum(dim=1, keepdim=True)
             probs = scores / total.clamp_min(1e-12)
             log_p = torch.log(probs.clamp_min(self.eps))
-            uniform = torch.rand_like(scores).clamp_(1e-12, 1.0 - 1e-7)
+            uniform = self._uniform(scores, fixed).clamp(1e-12, 1.0 - 1e-7)
             keys = log_p - torch.log(-torch.log(uniform))
         keys = keys.masked_fill(~valid_mask, -math.inf)
         order = keys.argsort(dim=1, descending=True, stable=True)
@@ -163,4 +199,4 @@ class KeyLocalSelector(nn.Module):
 
     def extra_repr(self) -> str:
         return (f'ratio={self.ratio}, mode={self.mode!r}, '
-                f'eval_mode={self.eval_mode!r}')
+                f'eval_mode={self.eval_mode!r}, eval_seed={self.eval_seed}')

@@ -139,7 +139,40 @@ def test_openai_rn50_layout_reports_reinitialised_keys():
     with pytest.raises(CheckpointMismatchError, match='attnpool.c_proj'):
         PIRInstructionEncoder(out_dim=768).load_pretrained(
             sd, reinit_mismatched=False)
+    # any other mismatched tensor is an error naming it, even with
+    # reinit_mismatched=True, and nothing is loaded
+    sd['visual.layer1.0.conv1.weight'] = torch.zeros(3, 64, 1, 1)
+    enc = PIRInstructionEncoder(out_dim=768)
+    before = enc.resnet.layer4[2].conv3.weight.detach().clone()
+    with pytest.raises(CheckpointMismatchError,
+                       match=r'1 shape mismatch.*layer1\.0\.conv1\.weight: '
+                       r'checkpoint \(3, 64, 1, 1\) vs model \(64, 64, 1, 1\)'):
+        enc.load_pretrained(sd)
+    assert torch.equal(enc.resnet.layer4[2].conv3.weight, before)
     del sd, enc
+    gc.collect()
+
+
+def test_wrong_width_resnet_is_not_silently_reinitialised():
+    # same key names as RN50, other width: every tensor mismatches; only the
+    # two attention-pool projection tensors may be re-initialised
+    sd = _open_clip_visual(1024, dict(image_size=224, layers=[3, 4, 6, 3],
+                                      width=32))
+    enc = PIRInstructionEncoder(out_dim=768)
+    with pytest.raises(CheckpointMismatchError) as err:
+        enc.load_pretrained(sd)
+    msg = str(err.value)
+    assert 'conv1.weight' in msg and 'layer4.2.conv3.weight' in msg
+    n = int(msg.split(': ')[1].split(' shape')[0])
+    assert n > 100  # every mismatched key is listed (all but c_proj)
+    assert "'attnpool.c_proj.bias', 'attnpool.c_proj.weight'" in msg
+    # a narrower allowance is honoured too
+    sd50 = _open_clip_visual(1024, dict(image_size=224, layers=[3, 4, 6, 3],
+                                        width=64))
+    with pytest.raises(CheckpointMismatchError, match='c_proj.bias'):
+        PIRInstructionEncoder(out_dim=768).load_pretrained(
+            sd50, reinit_keys=['attnpool.c_proj.weight'])
+    del sd, sd50, enc
     gc.collect()
 
 

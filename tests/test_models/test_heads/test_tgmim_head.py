@@ -1,4 +1,6 @@
 """TG-MIM head (VFE-TPS eq. 1-3) and the text-free SimMIM head."""
+import math
+
 import pytest
 import torch
 
@@ -139,3 +141,26 @@ def test_mae_head_visible_only():
     pm = torch.zeros(2, 1, 24, 8)
     pm[:, :, :12] = 1
     assert head.loss(y, torch.zeros_like(y), pm).item() > 0
+
+
+def test_transformer_uses_quickgelu_like_the_release():
+    from open_clip.transformer import QuickGELU
+    head = _head(num_layers=1)
+    mlp = head.transformer.resblocks[0].mlp
+    assert isinstance(mlp.gelu, QuickGELU)
+    x = torch.tensor([-2.0, -0.5, 0.0, 0.7, 3.0])
+    # QuickGELU by hand: x * sigmoid(1.702 x)
+    expected = [v * (1 / (1 + math.exp(-1.702 * v))) for v in x.tolist()]
+    assert mlp.gelu(x).tolist() == pytest.approx(expected, rel=1e-6)
+    # same weights, exact GELU: a different head output
+    exact = _head(num_layers=1, act='gelu')
+    exact.load_state_dict(head.state_dict())
+    assert isinstance(exact.transformer.resblocks[0].mlp.gelu,
+                      torch.nn.GELU)
+    vis, txt = torch.randn(2, 13, 16), torch.randn(2, 5, 12)
+    with torch.no_grad():
+        a = head(vis, (6, 2), txt, torch.ones(2, 5))
+        b = exact(vis, (6, 2), txt, torch.ones(2, 5))
+    assert (a - b).abs().max() > 1e-4
+    with pytest.raises(ValueError, match='act'):
+        _head(act='relu')

@@ -7,12 +7,10 @@ result must equal the gradient of one process computing the loss on the
 whole batch.
 """
 import os
-import socket
 
 import pytest
 import torch
 import torch.distributed as dist
-import torch.multiprocessing as mp
 
 WORLD = 2
 BATCH = 4  # per rank
@@ -80,23 +78,14 @@ def _worker(rank, port, out_dir):
         for name in CASES:
             results[name] = _grads(name, rank)
         if rank == 0:
-            torch.save(results, os.path.join(out_dir, 'ddp.pt'))
+            torch.save(results, os.path.join(out_dir, 'result.pt'))
     finally:
         dist.destroy_process_group()
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope='module')
-def ddp_results(tmp_path_factory):
-    out = tmp_path_factory.mktemp('ddp')
-    mp.spawn(_worker, args=(_free_port(), str(out)), nprocs=WORLD,
-             join=True)
-    return torch.load(out / 'ddp.pt', weights_only=True)
+def ddp_results(tmp_path_factory, run_gloo):
+    return run_gloo(_worker, WORLD, tmp_path_factory.mktemp('ddp'))
 
 
 def test_gather_semantics(ddp_results):

@@ -70,6 +70,64 @@ def test_isgvfc_identity_aware_features_score_lower():
         MODELS.build(dict(type='ISGVFCLoss', num_samples=1))
 
 
+def test_isgvfc_logs_fraction_of_rows_with_a_partner():
+    loss = MODELS.build(dict(type='ISGVFCLoss', num_samples=None))
+    feats = torch.randn(4, 3)
+    loss(feats, torch.tensor([0, 0, 1, 2]))
+    assert loss.log_vars['pos_frac'].item() == 0.5  # rows 0 and 1
+    loss(feats, torch.tensor([0, 1, 2, 3]))
+    assert loss.log_vars['pos_frac'].item() == 0.0
+    # only the sampled rows count
+    loss4 = MODELS.build(dict(type='ISGVFCLoss', num_samples=2))
+    loss4(feats, torch.tensor([5, 5, 5, 7]), index=torch.tensor([0, 3]))
+    assert loss4.log_vars['pos_frac'].item() == 0.0
+    loss4(feats, torch.tensor([5, 5, 5, 7]), index=torch.tensor([0, 2]))
+    assert loss4.log_vars['pos_frac'].item() == 1.0
+
+
+def test_isgvfc_bounded_memory_joins_same_identity_features():
+    tau = 0.5
+    mem = MODELS.build(dict(type='ISGVFCLoss', num_samples=None,
+                            temperature=tau, memory_size=3))
+    assert mem.state_dict() == {}  # never in checkpoints
+    first = torch.tensor([[1., 0.], [0., 1.]])
+    mem(first, torch.tensor([0, 1]))  # memory: (f0, pid 0), (f1, pid 1)
+    assert mem.memory_labels[:2].tolist() == [0, 1]
+    cur = torch.tensor([[0.6, 0.8], [-1., 0.]], requires_grad=True)
+    out = mem(cur, torch.tensor([0, 2]))
+    # rows/columns = the 2 current features + the stored pid-0 feature
+    # (pid 1 is not in the batch, so its entry stays out)
+    x = torch.tensor([[0.6, 0.8], [-1., 0.], [1., 0.]])
+    cos = (x @ x.t()).tolist()
+    q = [[.5, 0, .5], [0, 1, 0], [.5, 0, .5]]
+    expected = sum(kl_row([c / tau for c in r], qr)
+                   for r, qr in zip(cos, q)) / 3
+    assert out.item() == pytest.approx(expected, rel=1e-5)
+    assert mem.log_vars['pos_frac'].item() == 0.5
+    out.backward()
+    assert cur.grad.abs().sum() > 0
+    # first-in first-out, bounded: 4 pushed into 3 slots -> f0 is gone
+    assert sorted(mem.memory_labels.tolist()) == [0, 1, 2]
+    mem(torch.randn(2, 2), torch.tensor([0, 9]))
+    assert sorted(mem.memory_labels.tolist()) == [0, 2, 9]
+    assert not any(torch.equal(f, first[0]) for f in mem.memory_feats)
+    # eval mode does not write; reset empties
+    mem.eval()
+    mem(torch.randn(2, 2), torch.tensor([4, 4]))
+    assert sorted(mem.memory_labels.tolist()) == [0, 2, 9]
+    mem.reset_memory()
+    assert mem.memory_labels is None
+    # memory_size=0 (default) is the batch-only loss of the paper
+    plain = MODELS.build(dict(type='ISGVFCLoss', num_samples=None,
+                              temperature=tau))
+    plain(first, torch.tensor([0, 1]))
+    assert plain(cur, torch.tensor([0, 2])).item() == pytest.approx(
+        (kl_row([1 / tau, -0.6 / tau], [1, 0]) +
+         kl_row([-0.6 / tau, 1 / tau], [0, 1])) / 2, rel=1e-5)
+    with pytest.raises(ValueError, match='memory_size'):
+        MODELS.build(dict(type='ISGVFCLoss', memory_size=-1))
+
+
 def test_identity_triplet_batch_hard():
     feats = torch.tensor([[1., 0.], [0.6, 0.8], [0., 1.], [-1., 0.]])
     pids = torch.tensor([0, 0, 1, 2])
@@ -80,6 +138,7 @@ def test_identity_triplet_batch_hard():
     a1 = max(0., d[1, 0] + 0.3 - min(d[1, 2], d[1, 3]))
     assert loss(feats, pids).item() == pytest.approx(float(a0 + a1) / 2,
                                                      rel=1e-5)
+    assert loss.log_vars['pos_frac'].item() == 0.5  # anchors 0 and 1
     soft = MODELS.build(dict(type='IdentityTripletLoss', margin=None))
     s0 = math.log1p(math.exp(d[0, 1] - min(d[0, 2], d[0, 3])))
     s1 = math.log1p(math.exp(d[1, 0] - min(d[1, 2], d[1, 3])))

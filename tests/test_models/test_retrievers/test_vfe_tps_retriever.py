@@ -46,8 +46,19 @@ def test_losses_and_gradients(tiny):
     assert isinstance(tiny, CLIPRetriever)
     data = _batch(tiny)
     losses = tiny(**data, mode='loss')
-    assert set(losses) == {'loss_cmpm', 'loss_isgvfc', 'loss_mim'}
+    assert set(losses) == {'loss_cmpm', 'loss_isgvfc', 'loss_mim',
+                           'isgvfc_pos_frac'}
     assert all(torch.isfinite(v) for v in losses.values())
+    # PIDS 0,1,2,3,0,1: rows 0,1,4,5 have a partner (C = 20 >= 6: all rows)
+    assert losses['isgvfc_pos_frac'].item() == pytest.approx(4 / 6)
+    # a log scalar, not a loss: mmengine's parse_losses leaves it out of
+    # the total but logs it
+    total, log_vars = tiny.parse_losses(losses)
+    assert total.item() == pytest.approx(sum(
+        v.item() for k, v in losses.items() if k.startswith('loss_')),
+        rel=1e-6)
+    assert log_vars['isgvfc_pos_frac'].item() == pytest.approx(4 / 6)
+    assert not losses['isgvfc_pos_frac'].requires_grad
     tiny.zero_grad()
     losses['loss_mim'].backward()
     # MIM trains the image tower and the head, not the text tower's
@@ -117,8 +128,10 @@ def test_calibration_variants_and_simmim(calib):
     model = _build(calibration_losses=calib,
                    mim_head=dict(type='SimMIMHead'))
     losses = model(**_batch(model), mode='loss')
-    assert set(losses) == {'loss_cmpm', 'loss_mim', f'loss_{list(calib)[0]}'}
-    sum(losses.values()).backward()
+    name = list(calib)[0]
+    logs = {'triplet_pos_frac'} if name == 'triplet' else set()
+    assert set(losses) == {'loss_cmpm', 'loss_mim', f'loss_{name}'} | logs
+    model.parse_losses(losses)[0].backward()
 
 
 def test_baseline_and_predict():
@@ -156,6 +169,11 @@ def test_bad_configs():
     model = _build()
     with pytest.raises(ValueError, match='expects'):
         model.reconstruct(torch.randn(1, 3, 64, 32))
+    # a calibration log scalar named like a loss would be summed: refused
+    model = _build(calibration_losses=dict(
+        myloss=dict(type='ISGVFCLoss', num_samples=None)))
+    with pytest.raises(ValueError, match='contains "loss"'):
+        model(**_batch(model), mode='loss')
 
 
 def test_mae_variant_encoder_sees_visible_patches_only():
@@ -166,7 +184,8 @@ def test_mae_variant_encoder_sees_visible_patches_only():
                                        mode='drop'))
     data = _batch(model)
     losses = model(**data, mode='loss')
-    assert set(losses) == {'loss_cmpm', 'loss_isgvfc', 'loss_mim'}
+    assert set(losses) == {'loss_cmpm', 'loss_isgvfc', 'loss_mim',
+                           'isgvfc_pos_frac'}
     losses['loss_mim'].backward()
     assert model.image_encoder.conv1.weight.grad.abs().sum() > 0
     images = data['inputs']

@@ -93,6 +93,61 @@ def test_eval_mode_switch():
     assert not torch.equal(train(s), train(s))
 
 
+def test_random_row_is_evaluated_with_its_own_rule():
+    """Table 6 "random": eval keeps a fixed random subset, not top-k."""
+    torch.manual_seed(0)
+    s = torch.rand(64, 40)
+    valid = torch.ones_like(s, dtype=torch.bool)
+    valid[:, 30:] = False  # e.g. padding after 30 words
+    rnd = KeyLocalSelector(ratio=0.25, mode='random').eval()
+    assert rnd.eval_mode == 'auto'
+    a = rnd(s, valid)
+    k = 8  # ceil(0.25 * 30)
+    assert (a.sum(1) == k).all() and not (a & ~valid).any()
+    # not importance top-k ...
+    top = KeyLocalSelector(ratio=0.25, mode='topk').eval()(s, valid)
+    assert not torch.equal(a, top)
+    # ... but the same fixed positions for every sample, independent of the
+    # scores, the batch and its order, the global RNG, the call
+    assert (a == a[0]).all()
+    torch.manual_seed(123)
+    b = KeyLocalSelector(ratio=0.25, mode='random').eval()(
+        s[:3].flip(0) * 7, valid[:3])
+    assert (b == a[0]).all()
+    # the kept positions are a uniform draw: over eval seeds, every valid
+    # position is kept about k/30 of the time
+    freq = torch.stack([
+        KeyLocalSelector(ratio=0.25, mode='random', eval_seed=seed).eval()(
+            s[:1], valid[:1])[0] for seed in range(600)]).float().mean(0)
+    assert torch.allclose(freq[:30], torch.full((30, ), k / 30), atol=0.07)
+    assert (freq[30:] == 0).all()
+    # training still draws fresh subsets
+    rnd.train()
+    assert not torch.equal(rnd(s, valid), rnd(s, valid))
+
+
+def test_fixed_polynomial_and_forced_modes():
+    torch.manual_seed(0)
+    s = torch.rand(8, 20)
+    # polynomial + 'auto' = top-k (unchanged default)
+    auto = KeyLocalSelector(ratio=0.3).eval()
+    top = s.topk(6, dim=1).indices
+    assert torch.equal(auto(s), torch.zeros(8, 20, dtype=torch.bool).scatter_(
+        1, top, True))
+    # polynomial + 'fixed': deterministic, importance-dependent Gumbel-top-k
+    fixed = KeyLocalSelector(ratio=0.3, eval_mode='fixed').eval()
+    a = fixed(s)
+    assert torch.equal(a, fixed(s)) and (a.sum(1) == 6).all()
+    g = torch.rand(20, generator=torch.Generator().manual_seed(0))
+    keys = torch.log(s / s.sum(1, keepdim=True)) - torch.log(-torch.log(g))
+    assert torch.equal(a, torch.zeros_like(a).scatter_(
+        1, keys.topk(6, dim=1).indices, True))
+    # 'topk' forces importance top-k even for the random mode
+    forced = KeyLocalSelector(ratio=0.3, mode='random',
+                              eval_mode='topk').eval()
+    assert torch.equal(forced(s), auto(s))
+
+
 def test_bad_arguments():
     with pytest.raises(ValueError, match='mode'):
         KeyLocalSelector(ratio=0.3, mode='greedy')
