@@ -132,8 +132,8 @@ def dist_info():
 def list_source(args, cfg) -> List[str]:
     """The gallery's items: image paths or captions, in a fixed order."""
     from sdtr.apis.inferencer import list_images
-    if args.images:
-        return list_images(args.images)
+    if args.images:  # absolute: the index is usable from any folder
+        return [osp.abspath(p) for p in list_images(args.images)]
     if args.captions:
         if not osp.isfile(args.captions):
             raise FileNotFoundError(f'caption file {args.captions!r} does '
@@ -156,8 +156,8 @@ def list_source(args, cfg) -> List[str]:
     ds_cfg['pipeline'] = []
     with DefaultScope.overwrite_default_scope('sdtr'):
         dataset = DATASETS.build(ds_cfg)
-    items = list(dataset.img_paths if args.kind == 'image'
-                 else dataset.captions)
+    items = list(map(osp.abspath, dataset.img_paths) if args.kind ==
+                 'image' else dataset.captions)
     if not items:
         raise ValueError(f'the {args.split} split of {args.config!r} is '
                          'empty')
