@@ -49,7 +49,6 @@ PLAN_FILE = 'plan.json'
 def parse_args(argv=None):
     from mmengine.config import DictAction
     p = argparse.ArgumentParser(
-        prog='build_gallery',
         description='Embed an image folder, a dataset split or captions '
         'into a search index (sharded, resumable, multi-GPU with torchrun).',
         epilog=__doc__[__doc__.index('Examples::'):],

@@ -28,7 +28,7 @@ import sys
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
-        prog='search', description=__doc__.split('\n')[0],
+        description=__doc__.split('\n')[0],
         epilog=__doc__[__doc__.index('Examples::'):],
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--config', required=True,

@@ -23,7 +23,7 @@ import sys
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(
-        prog='serve', description=__doc__.split('\n')[0],
+        description=__doc__.split('\n')[0],
         epilog=__doc__[__doc__.index('Examples::'):],
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('config', help='config file or model-zoo name')
