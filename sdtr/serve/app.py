@@ -61,8 +61,10 @@ def create_app(inferencer, image_gallery=None, text_gallery=None,
                          'or both')
     for gal, kind in ((image_gallery, 'image'), (text_gallery, 'text')):
         if gal is not None and gal.kind != kind:
-            raise ValueError(f'expected a {kind} gallery, got a {gal.kind} '
-                             'one')
+            raise ValueError(f'expected an {kind} gallery, got a '
+                             f'{gal.kind} one' if kind == 'image' else
+                             f'expected a {kind} gallery, got an '
+                             f'{gal.kind} one')
     app = FastAPI(title='sdtr search', docs_url='/api/docs',
                   redoc_url=None)
     lock = threading.Lock()  # one forward pass at a time
