@@ -12,6 +12,10 @@ has to fit in memory) and prints, per type:
   (every index also keeps the vectors, for exact re-scoring and rebuilds);
 * ``1 q ms`` / ``256 q ms``: median wall time of one query and of a batch
   of 256 queries (top-``k``), on the memory-mapped index as served;
+* ``(cpu)`` after each time: the CPU time the process used for it (all its
+  threads).  On a machine shared with other jobs the wall times grow with
+  the load; with ``--threads 1`` the CPU time is what the step takes on an
+  idle core;
 * ``recall@k``: the mean fraction of the exact top-k (flat index) found.
 
 Data (``--data``): ``clustered`` (default) draws vectors around 10,000
@@ -79,13 +83,16 @@ def folder_mib(path, prefix=None):
 
 
 def timed(fn, repeat):
+    """Median wall and CPU (all threads of the process) seconds of
+    ``fn()``."""
     fn()  # warm-up: page in the memory map, start the thread pool
-    times = []
+    wall, cpu = [], []
     for _ in range(repeat):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        wall.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
+    return statistics.median(wall), statistics.median(cpu)
 
 
 def train_sample(num, dim, data, seed, size):
@@ -113,7 +120,7 @@ def run(args):
         if kind == 'ivfpq' and args.nlist:
             params['nlist'] = args.nlist
         sample = None
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         if kind == 'ivfpq':
             p = dict(default_params('ivfpq', args.num, args.dim), **params)
             sample = train_sample(args.num, args.dim, args.data, args.seed,
@@ -124,6 +131,7 @@ def run(args):
                     args.dim, index_type=kind, num=args.num,
                     train_sample=sample, overwrite=True, **params)
         build_s = time.perf_counter() - start
+        build_cpu = time.process_time() - start_cpu
         index = SearchIndex.open(path)
         total = folder_mib(path)
         struct = folder_mib(path, 'vectors.' if kind == 'flat' else 'index-')
@@ -144,10 +152,10 @@ def run(args):
                     import sdtr.apis.index as mod
                     search = _without_faiss(mod, index)
                 singles = iter(range(10**9))
-                one = timed(lambda: search(q[next(singles) % len(q)],
-                                           args.topk, **kw), args.repeat)
-                many = timed(lambda: search(batch, args.topk, **kw),
-                             max(1, args.repeat // 3))
+                one, one_cpu = timed(lambda: search(
+                    q[next(singles) % len(q)], args.topk, **kw), args.repeat)
+                many, many_cpu = timed(lambda: search(batch, args.topk, **kw),
+                                       max(1, args.repeat // 3))
                 _, ids = search(batch, args.topk, **kw)
                 ids = ids.numpy()
                 if exact is None:
@@ -163,8 +171,10 @@ def run(args):
                     label += ' ' + ','.join(f'{k}={v}' for k, v in
                                             kw.items())
                 rows.append(dict(index=label, build_s=build_s,
-                                 index_mib=struct, total_mib=total,
-                                 ms_1=1e3 * one, ms_batch=1e3 * many,
+                                 build_cpu_s=build_cpu, index_mib=struct,
+                                 total_mib=total, ms_1=1e3 * one,
+                                 ms_batch=1e3 * many, cpu_ms_1=1e3 * one_cpu,
+                                 cpu_ms_batch=1e3 * many_cpu,
                                  recall=recall))
                 print(_fmt(rows[-1], args), flush=True)
         index.close()
@@ -187,16 +197,18 @@ def _without_faiss(mod, index):
 
 
 def _header(args):
-    return (f'{"index":32} {"build s":>8} {"index MiB":>10} '
-            f'{"total MiB":>10} {"1 q ms":>8} '
-            f'{str(args.num_queries) + " q ms":>9} '
+    nq = str(args.num_queries)
+    return (f'{"index":32} {"build s":>8} {"(cpu)":>8} {"index MiB":>10} '
+            f'{"total MiB":>10} {"1 q ms":>8} {"(cpu)":>8} '
+            f'{nq + " q ms":>9} {"(cpu)":>9} '
             f'{"recall@" + str(args.topk):>10}')
 
 
 def _fmt(r, args):
-    return (f'{r["index"]:32} {r["build_s"]:8.1f} {r["index_mib"]:10.0f} '
-            f'{r["total_mib"]:10.0f} {r["ms_1"]:8.2f} {r["ms_batch"]:9.1f} '
-            f'{r["recall"]:10.4f}')
+    return (f'{r["index"]:32} {r["build_s"]:8.1f} {r["build_cpu_s"]:8.1f} '
+            f'{r["index_mib"]:10.0f} {r["total_mib"]:10.0f} '
+            f'{r["ms_1"]:8.2f} {r["cpu_ms_1"]:8.2f} {r["ms_batch"]:9.1f} '
+            f'{r["cpu_ms_batch"]:9.1f} {r["recall"]:10.4f}')
 
 
 def main(argv=None):
