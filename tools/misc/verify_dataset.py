@@ -64,10 +64,16 @@ def verify_split(cfg, split, workers=4):
     dl = cfg.get(f'{split}_dataloader')
     if not dl:
         return None
+    from sdtr.utils.progress import Progress
     ds = DATASETS.build(_relax(dl['dataset']))
     paths = ds.img_paths
-    with ThreadPoolExecutor(max(1, workers)) as pool:
-        bad = [r for r in pool.map(_check, paths) if r is not None]
+    bad = []
+    with ThreadPoolExecutor(max(1, workers)) as pool, \
+            Progress(len(paths), f'[{split}] decoding', unit='image') as bar:
+        for r in pool.map(_check, paths):
+            bar.update()
+            if r is not None:
+                bad.append(r)
     return len(paths), bad, list(ds.skipped_samples)
 
 
