@@ -228,7 +228,7 @@ class RetrievalInferencer:
         return torch.cat(feats)
 
     # ----------------------------------------------------------- galleries
-    def _cached(self, cache, items, kind) -> Optional[Gallery]:
+    def _cached(self, cache, items, kind, index_type=None):
         if cache is None or not (osp.isfile(cache) or is_index_dir(cache)):
             return None
         from mmengine.logging import print_log
@@ -241,6 +241,12 @@ class RetrievalInferencer:
         if gallery.kind != kind or names != list(items):
             print_log(f'gallery cache {cache} was built from other items; '
                       'rebuilding it', logger='current', level=30)
+            return None
+        if index_type is not None and getattr(
+                gallery, 'index_type', 'flat') != index_type:
+            print_log(f'gallery cache {cache} is a {gallery.index_type} '
+                      f'index, {index_type} was asked for; rebuilding it',
+                      logger='current', level=30)
             return None
         msg = fingerprint_mismatch(gallery.fingerprint, self.fingerprint)
         if msg:
@@ -334,7 +340,7 @@ class RetrievalInferencer:
             images = list(images_or_dir)
         names = [str(i) if not isinstance(i, np.ndarray) else f'<array {n}>'
                  for n, i in enumerate(images)]
-        gallery = self._cached(cache, names, 'image')
+        gallery = self._cached(cache, names, 'image', index_type)
         if gallery is None:
             gallery = self._store(self.encode_image(images), names, 'image',
                                   cache, dtype, index_type)
@@ -367,7 +373,7 @@ class RetrievalInferencer:
         texts = list(texts)
         if not texts:
             raise ValueError('no captions to build a text gallery from')
-        gallery = self._cached(cache, texts, 'text')
+        gallery = self._cached(cache, texts, 'text', index_type)
         if gallery is None:
             gallery = self._store(self.encode_text(texts), texts, 'text',
                                   cache, dtype, index_type)

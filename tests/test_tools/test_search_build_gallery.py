@@ -239,3 +239,23 @@ def test_grid_enlarges_small_images(tmp_path):
     tile = grid[y0:y0 + 160, x0:x0 + 160]
     # the whole tile is the picture (no white margin around a 32-px copy)
     np.testing.assert_array_equal(tile, np.asarray(big))
+
+
+def test_ranks_share_the_shards(setup, reference, tmp_path, monkeypatch):
+    """What torchrun does with 2 processes: rank 1 embeds the odd shards and
+    returns, rank 0 the even ones, waits for all and merges."""
+    out = tmp_path / 'idx'
+    monkeypatch.setenv('WORLD_SIZE', '2')
+    monkeypatch.setenv('RANK', '1')
+    monkeypatch.setenv('LOCAL_RANK', '1')
+    build(setup, out, '--shard-size', '6', '--keep-shards')
+    shards = sorted(p.name for p in (tmp_path / 'idx.partial').glob(
+        'shard-*'))
+    assert shards == [f'shard-{i:05d}.safetensors' for i in (1, 3, 5)]
+    assert not out.exists()  # only rank 0 merges
+    monkeypatch.setenv('RANK', '0')
+    monkeypatch.setenv('LOCAL_RANK', '0')
+    build(setup, out, '--shard-size', '6')
+    idx = SearchIndex.open(str(out))
+    torch.testing.assert_close(torch.from_numpy(np.array(idx.vectors)),
+                               reference[1], atol=1e-6, rtol=0)
