@@ -394,6 +394,10 @@ class SearchIndex:
             desc = f'HNSW{p["M"]},Flat'
         index = faiss.index_factory(self.dim, desc,
                                     faiss.METRIC_INNER_PRODUCT)
+        if self.index_type == 'ivfpq':
+            # the factory turns on polysemous training (a slow annealing
+            # of the code order for Hamming pre-filtering), unused here
+            index.do_polysemous_training = False
         if self.index_type == 'hnsw':
             index.hnsw.efConstruction = int(p['ef_construction'])
         return index
