@@ -51,12 +51,12 @@ import os
 import os.path as osp
 import time
 import warnings
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
 
-from .fingerprint import describe, fingerprint_mismatch
+from .fingerprint import fingerprint_mismatch
 from .search import topk_search
 
 FORMAT_TAG = 'sdtr-index-v1'
@@ -647,22 +647,5 @@ def build_index(path: str, chunks, dim: int, kind: str = 'image',
     return index
 
 
-def open_gallery(path: str, **kwargs) -> Union[SearchIndex, 'Gallery']:
-    """An index folder (:class:`SearchIndex`) or a ``.safetensors``
-    gallery file (:class:`~sdtr.apis.gallery.Gallery`)."""
-    from .gallery import load_gallery
-    if is_index_dir(path):
-        return SearchIndex.open(path, **kwargs)
-    gallery = load_gallery(path)
-    fp = kwargs.get('expect_fingerprint')
-    if fp is not None:
-        msg = fingerprint_mismatch(gallery.info.get('fingerprint'), fp)
-        if msg:
-            raise ValueError(f'gallery {str(path)!r} was {msg}. Rebuild it '
-                             'with this model.')
-    return gallery
-
-
 __all__ = ['SearchIndex', 'ItemStore', 'build_index', 'default_params',
-           'faiss_available', 'is_index_dir', 'open_gallery', 'sort_ties',
-           'INDEX_TYPES', 'describe']
+           'faiss_available', 'is_index_dir', 'sort_ties', 'INDEX_TYPES']

@@ -39,7 +39,7 @@ import os.path as osp
 import shutil
 import sys
 import time
-from typing import List, Optional
+from typing import List
 
 import numpy as np
 

@@ -125,7 +125,8 @@ def test_missing_gallery_is_409(served):
     assert only_text.get('/api/image/0').status_code == 404
     with pytest.raises(ValueError, match='needs an image gallery'):
         create_app(served['inferencer'])
-    with pytest.raises(ValueError, match='expected an image gallery, got a text one'):
+    with pytest.raises(ValueError,
+                       match='expected an image gallery, got a text one'):
         create_app(served['inferencer'], served['text_gallery'])
 
 
