@@ -48,6 +48,24 @@ class Gallery:
     def __len__(self) -> int:
         return len(self.items)
 
+    @property
+    def dim(self) -> int:
+        return int(self.features.shape[1])
+
+    @property
+    def fingerprint(self) -> Optional[dict]:
+        return self.info.get('fingerprint')
+
+    def search(self, query, topk: int = 10, chunk_size: Optional[int] = None,
+               **unused):
+        """Exact top-k rows of ``query`` (see :func:`topk_search`; the
+        signature matches :meth:`sdtr.apis.index.SearchIndex.search`)."""
+        from .search import topk_search
+        if not isinstance(query, torch.Tensor):
+            query = torch.as_tensor(query)
+        return topk_search(query.float(), self.features, topk,
+                           chunk_size=chunk_size)
+
 
 def save_gallery(gallery: Gallery, path: str) -> str:
     """Write ``gallery`` to ``path`` (``.safetensors``) atomically."""

@@ -13,7 +13,15 @@ the val one) and the model's data preprocessor, exactly as in
 L2-normalised retrieval embeddings of :meth:`BaseRetriever.predict`
 (:math:`\\hat v = g_v/\\|g_v\\|_2`, :math:`\\hat t = g_t/\\|g_t\\|_2`), and
 search ranks by their inner product (cosine) with
-:func:`sdtr.apis.search.topk_search` (bounded memory).
+:func:`sdtr.apis.search.topk_search` (bounded memory) or, for an index
+folder (:mod:`sdtr.apis.index`, built by ``tools/build_gallery.py``), with
+FAISS.
+
+Every gallery records the content fingerprint of the model that computed it
+(:func:`sdtr.apis.fingerprint.model_fingerprint`: SHA-256 of the checkpoint
+file and of the model config + test pipeline).  A cache built by another
+model is rebuilt, a gallery file or index built by another model is refused,
+each with a message naming both fingerprints.
 """
 import os
 import os.path as osp
@@ -24,8 +32,9 @@ import torch
 import torch.nn.functional as F
 
 from sdtr.registry import INFERENCERS
+from .fingerprint import fingerprint_mismatch, model_fingerprint
 from .gallery import Gallery, is_gallery_file, load_gallery, save_gallery
-from .search import topk_search
+from .index import SearchIndex, is_index_dir
 
 IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.tif', '.tiff', '.bmp',
                     '.webp')
@@ -114,6 +123,7 @@ class RetrievalInferencer:
         self._load_pipeline, self._array_pipeline = self._build_pipelines()
         self.image_gallery: Optional[Gallery] = None
         self.text_gallery: Optional[Gallery] = None
+        self._fingerprint = None
 
     # ------------------------------------------------------------ helpers
     def _build_pipelines(self):
@@ -128,10 +138,20 @@ class RetrievalInferencer:
                    if 'Load' not in str(c.get('type', ''))]
         return Compose(transforms), Compose(decoded)
 
+    @property
+    def fingerprint(self) -> dict:
+        """Content fingerprint of the model (computed once; see
+        :func:`sdtr.apis.fingerprint.model_fingerprint`)."""
+        if self._fingerprint is None:
+            self._fingerprint = model_fingerprint(self.model,
+                                                  self._pipeline_cfg)
+        return self._fingerprint
+
     def _info(self) -> dict:
         return dict(config=getattr(self.cfg, 'filename', None),
                     checkpoint=getattr(self.model, 'checkpoint', None),
-                    model=type(self.model).__name__)
+                    model=type(self.model).__name__,
+                    fingerprint=self.fingerprint)
 
     def _prepare(self, image: ImageLike, idx: int) -> dict:
         meta = dict(text='', image_id=idx, pid=-1, label=-1,
@@ -172,13 +192,25 @@ class RetrievalInferencer:
         for start in range(0, len(images), self.batch_size):
             batch = [self._prepare(img, start + i) for i, img in
                      enumerate(images[start:start + self.batch_size])]
-            data = dict(inputs=[b['inputs'] for b in batch],
-                        data_samples=[b['data_samples'] for b in batch])
-            data = self.model.data_preprocessor(data, False)
-            emb = self.model.image_embedding(
-                self.model.encode_image(data['inputs']))
-            feats.append(F.normalize(emb.float(), dim=-1).cpu())
+            feats.append(self.embed_prepared(batch))
         return torch.cat(feats)
+
+    @torch.no_grad()
+    def embed_prepared(self, batch: Sequence[dict]) -> torch.Tensor:
+        """Embeddings of images already through the test pipeline (the
+        dicts with ``inputs`` / ``data_samples`` that :meth:`prepare`
+        returns, e.g. from DataLoader workers)."""
+        data = dict(inputs=[b['inputs'] for b in batch],
+                    data_samples=[b['data_samples'] for b in batch])
+        data = self.model.data_preprocessor(data, False)
+        emb = self.model.image_embedding(
+            self.model.encode_image(data['inputs']))
+        return F.normalize(emb.float(), dim=-1).cpu()
+
+    def prepare(self, image: ImageLike, idx: int = 0) -> dict:
+        """Run one image (path or HxWx3 uint8 RGB array) through the test
+        pipeline (picklable: usable in DataLoader workers)."""
+        return self._prepare(image, idx)
 
     @torch.no_grad()
     def encode_text(self, texts: Union[str, Sequence[str]]) -> torch.Tensor:
@@ -196,87 +228,155 @@ class RetrievalInferencer:
         return torch.cat(feats)
 
     # ----------------------------------------------------------- galleries
-    def _cached(self, cache, items, kind) -> Optional[Gallery]:
-        if cache is None or not osp.isfile(cache):
+    def _cached(self, cache, items, kind, index_type=None):
+        if cache is None or not (osp.isfile(cache) or is_index_dir(cache)):
             return None
-        gallery = load_gallery(cache)
-        if gallery.kind == kind and gallery.items == list(items) and \
-                gallery.info.get('config') == self._info()['config'] and \
-                gallery.info.get('checkpoint') == self._info()['checkpoint']:
-            return gallery
         from mmengine.logging import print_log
-        print_log(f'gallery cache {cache} was built from other items or '
-                  'another model; rebuilding it', logger='current')
-        return None
+        if is_index_dir(cache):
+            gallery = SearchIndex.open(cache)
+            names = gallery.items.tolist() if gallery.kind == kind else None
+        else:
+            gallery = load_gallery(cache)
+            names = gallery.items
+        if gallery.kind != kind or names != list(items):
+            print_log(f'gallery cache {cache} was built from other items; '
+                      'rebuilding it', logger='current', level=30)
+            return None
+        if index_type is not None and getattr(
+                gallery, 'index_type', 'flat') != index_type:
+            print_log(f'gallery cache {cache} is a {gallery.index_type} '
+                      f'index, {index_type} was asked for; rebuilding it',
+                      logger='current', level=30)
+            return None
+        msg = fingerprint_mismatch(gallery.fingerprint, self.fingerprint)
+        if msg:
+            print_log(f'gallery cache {cache} was {msg}; rebuilding it',
+                      logger='current', level=30)
+            return None
+        return gallery
+
+    def _store(self, feats, names, kind, cache, dtype, index_type):
+        gallery = Gallery(feats.to(dtype), names, kind=kind,
+                          info=self._info())
+        if cache is None:
+            return gallery
+        if str(cache).endswith('.safetensors'):
+            if index_type not in (None, 'flat'):
+                raise ValueError(f'a .safetensors cache is exact; '
+                                 f'index_type={index_type!r} needs an index '
+                                 'folder as cache')
+            save_gallery(gallery, cache)
+            return gallery
+        from .index import build_index
+        info = {k: v for k, v in self._info().items() if k != 'fingerprint'}
+        return build_index(
+            cache, [(gallery.features.float(), names)], gallery.dim,
+            kind=kind, index_type=index_type or 'flat', num=len(names),
+            train_sample=gallery.features.float(),
+            fingerprint=self.fingerprint, info=info,
+            dtype='float16' if dtype == torch.float16 else 'float32',
+            overwrite=True)
+
+    def open_gallery(self, path: str, kind: str,
+                     check_fingerprint: bool = True):
+        """Load a ``.safetensors`` gallery or open an index folder, refusing
+        one of the other ``kind`` or built by another model (unless
+        ``check_fingerprint=False``)."""
+        expect = self.fingerprint if check_fingerprint else None
+        if is_index_dir(path):
+            gallery = SearchIndex.open(path, kind=kind,
+                                       expect_fingerprint=expect)
+        else:
+            gallery = load_gallery(path)
+            if gallery.kind != kind:
+                raise ValueError(
+                    f'{str(path)!r} is a {gallery.kind} gallery; use ' +
+                    ('build_gallery' if gallery.kind == 'image' else
+                     'build_text_gallery'))
+            msg = fingerprint_mismatch(gallery.fingerprint, expect) \
+                if expect is not None else None
+            if msg:
+                raise ValueError(
+                    f'gallery {str(path)!r} was {msg}. Rebuild it from the '
+                    'images/captions with this model, or pass '
+                    'check_fingerprint=False (--no-fingerprint-check) if '
+                    'you know the features are right.')
+        return gallery
 
     def build_gallery(self,
                       images_or_dir: Union[str, Sequence[ImageLike]],
                       cache: Optional[str] = None,
-                      dtype: torch.dtype = torch.float32) -> Gallery:
+                      dtype: torch.dtype = torch.float32,
+                      index_type: Optional[str] = None,
+                      check_fingerprint: bool = True):
         """Encode a gallery of images (and store it as the search gallery).
 
         Args:
             images_or_dir: an image folder (searched recursively), a list of
-                paths/arrays, or a ``.safetensors`` gallery file (loaded).
-            cache (str, optional): ``.safetensors`` file; reused when it was
-                built from the same items, config and checkpoint, else
-                (re)written.
+                paths/arrays, a ``.safetensors`` gallery file or an index
+                folder (opened; refused when built by another model).
+            cache (str, optional): a ``.safetensors`` file or an index folder
+                (any other path); reused when it holds the same items and
+                was built by the same model (checkpoint content and config),
+                else rebuilt with a warning naming the difference.
             dtype: storage dtype of the features (``torch.float16`` halves
                 memory; scores are then computed in fp16).
+            index_type (str, optional): for an index folder cache:
+                ``'flat'`` (default), ``'ivfpq'`` or ``'hnsw'``.
+            check_fingerprint (bool): refuse a gallery file or index built by
+                another model (default).
+
+        Returns:
+            Gallery | SearchIndex: the gallery (``items``, ``search``).
         """
-        if isinstance(images_or_dir, (str, os.PathLike)) and \
-                is_gallery_file(images_or_dir):
-            gallery = load_gallery(images_or_dir)
-            if gallery.kind != 'image':
-                raise ValueError(f'{images_or_dir!r} is a {gallery.kind} '
-                                 'gallery; use build_text_gallery')
-            self.image_gallery = gallery
-            return gallery
+        if isinstance(images_or_dir, (str, os.PathLike)) and (
+                is_gallery_file(images_or_dir) or is_index_dir(images_or_dir)):
+            self.image_gallery = self.open_gallery(
+                images_or_dir, 'image', check_fingerprint)
+            return self.image_gallery
         if isinstance(images_or_dir, (str, os.PathLike)):
             images = list_images(str(images_or_dir))
         else:
             images = list(images_or_dir)
         names = [str(i) if not isinstance(i, np.ndarray) else f'<array {n}>'
                  for n, i in enumerate(images)]
-        gallery = self._cached(cache, names, 'image')
+        gallery = self._cached(cache, names, 'image', index_type)
         if gallery is None:
-            gallery = Gallery(self.encode_image(images).to(dtype), names,
-                              kind='image', info=self._info())
-            if cache is not None:
-                save_gallery(gallery, cache)
+            gallery = self._store(self.encode_image(images), names, 'image',
+                                  cache, dtype, index_type)
         self.image_gallery = gallery
         return gallery
 
     def build_text_gallery(self,
                            texts: Union[str, Sequence[str]],
                            cache: Optional[str] = None,
-                           dtype: torch.dtype = torch.float32) -> Gallery:
+                           dtype: torch.dtype = torch.float32,
+                           index_type: Optional[str] = None,
+                           check_fingerprint: bool = True):
         """Encode captions as the gallery of image->text search.
 
         ``texts`` is a list of captions, a ``.txt`` file (one caption per
-        line) or a ``.safetensors`` text gallery.
+        line), a ``.safetensors`` text gallery or a text index folder; the
+        other arguments are those of :meth:`build_gallery`.
         """
         if isinstance(texts, (str, os.PathLike)):
             path = str(texts)
-            if is_gallery_file(path):
-                gallery = load_gallery(path)
-                if gallery.kind != 'text':
-                    raise ValueError(f'{path!r} is an {gallery.kind} gallery;'
-                                     ' use build_gallery')
-                self.text_gallery = gallery
-                return gallery
+            if is_gallery_file(path) or is_index_dir(path):
+                self.text_gallery = self.open_gallery(path, 'text',
+                                                      check_fingerprint)
+                return self.text_gallery
             if not osp.isfile(path):
                 raise FileNotFoundError(f'caption file {path!r} does not '
                                         'exist')
             with open(path, encoding='utf-8') as f:
                 texts = [ln.strip() for ln in f if ln.strip()]
         texts = list(texts)
-        gallery = self._cached(cache, texts, 'text')
+        if not texts:
+            raise ValueError('no captions to build a text gallery from')
+        gallery = self._cached(cache, texts, 'text', index_type)
         if gallery is None:
-            gallery = Gallery(self.encode_text(texts).to(dtype), texts,
-                              kind='text', info=self._info())
-            if cache is not None:
-                save_gallery(gallery, cache)
+            gallery = self._store(self.encode_text(texts), texts, 'text',
+                                  cache, dtype, index_type)
         self.text_gallery = gallery
         return gallery
 
@@ -290,12 +390,15 @@ class RetrievalInferencer:
 
     def search(self, query, topk: int = 10,
                modality: Optional[str] = None,
-               chunk_size: Optional[int] = None) -> Union[list, List[list]]:
+               chunk_size: Optional[int] = None,
+               **search_kwargs) -> Union[list, List[list]]:
         """Top-k results of a query, or of each query of a list.
 
         A caption searches the image gallery (text->image); an image (path
         of an existing image file or HxWx3 uint8 RGB array) searches the text
         gallery (image->text).  ``modality='text'|'image'`` forces the kind.
+        ``search_kwargs`` (``nprobe``, ``ef_search``, ``rerank``) tune an
+        approximate index (:meth:`sdtr.apis.index.SearchIndex.search`).
 
         Returns:
             list[dict]: ``rank`` (1-based), ``index`` (gallery row),
@@ -321,16 +424,16 @@ class RetrievalInferencer:
         if gallery is None:
             raise RuntimeError(f'a {kind} query needs a gallery: call {need} '
                                'first')
-        if gallery.features.shape[1] != feats.shape[1]:
+        if gallery.dim != feats.shape[1]:
             raise ValueError(
-                f'gallery features have dim {gallery.features.shape[1]} but '
+                f'gallery features have dim {gallery.dim} but '
                 f'the model gives {feats.shape[1]}: the gallery cache was '
                 'built by another model')
-        scores, indices = topk_search(feats, gallery.features, topk,
-                                      chunk_size=chunk_size)
+        scores, indices = gallery.search(feats, topk, chunk_size=chunk_size,
+                                         **search_kwargs)
         results = [[dict(rank=r + 1, index=int(i), score=float(s),
                          item=gallery.items[int(i)])
-                    for r, (s, i) in enumerate(zip(srow, irow))]
+                    for r, (s, i) in enumerate(zip(srow, irow)) if i >= 0]
                    for srow, irow in zip(scores, indices)]
         return results[0] if single else results
 

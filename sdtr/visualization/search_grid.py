@@ -4,6 +4,7 @@ The query sits on the left (a caption box for text->image, the image for
 image->text); the top-k results follow in rank order, each with its rank and
 cosine score.  When ground truth is given, correct results get a green frame
 (image results) or a green tag (caption results) and wrong ones a red one.
+Images smaller than a tile are enlarged to fill it (:func:`fit_tile`).
 Drawn with Pillow only.
 """
 import os.path as osp
@@ -23,13 +24,32 @@ def _font(size: int):
         return ImageFont.load_default()
 
 
+def fit_tile(img, size: int):
+    """``img`` scaled to fit a ``size`` x ``size`` tile, keeping its aspect
+    ratio: large images are shrunk (anti-aliased), small ones enlarged
+    (nearest neighbour from 2x up, so 32-px tiles stay sharp pixels;
+    bicubic below)."""
+    from PIL import Image
+    scale = min(size / img.width, size / img.height)
+    if scale <= 1:
+        img = img.copy()
+        img.thumbnail((size, size), Image.Resampling.LANCZOS)
+        return img
+    new = (max(1, round(img.width * scale)), max(1, round(img.height *
+                                                           scale)))
+    method = Image.Resampling.NEAREST if scale >= 2 else \
+        Image.Resampling.BICUBIC
+    return img.resize(new, method)
+
+
 def _load_thumb(image, size: int):
     from PIL import Image
     if isinstance(image, np.ndarray):
         img = Image.fromarray(image)
     else:
-        img = Image.open(image).convert('RGB')
-    img.thumbnail((size, size))
+        with Image.open(image) as src:
+            img = src.convert('RGB')
+    img = fit_tile(img, size)
     canvas = Image.new('RGB', (size, size), (255, 255, 255))
     canvas.paste(img, ((size - img.width) // 2, (size - img.height) // 2))
     return canvas

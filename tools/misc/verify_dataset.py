@@ -99,9 +99,15 @@ def verify_split(cfg, split, workers=4, decode=True):
         return dict(dataset=None, error=error or err, bad=[], skipped=[])
     bad = []
     if decode:
-        with ThreadPoolExecutor(max(1, workers)) as pool:
-            bad = [r for r in pool.map(_check, ds.img_paths)
-                   if r is not None]
+        from sdtr.utils.progress import Progress
+        paths = ds.img_paths
+        with ThreadPoolExecutor(max(1, workers)) as pool, \
+                Progress(len(paths), f'[{split}] decoding',
+                         unit='image') as bar:
+            for r in pool.map(_check, paths):
+                bar.update()
+                if r is not None:
+                    bad.append(r)
     return dict(dataset=ds, error=error, bad=bad,
                 skipped=list(ds.skipped_samples))
 

@@ -18,6 +18,7 @@ from typing import Optional, Sequence
 import cv2
 import numpy as np
 
+from sdtr.utils.progress import Progress
 from .cache import materialize
 
 VERSION = 1
@@ -141,6 +142,8 @@ def _person_writer(num_train_ids, num_val_ids, num_test_ids, images_per_id,
             raise ValueError(f'at most {len(combos)} identities')
         perm = rng.permutation(len(combos))[:total]
         people = []
+        progress = Progress(total * images_per_id,
+                            'synthetic person data', unit='image')
         for n, c in enumerate(perm.tolist()):
             split = ('train' if n < num_train_ids else
                      'val' if n < num_train_ids + num_val_ids else 'test')
@@ -152,8 +155,10 @@ def _person_writer(num_train_ids, num_val_ids, num_test_ids, images_per_id,
                 imgs.append(dict(cam=int(irng.integers(1, 7)), k=k,
                                  png=buf.tobytes(),
                                  captions=identity_captions(combos[c], irng)))
+                progress.update()
             people.append(dict(n=n, split=split, attrs=combos[c],
                                images=imgs))
+        progress.close()
         if 'cuhkpedes' in formats:
             _write_cuhk(root / 'CUHK-PEDES', people)
         if 'icfgpedes' in formats:

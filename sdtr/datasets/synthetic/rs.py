@@ -19,6 +19,7 @@ from typing import Optional, Sequence
 import cv2
 import numpy as np
 
+from sdtr.utils.progress import Progress
 from .cache import materialize
 
 VERSION = 1
@@ -325,6 +326,8 @@ def _rs_writer(num_train, num_val, num_test, img_size, seed, formats,
         total = num_train + num_val + num_test
         (root / 'images').mkdir()
         items = []
+        progress = Progress(total, 'synthetic remote-sensing data',
+                            unit='image')
         for g in range(total):
             scene = scenes[g % len(scenes)]
             n = used[scene]
@@ -341,6 +344,8 @@ def _rs_writer(num_train, num_val, num_test, img_size, seed, formats,
             items.append(dict(filename=fname, split=split, scene=scene,
                               kind=kind, colour=colour, count=count,
                               place=place, captions=caps))
+            progress.update()
+        progress.close()
         _write_formats(root, items, formats, scenes)
         return dict(
             counts={s: sum(it['split'] == s for it in items)

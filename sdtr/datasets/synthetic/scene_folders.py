@@ -19,6 +19,7 @@ from typing import Optional
 
 import numpy as np
 
+from sdtr.utils.progress import Progress
 from .cache import materialize
 from .rs import COLOUR_NAMES, KINDS, PLACES, SCENES, _write_image, \
     render_rs_image
@@ -31,6 +32,8 @@ def _writer(train_per_class, test_per_class, img_size, seed, scenes):
     def write(root: Path) -> dict:
         rng = np.random.default_rng(seed)
         counts = {}
+        progress = Progress(len(scenes) * (train_per_class + test_per_class),
+                            'synthetic scene folders', unit='image')
         for split, per_class in (('train', train_per_class),
                                  ('test', test_per_class)):
             for scene in scenes:
@@ -45,7 +48,9 @@ def _writer(train_per_class, test_per_class, img_size, seed, scenes):
                     img = render_rs_image(scene, kind, colour, count, place,
                                           img_size, rng)
                     _write_image(folder / f'{scene}_{n:04d}.png', img, 'png')
+                    progress.update()
                 counts[f'{split}/{scene}'] = per_class
+        progress.close()
         (root / 'classes.txt').write_text('\n'.join(scenes) + '\n')
         return dict(classes=list(scenes), counts=counts)
 

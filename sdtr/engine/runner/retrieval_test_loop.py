@@ -6,11 +6,12 @@ from mmengine.runner import TestLoop
 from torch.utils.data import DataLoader
 
 from sdtr.registry import LOOPS
-from .retrieval_utils import check_retrieval_dataset, log_gallery
+from .retrieval_utils import (EvalProgressMixin, check_retrieval_dataset,
+                              log_gallery)
 
 
 @LOOPS.register_module()
-class RetrievalTestLoop(TestLoop):
+class RetrievalTestLoop(EvalProgressMixin, TestLoop):
     """Test counterpart of :class:`RetrievalValLoop`.
 
     Each gallery image and each caption is encoded once (test-mode dataset,
@@ -34,4 +35,4 @@ class RetrievalTestLoop(TestLoop):
 
     def run(self) -> dict:
         log_gallery(self.dataloader.dataset, 'test')
-        return super().run()
+        return self._run_with_progress('test', super().run)

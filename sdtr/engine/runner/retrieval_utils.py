@@ -31,3 +31,33 @@ def log_gallery(dataset, stage: str) -> None:
         f'{num_images} images, {num_texts if num_texts is not None else "?"}'
         f' captions (each encoded once), {world} process(es)',
         logger='current')
+
+
+class EvalProgressMixin:
+    """Progress of a val/test loop (:class:`sdtr.utils.progress.Progress`):
+    a bar on a terminal, else a log line every 30 s with items/s and the
+    time left, and a summary line at the end; rank 0 only."""
+
+    def _start_progress(self, stage: str) -> None:
+        from mmengine.dist import is_main_process
+
+        from sdtr.utils.progress import Progress
+        dataset = self.dataloader.dataset
+        self._progress = Progress(len(dataset), f'[{stage}] encoding',
+                                  unit='item', enabled=is_main_process())
+
+    def run_iter(self, idx, data_batch) -> None:
+        super().run_iter(idx, data_batch)
+        progress = getattr(self, '_progress', None)
+        if progress is not None:
+            inputs = data_batch.get('inputs') if isinstance(
+                data_batch, dict) else None
+            progress.update(len(inputs) if inputs is not None else 1)
+
+    def _run_with_progress(self, stage: str, run) -> dict:
+        self._start_progress(stage)
+        try:
+            return run()
+        finally:
+            self._progress.close()
+            self._progress = None

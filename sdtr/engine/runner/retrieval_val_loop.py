@@ -6,11 +6,12 @@ from mmengine.runner import ValLoop
 from torch.utils.data import DataLoader
 
 from sdtr.registry import LOOPS
-from .retrieval_utils import check_retrieval_dataset, log_gallery
+from .retrieval_utils import (EvalProgressMixin, check_retrieval_dataset,
+                              log_gallery)
 
 
 @LOOPS.register_module()
-class RetrievalValLoop(ValLoop):
+class RetrievalValLoop(EvalProgressMixin, ValLoop):
     """Run the model in predict mode once per gallery item and evaluate.
 
     The dataset must be in test mode: each item is one gallery image with
@@ -39,4 +40,4 @@ class RetrievalValLoop(ValLoop):
 
     def run(self) -> dict:
         log_gallery(self.dataloader.dataset, 'val')
-        return super().run()
+        return self._run_with_progress('val', super().run)

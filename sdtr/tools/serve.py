@@ -1,0 +1,97 @@
+"""Serve a search page and a JSON API for a model and its galleries.
+
+``tools/serve.py`` and ``sdtr serve`` run :func:`main`; the app is
+:func:`sdtr.serve.create_app` (FastAPI, run by uvicorn).  Needs the
+``serve`` extra: ``pip install -c requirements/constraints.txt -e
+".[serve]"``.
+
+Examples::
+
+    # text -> images of an index built by tools/build_gallery.py
+    python tools/serve.py CONFIG CKPT --gallery gallery_idx
+    # ... and image -> captions of a caption index (or a .txt file)
+    python tools/serve.py CONFIG CKPT --gallery gallery_idx \\
+        --captions captions_idx --port 8080
+    # then open http://127.0.0.1:8000, or
+    curl 'http://127.0.0.1:8000/api/search/text?q=two+planes&topk=5'
+    curl -F file=@query.png 'http://127.0.0.1:8000/api/search/image?topk=5'
+"""
+import argparse
+import ipaddress
+import sys
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(
+        description=__doc__.split('\n')[0],
+        epilog=__doc__[__doc__.index('Examples::'):],
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('config', help='config file or model-zoo name')
+    p.add_argument('checkpoint', help='sdtr checkpoint (path or URL)')
+    p.add_argument('--gallery', help='image gallery: index folder, '
+                   '.safetensors gallery or image folder (encoded at start)')
+    p.add_argument('--captions', help='caption gallery: index folder, '
+                   '.safetensors gallery or a .txt file (one per line)')
+    p.add_argument('--host', default='127.0.0.1',
+                   help='address to bind (default 127.0.0.1: this machine '
+                   'only)')
+    p.add_argument('--port', type=int, default=8000)
+    p.add_argument('--device', default='cpu')
+    p.add_argument('--max-topk', type=int, default=100)
+    p.add_argument('--max-upload-mb', type=float, default=10.0)
+    p.add_argument('--nprobe', type=int, help='IVF-PQ cells per query')
+    p.add_argument('--ef-search', type=int, help='HNSW beam width')
+    p.add_argument('--no-fingerprint-check', action='store_true',
+                   help='serve galleries built by another model anyway')
+    args = p.parse_args(argv)
+    if not args.gallery and not args.captions:
+        p.error('give --gallery (text -> image search), --captions (image '
+                '-> text search) or both')
+    return args
+
+
+def build_app(args):
+    """The inferencer, its galleries and the app, from parsed arguments."""
+    from sdtr.apis import RetrievalInferencer
+    from sdtr.serve import create_app
+    inferencer = RetrievalInferencer(args.config, checkpoint=args.checkpoint,
+                                     device=args.device)
+    check = not args.no_fingerprint_check
+    images = texts = None
+    if args.gallery:
+        images = inferencer.build_gallery(args.gallery,
+                                          check_fingerprint=check)
+    if args.captions:
+        texts = inferencer.build_text_gallery(args.captions,
+                                              check_fingerprint=check)
+    tuning = {k: v for k, v in dict(nprobe=args.nprobe,
+                                    ef_search=args.ef_search).items()
+              if v is not None}
+    return create_app(inferencer, images, texts, max_topk=args.max_topk,
+                      max_upload_bytes=int(args.max_upload_mb * 2**20),
+                      search_kwargs=tuning)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    try:
+        import uvicorn
+    except ImportError:
+        raise SystemExit('sdtr serve needs FastAPI and uvicorn: pip install '
+                         '-c requirements/constraints.txt -e ".[serve]"')
+    try:
+        loopback = ipaddress.ip_address(args.host).is_loopback
+    except ValueError:
+        loopback = args.host == 'localhost'
+    if not loopback:
+        print(f'warning: binding {args.host}: anyone who can reach this '
+              'machine can query the model and see the gallery images')
+    app = build_app(args)
+    print(f'sdtr search on http://{args.host}:{args.port}  (Ctrl-C stops)',
+          flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level='warning')
+    return 0
+
+
+if __name__ == '__main__':  # pragma: no cover
+    sys.exit(main())
