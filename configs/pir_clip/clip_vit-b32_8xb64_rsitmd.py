@@ -16,4 +16,9 @@ model = dict(
     losses=dict(itc=dict(type='InfoNCELoss', temperature=0.07,
                          learnable=True)),
     label_key='pid',
-    pretrained=dict(checkpoint={{_base_.openai_vit_b32}}, check_hash=True))
+    # OpenAI's ViT-B/32 (SHA-256 in the URL, checked)
+    pretrained=dict(
+        checkpoint='https://openaipublic.azureedge.net/clip/models/'
+        '40d365715913c9da98579312b702a82c18be219cc2a73407c4526f58eba950af/'
+        'ViT-B-32.pt',
+        check_hash=True))

@@ -30,8 +30,10 @@ def load(name):
 
 
 def hw(cfg):
-    size = cfg.img_size
-    return (size, size) if isinstance(size, int) else tuple(size)
+    """(height, width) of the test pipeline's resize (mmcv scale = (w, h))."""
+    resize = next(t for t in cfg.test_pipeline if t['type'] == 'Resize')
+    w, h = resize['scale']
+    return h, w
 
 
 def test_all_configs_present_and_parse():
@@ -41,7 +43,7 @@ def test_all_configs_present_and_parse():
     for name in names:
         cfg = load(name)
         for key in ('train_dataloader', 'test_dataloader', 'test_evaluator',
-                    'img_size', 'train_pipeline', 'test_pipeline'):
+                    'train_pipeline', 'test_pipeline'):
             assert key in cfg, (name, key)
         assert cfg.train_dataloader.sampler.type in (
             'DefaultSampler', 'IdentityBalancedSampler')
@@ -124,10 +126,11 @@ def test_pipelines_run_end_to_end(name):
     assert [d.sample_idx for d in batch['data_samples']] == list(range(5))
 
 
-def test_identity_sampler_from_config():
+def test_identity_sampler_with_a_dataset_config():
     cfg = load('synthetic_person')
     dl = dict(cfg.train_dataloader, batch_size=16,
-              sampler=dict(cfg.identity_sampler, batch_size=16))
+              sampler=dict(type='IdentityBalancedSampler', batch_size=16,
+                           num_instances=4))
     batches = run_loader(dl, dl['dataset'], n_batches=2)
     for b in batches:
         pids = [d.pid for d in b['data_samples']]

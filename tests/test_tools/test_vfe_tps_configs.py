@@ -53,7 +53,7 @@ def test_all_configs_parse():
             assert cfg.model.pretrained.checkpoint.endswith('ViT-B-16.pt')
             if 'rsitmd' not in path.name:
                 assert tuple(cfg.model.image_encoder.image_size) == (384, 128)
-                assert cfg.max_epochs == 60
+                assert cfg.train_cfg.max_epochs == 60
         mim = cfg.model.get('mim_head')
         if mim is not None and mim.type == 'TGMIMHead' and \
                 'synthetic' not in path.name:

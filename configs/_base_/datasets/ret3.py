@@ -16,39 +16,40 @@
 # Val: one gallery = RSICD val + RSITMD val + UCM val (no de-duplication).
 # Test: RSITMD test by default; set `test_dataloader.dataset` to
 # `rsicd_test`, `rsitmd_test` or `ucm_test` to report each benchmark.
-img_size = 224
-rsicd_root = 'data/rsicd'
-rsitmd_root = 'data/rsitmd'
-ucm_root = 'data/ucm_captions'
-rsitmd_split_files = dict(
+__img_size = 224
+__rsicd_root = 'data/rsicd'
+__rsitmd_root = 'data/rsitmd'
+__ucm_root = 'data/ucm_captions'
+__rsitmd_split_files = dict(
     train=('train_caps_verify.txt', 'train_filename_verify.txt'),
     val=('val_caps_verify.txt', 'val_filename_verify.txt'),
     test=('test_caps.txt', 'test_filename.txt'))
 
 train_pipeline = [
     dict(type='LoadImage'),
-    dict(type='mmpretrain.RandomResizedCrop', scale=img_size,
+    dict(type='mmpretrain.RandomResizedCrop', scale=__img_size,
          crop_ratio_range=(0.5, 1.0), interpolation='bicubic'),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='PackRetrievalInputs'),
 ]
 test_pipeline = [
     dict(type='LoadImage'),
-    dict(type='Resize', scale=(img_size, img_size), interpolation='bicubic'),
+    dict(type='Resize', scale=(__img_size, __img_size),
+         interpolation='bicubic'),
     dict(type='PackRetrievalInputs'),
 ]
 
 rsicd_train = dict(
-    type='KarpathyCaptionDataset', data_root=rsicd_root,
+    type='KarpathyCaptionDataset', data_root=__rsicd_root,
     ann_file='dataset_rsicd.json', data_prefix=dict(img_path='RSICD_images'),
     split='train')
 rsitmd_train = dict(
-    type='GaLRCaptionDataset', data_root=rsitmd_root,
-    ann_file='rsitmd_precomp', split_files=rsitmd_split_files,
+    type='GaLRCaptionDataset', data_root=__rsitmd_root,
+    ann_file='rsitmd_precomp', split_files=__rsitmd_split_files,
     data_prefix=dict(img_path='images'), split='train',
     skip_bad_samples=True)
 ucm_train = dict(
-    type='KarpathyCaptionDataset', data_root=ucm_root,
+    type='KarpathyCaptionDataset', data_root=__ucm_root,
     ann_file='dataset.json', data_prefix=dict(img_path='imgs'),
     split='train', scene_rule='ucm')
 rsicd_val = dict(rsicd_train, split='val', test_mode=True,

@@ -12,20 +12,21 @@
 # Scene labels: file-name prefix (airport_1.jpg -> airport); the purely
 # numeric RSICD files (00578.jpg) are singleton classes (PIR's rule).
 # Images are uint8 BGR here; the model's data preprocessor normalises.
-dataset_type = 'KarpathyCaptionDataset'
-data_root = 'data/rsicd'
-img_size = 224
+__dataset_type = 'KarpathyCaptionDataset'
+__data_root = 'data/rsicd'
+__img_size = 224
 
 train_pipeline = [
     dict(type='LoadImage'),
-    dict(type='mmpretrain.RandomResizedCrop', scale=img_size,
+    dict(type='mmpretrain.RandomResizedCrop', scale=__img_size,
          crop_ratio_range=(0.5, 1.0), interpolation='bicubic'),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='PackRetrievalInputs'),
 ]
 test_pipeline = [
     dict(type='LoadImage'),
-    dict(type='Resize', scale=(img_size, img_size), interpolation='bicubic'),
+    dict(type='Resize', scale=(__img_size, __img_size),
+         interpolation='bicubic'),
     dict(type='PackRetrievalInputs'),
 ]
 
@@ -36,8 +37,8 @@ train_dataloader = dict(
     drop_last=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
+        type=__dataset_type,
+        data_root=__data_root,
         ann_file='dataset_rsicd.json',
         data_prefix=dict(img_path='RSICD_images'),
         split='train',
@@ -49,8 +50,8 @@ val_dataloader = dict(
     drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
+        type=__dataset_type,
+        data_root=__data_root,
         ann_file='dataset_rsicd.json',
         data_prefix=dict(img_path='RSICD_images'),
         split='val',
@@ -64,8 +65,8 @@ test_dataloader = dict(
     drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
+        type=__dataset_type,
+        data_root=__data_root,
         ann_file='dataset_rsicd.json',
         data_prefix=dict(img_path='RSICD_images'),
         split='test',

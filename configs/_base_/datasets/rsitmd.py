@@ -22,24 +22,25 @@
 # but then every val image is also a train image.
 # The public train_caps.txt has 4 images whose 5 captions are all empty
 # (e.g. mountain_2378.tif); skip_bad_samples=True drops them with a warning.
-dataset_type = 'GaLRCaptionDataset'
-data_root = 'data/rsitmd'
-img_size = 224
-rsitmd_split_files = dict(
+__dataset_type = 'GaLRCaptionDataset'
+__data_root = 'data/rsitmd'
+__img_size = 224
+__rsitmd_split_files = dict(
     train=('train_caps_verify.txt', 'train_filename_verify.txt'),
     val=('val_caps_verify.txt', 'val_filename_verify.txt'),
     test=('test_caps.txt', 'test_filename.txt'))
 
 train_pipeline = [
     dict(type='LoadImage'),
-    dict(type='mmpretrain.RandomResizedCrop', scale=img_size,
+    dict(type='mmpretrain.RandomResizedCrop', scale=__img_size,
          crop_ratio_range=(0.5, 1.0), interpolation='bicubic'),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='PackRetrievalInputs'),
 ]
 test_pipeline = [
     dict(type='LoadImage'),
-    dict(type='Resize', scale=(img_size, img_size), interpolation='bicubic'),
+    dict(type='Resize', scale=(__img_size, __img_size),
+         interpolation='bicubic'),
     dict(type='PackRetrievalInputs'),
 ]
 
@@ -50,10 +51,10 @@ train_dataloader = dict(
     drop_last=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
+        type=__dataset_type,
+        data_root=__data_root,
         ann_file='rsitmd_precomp',
-        split_files=rsitmd_split_files,
+        split_files=__rsitmd_split_files,
         data_prefix=dict(img_path='images'),
         split='train',
         skip_bad_samples=True,
@@ -65,10 +66,10 @@ val_dataloader = dict(
     drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
+        type=__dataset_type,
+        data_root=__data_root,
         ann_file='rsitmd_precomp',
-        split_files=rsitmd_split_files,
+        split_files=__rsitmd_split_files,
         data_prefix=dict(img_path='images'),
         split='val',
         test_mode=True,
@@ -81,10 +82,10 @@ test_dataloader = dict(
     drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
+        type=__dataset_type,
+        data_root=__data_root,
         ann_file='rsitmd_precomp',
-        split_files=rsitmd_split_files,
+        split_files=__rsitmd_split_files,
         data_prefix=dict(img_path='images'),
         split='test',
         test_mode=True,

@@ -4,7 +4,7 @@
 # mlfoundations/open_clip#771).  The OpenAI checkpoint is a TorchScript
 # archive, downloaded into torch.hub's cache only when `init_weights()` runs
 # (i.e. at the start of training); the SHA-256 in its URL is checked.
-openai_vit_b16 = (
+__openai_vit_b16 = (
     'https://openaipublic.azureedge.net/clip/models/'
     '5806e77cd80f8b59890b7e101eabd078d9fb84e6937f9e85e4ecb61988df416f/'
     'ViT-B-16.pt')
@@ -31,5 +31,5 @@ model = dict(
     losses=dict(itc=dict(type='InfoNCELoss', temperature=0.07,
                          learnable=True)),
     label_key='pid',
-    pretrained=dict(checkpoint=openai_vit_b16, check_hash=True),
+    pretrained=dict(checkpoint=__openai_vit_b16, check_hash=True),
 )

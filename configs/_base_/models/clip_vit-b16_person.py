@@ -5,7 +5,7 @@
 # IRRA uses interpolation='bilinear', antialias=False).  QuickGELU (OpenAI
 # weights), text length 77.  Baseline loss: IRRA's ITC, InfoNCE with the
 # fixed scale 1/0.02 = 50 and identity (pid) positives.
-openai_vit_b16 = (
+__openai_vit_b16 = (
     'https://openaipublic.azureedge.net/clip/models/'
     '5806e77cd80f8b59890b7e101eabd078d9fb84e6937f9e85e4ecb61988df416f/'
     'ViT-B-16.pt')
@@ -31,7 +31,7 @@ model = dict(
                          learnable=False)),
     label_key='pid',
     pretrained=dict(
-        checkpoint=openai_vit_b16,
+        checkpoint=__openai_vit_b16,
         check_hash=True,
         interpolation='bicubic',
         antialias=True),

@@ -21,11 +21,11 @@
 #                                   tokens (not in the release, nor in the
 #                                   paper's 189M parameter count)
 #   affiliation_loss=None           drops the affiliation loss
-openai_vit_b32 = (
+__openai_vit_b32 = (
     'https://openaipublic.azureedge.net/clip/models/'
     '40d365715913c9da98579312b702a82c18be219cc2a73407c4526f58eba950af/'
     'ViT-B-32.pt')
-openai_rn50 = (
+__openai_rn50 = (
     'https://openaipublic.azureedge.net/clip/models/'
     'afeb0e10f9e5a86da6080e35cf09123aca3b358a0c3e3b6c78a7b63bc04b6762/'
     'RN50.pt')
@@ -46,7 +46,7 @@ model = dict(
                     embed_dim=512),
         out_dim=768,
         freeze_trunk=True,
-        pretrained=dict(checkpoint=openai_rn50, check_hash=True,
+        pretrained=dict(checkpoint=__openai_rn50, check_hash=True,
                         reinit_mismatched=True)),
     text_encoder=dict(
         type='CLIPTextTransformer',
@@ -62,5 +62,5 @@ model = dict(
                           loss_weight=1.0),
     share_logit_scale=True,
     scene_label_key='label',
-    pretrained=dict(checkpoint=openai_vit_b32, check_hash=True),
+    pretrained=dict(checkpoint=__openai_vit_b32, check_hash=True),
 )

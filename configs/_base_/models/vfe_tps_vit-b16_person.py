@@ -7,7 +7,7 @@
 # C = 20 image pairs for IS-GVFC, masking ratio 0.5-0.6 (0.6 and 32-pixel
 # mask patches as the released code), masked pixels set to zero.  The
 # paper gives no temperature: tau = 0.02 (the code base's fixed scale 50).
-openai_vit_b16 = (
+__openai_vit_b16 = (
     'https://openaipublic.azureedge.net/clip/models/'
     '5806e77cd80f8b59890b7e101eabd078d9fb84e6937f9e85e4ecb61988df416f/'
     'ViT-B-16.pt')
@@ -47,7 +47,7 @@ model = dict(
         mode='pixel'),
     label_key='pid',
     pretrained=dict(
-        checkpoint=openai_vit_b16,
+        checkpoint=__openai_vit_b16,
         check_hash=True,
         interpolation='bicubic',
         antialias=True),

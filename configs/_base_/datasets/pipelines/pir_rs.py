@@ -6,7 +6,7 @@
 # (scale 0.5-1, bicubic), horizontal flip, RandomAugment with 2 ops of
 # magnitude 7 (mmpretrain RandAugment over PIR's op list), then PIR's caption
 # cleaning (pre_caption, 30 words).  Test: resize 224 + pre_caption.
-pir_img_size = 224
+__pir_img_size = 224
 pir_randaug_ops = [
     dict(type='mmpretrain.AutoContrast'),
     dict(type='mmpretrain.Equalize'),
@@ -24,7 +24,7 @@ pir_randaug_ops = [
 ]
 pir_train_pipeline = [
     dict(type='LoadImage'),
-    dict(type='mmpretrain.RandomResizedCrop', scale=pir_img_size,
+    dict(type='mmpretrain.RandomResizedCrop', scale=__pir_img_size,
          crop_ratio_range=(0.5, 1.0), interpolation='bicubic'),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='mmpretrain.RandAugment', policies=pir_randaug_ops,
@@ -34,7 +34,8 @@ pir_train_pipeline = [
 ]
 pir_test_pipeline = [
     dict(type='LoadImage'),
-    dict(type='Resize', scale=(pir_img_size, pir_img_size), interpolation='bicubic'),
+    dict(type='Resize', scale=(__pir_img_size, __pir_img_size),
+         interpolation='bicubic'),
     dict(type='PreCaption', max_words=30),
     dict(type='PackRetrievalInputs'),
 ]
