@@ -39,3 +39,4 @@ default_hooks = dict(
     logger=dict(interval=25),
     checkpoint=dict(interval=1, max_keep_ckpts=1, save_best=None))
 env_cfg = dict(dist_cfg=dict(backend='gloo'))
+auto_scale_lr = dict(base_batch_size=32, enable=False)

@@ -76,3 +76,5 @@ default_hooks = dict(
     logger=dict(interval=5),
     checkpoint=dict(interval=3, max_keep_ckpts=1, save_best='auto'))
 env_cfg = dict(dist_cfg=dict(backend='gloo'))
+# lr above is for this total batch (tools/train.py --auto-scale-lr)
+auto_scale_lr = dict(base_batch_size=32, enable=False)

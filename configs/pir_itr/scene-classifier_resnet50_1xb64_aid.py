@@ -41,4 +41,6 @@ test_dataloader = val_dataloader
 optim_wrapper = dict(optimizer=dict(lr=1e-3))
 param_scheduler = dict(eta_min=1e-6)
 train_cfg = dict(max_epochs=100, val_interval=5)
-default_hooks = dict(checkpoint=dict(interval=5))
+default_hooks = dict(
+    checkpoint=dict(interval=5, save_best='accuracy/top1', rule='greater'))
+auto_scale_lr = dict(base_batch_size=64)
