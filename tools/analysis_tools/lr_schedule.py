@@ -20,11 +20,9 @@ Examples::
 import argparse
 import math
 
-import torch
 from mmengine.config import Config, DictAction
 
-from sdtr.engine.schedulers import simulate_lr
-from sdtr.registry import MODELS
+from sdtr.engine.schedulers import build_model_without_weights, simulate_lr
 from sdtr.utils import register_all_modules
 
 
@@ -62,14 +60,6 @@ def iters_per_epoch(samples: int, gpus: int, batch: int,
     return per_rank // batch if drop_last else math.ceil(per_rank / batch)
 
 
-def build_model(cfg):
-    try:
-        with torch.device('meta'):
-            return MODELS.build(cfg.model)
-    except Exception:  # some init code needs real tensors
-        return MODELS.build(cfg.model)
-
-
 def main(argv=None):
     args = parse_args(argv)
     register_all_modules()
@@ -81,7 +71,7 @@ def main(argv=None):
     iters = args.iters_per_epoch or iters_per_epoch(
         args.train_samples, gpus, loader.batch_size,
         loader.get('drop_last', False))
-    model = build_model(cfg)
+    model = build_model_without_weights(cfg.model)
     curves = simulate_lr(cfg, model, iters, probes=args.probe)
     epochs = cfg.train_cfg.max_epochs
     print(f'{args.config}: {epochs} epochs x {iters} iterations = '

@@ -1,8 +1,9 @@
 """Simulate a config's learning rate over a whole run, on CPU, without data.
 
-The optimiser wrapper and the parameter schedulers are built from the config
-exactly as :class:`mmengine.runner.Runner` builds them (mmengine's
-``build_optim_wrapper`` and the runner's own ``_build_param_scheduler``, so
+The parameter groups and the parameter schedulers are built from the config
+as :class:`mmengine.runner.Runner` builds them (the optimiser-wrapper
+constructor of mmengine's ``build_optim_wrapper`` and the runner's own
+``_build_param_scheduler``, so
 ``end`` defaults to ``train_cfg.max_epochs`` and ``convert_to_iter_based``
 uses the iterations per epoch), then stepped like mmengine's
 ``ParamSchedulerHook`` (iteration-based schedulers after every iteration,
@@ -10,17 +11,41 @@ epoch-based ones after every epoch).  Used by
 ``tools/analysis_tools/lr_schedule.py`` and by the recipe test against
 ``docs/reproduction.md``.
 """
+import contextlib
 import copy
-import inspect
 import logging
 from types import SimpleNamespace
+from unittest import mock
 from typing import Dict, Iterable, Optional
 
 import numpy as np
 import torch
 from mmengine.logging import MMLogger
-from mmengine.optim import OptimWrapper, build_optim_wrapper
+from mmengine.optim import DefaultOptimWrapperConstructor, OptimWrapper
+from mmengine.registry import OPTIM_WRAPPER_CONSTRUCTORS, OPTIMIZERS
 from mmengine.runner import BaseLoop, Runner
+
+
+def build_model_without_weights(model_cfg) -> torch.nn.Module:
+    """Build a model only for its parameter names and shapes, fast.
+
+    Every in-place random or constant initialisation is skipped, and the
+    model is built on the meta device (no memory) when its ``__init__``
+    allows; code that reads tensor values while building (mmpretrain's Swin
+    computes its drop path rates with ``.item()``) is built on the CPU, with
+    uninitialised weights.  Pretrained weights are only loaded by ``init_weights()``, which
+    is not called.
+    """
+    from sdtr.registry import MODELS
+    with contextlib.ExitStack() as stack:
+        for name in ('normal_', 'uniform_', 'zero_', 'fill_'):
+            stack.enter_context(mock.patch.object(
+                torch.Tensor, name, lambda self, *args, **kwargs: self))
+        try:
+            with torch.device('meta'):
+                return MODELS.build(model_cfg)
+        except RuntimeError:
+            return MODELS.build(model_cfg)
 
 
 class _Loop(BaseLoop):
@@ -35,30 +60,48 @@ class _Loop(BaseLoop):
         raise RuntimeError('simulation only')
 
 
-def _reduced_optimizer(optim_wrapper, names: Dict[int, str],
-                       probes: Iterable[str]):
-    """One parameter per probed parameter name (same lr / weight decay as
-    in the real optimiser), so the schedulers step a handful of groups
-    instead of hundreds."""
+def _probe_optimizer(optim_cfg, model: torch.nn.Module,
+                     probes: Iterable[str]) -> OptimWrapper:
+    """An optimiser wrapper with one parameter per probed name, whose group
+    has the lr / weight decay the config gives that parameter of ``model``.
+
+    The groups come from the optimiser-wrapper constructor mmengine's
+    ``build_optim_wrapper`` uses (``paramwise_cfg`` rules on the real
+    parameter names and module types); the schedulers then step a handful of
+    groups instead of hundreds.
+    """
+    optim_cfg = copy.deepcopy(optim_cfg)
+    ctor_type = optim_cfg.pop('constructor', 'DefaultOptimWrapperConstructor')
+    paramwise_cfg = optim_cfg.pop('paramwise_cfg', None)
+    ctor = OPTIM_WRAPPER_CONSTRUCTORS.build(
+        dict(type=ctor_type, optim_wrapper_cfg=optim_cfg,
+             paramwise_cfg=paramwise_cfg))
+    names = {id(p): n for n, p in model.named_parameters()}
+    if isinstance(ctor, DefaultOptimWrapperConstructor):
+        groups = []
+        if paramwise_cfg:
+            ctor.add_params(groups, model)
+        else:
+            groups = [dict(params=[p]) for p in model.parameters()
+                      if p.requires_grad]
+    else:  # a custom constructor: build the real optimiser
+        groups = ctor(model).optimizer.param_groups
     found = {}
-    for group in optim_wrapper.param_groups:
+    for group in groups:
         for p in group['params']:
             name = names.get(id(p))
-            if name is not None and name in probes:
+            if name in probes:
                 found[name] = {k: v for k, v in group.items()
                                if k != 'params'}
     missing = [n for n in probes if n not in found]
     if missing:
         raise KeyError(f'no trainable parameter named {missing} in the '
                        f'model (or it is not in the optimiser)')
-    groups = [dict(found[n], params=[torch.nn.Parameter(torch.zeros(1))])
-              for n in probes]
-    opt_cls = type(optim_wrapper.optimizer)
-    accepted = inspect.signature(opt_cls).parameters
-    defaults = {k: v for k, v in optim_wrapper.optimizer.defaults.items()
-                if k in accepted and k not in ('differentiable', 'foreach',
-                                               'fused', 'capturable')}
-    return OptimWrapper(opt_cls(groups, **defaults))
+    optimizer_cfg = dict(optim_cfg['optimizer'])
+    optimizer_cfg['params'] = [
+        dict(found[n], params=[torch.nn.Parameter(torch.zeros(1))])
+        for n in probes]
+    return OptimWrapper(OPTIMIZERS.build(optimizer_cfg))
 
 
 def simulate_lr(cfg,
@@ -90,19 +133,17 @@ def simulate_lr(cfg,
         optim_cfg['type'] = 'OptimWrapper'
         for key in ('dtype', 'loss_scale', 'use_fsdp'):
             optim_cfg.pop(key, None)
-    logger = MMLogger.get_current_instance()
-    level = logger.level
-    logger.setLevel(logging.ERROR)  # one log line per parameter group
-    try:
-        optim_wrapper = build_optim_wrapper(model, optim_cfg)
-    finally:
-        logger.setLevel(level)
-    names = {id(p): n for n, p in model.named_parameters()}
     if probes is None:
         probes = [next(n for n, p in model.named_parameters()
                        if p.requires_grad)]
     probes = list(probes)
-    reduced = _reduced_optimizer(optim_wrapper, names, probes)
+    logger = MMLogger.get_current_instance()
+    level = logger.level
+    logger.setLevel(logging.ERROR)  # one log line per parameter group
+    try:
+        reduced = _probe_optimizer(optim_cfg, model, probes)
+    finally:
+        logger.setLevel(level)
 
     runner = SimpleNamespace(logger=logger,
                              train_dataloader=range(iters_per_epoch))
