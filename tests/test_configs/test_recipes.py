@@ -178,22 +178,8 @@ def test_recipe(row):
     else:
         assert row['selection'] == f'val {save_best}', where
 
-    # schedule shape
-    sched = cfg.param_scheduler
-    assert sched.type == 'WarmupAnnealingLR', where
-    assert 'end' not in sched, f'{where}: the end must follow train_cfg'
-    text = row['schedule']
-    anneal = 'linear' if 'linear decay' in text else 'cosine'
-    assert sched.get('anneal', 'cosine') == anneal, where
-    per_epoch = 'per epoch' in text
-    assert per_epoch == (sched.get('by_epoch', True) and not sched.get(
-        'convert_to_iter_based', False)), where
-    m = re.search(r'linear from ([\d.e-]+)', text)
-    if m:
-        assert sched.get('warmup_start_factor', 0.0) == float(
-            m.group(1).rstrip('×')), where
-
     # simulated learning rate over the whole run
+    per_epoch = 'per epoch' in row['schedule']
     model = build_model(cfg)
     probes = [base_probe(cfg, model)]
     new_layer = re.search(r'`([\w.]+)`', row['new-layer lr'])
@@ -214,13 +200,27 @@ def test_recipe(row):
     final = number(row['final lr'])
     assert lr[-1] == pytest.approx(final, rel=5e-3, abs=1e-16), (
         f'{where}: simulated final lr {lr[-1]:.4g}, documented {final}')
-    if per_epoch:
-        assert (lr[:iters] == lr[0]).all(), where
     if new_layer:
         doc_new = number(row['new-layer lr'])
         got = lrs[probes[1]].max()
         assert got == pytest.approx(doc_new, rel=1e-9), (
             f'{where}: {probes[1]} peaks at {got:.4g}, documented {doc_new}')
+
+    # schedule shape
+    sched = cfg.param_scheduler
+    assert sched.type == 'WarmupAnnealingLR', where
+    assert 'end' not in sched, f'{where}: the end must follow train_cfg'
+    text = row['schedule']
+    anneal = 'linear' if 'linear decay' in text else 'cosine'
+    assert sched.get('anneal', 'cosine') == anneal, where
+    if per_epoch:
+        assert (lr[:iters] == lr[0]).all(), where
+    assert per_epoch == (sched.get('by_epoch', True) and not sched.get(
+        'convert_to_iter_based', False)), where
+    m = re.search(r'linear from ([\d.e-]+)', text)
+    if m:
+        assert sched.get('warmup_start_factor', 0.0) == float(
+            m.group(1).rstrip('×')), where
 
     # the other configs of the row share the recipe
     for other in paths[1:]:
