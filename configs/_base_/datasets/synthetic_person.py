@@ -3,7 +3,7 @@
 # An identity = (upper colour, lower colour, bag, hat, shoes); 64 train /
 # 16 val / 32 test identities (disjoint), 4 "camera views" each (shift,
 # scale, background, brightness, facing), 2 captions per image, 96x32 px,
-# read through the real CUHK-PEDES loader (`synthetic_format` may be
+# read through the real CUHK-PEDES loader (the datasets' `format` may be
 # 'cuhkpedes', 'rstpreid' or 'icfgpedes' -- the last has no val split).
 # Generate explicitly with `sdtr-make-synthetic person`.
 #

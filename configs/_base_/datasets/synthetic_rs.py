@@ -4,7 +4,7 @@
 # beach, parking, river, stadium) x object groups (kind, colour, count,
 # place), 5 different captions per image; 480 train / 80 val / 120 test
 # images of 64x64 px, read through the real Karpathy-json loader
-# (`synthetic_format` may be 'karpathy', 'galr', 'coco' or 'pir').
+# (the datasets' `format` may be 'karpathy', 'galr', 'coco' or 'pir').
 # Generate explicitly with `sdtr-make-synthetic rs` or
 # `python tools/dataset_converters/make_synthetic.py rs`.
 #
