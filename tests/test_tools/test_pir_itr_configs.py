@@ -209,6 +209,7 @@ def test_released_schedule_linear_warmup_then_decay():
     sched = PARAM_SCHEDULERS.build(
         dict(cfg.param_scheduler, end=cfg.train_cfg.max_epochs),
         default_args=dict(optimizer=optim, epoch_length=10))
+    optim._global_step = 0  # as after an optimiser step (no warning)
     lrs = []
     for _ in range(500):
         lrs.append(optim.param_groups[0]['lr'])
