@@ -9,11 +9,11 @@ import json
 import os
 import os.path as osp
 
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 from mmengine.dist import get_rank
 from mmengine.runner import Runner
 
-from sdtr.utils import register_all_modules
+from sdtr.utils import load_config, register_all_modules
 from sdtr.utils.setup_env import setup_distributed
 
 
@@ -42,9 +42,7 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     register_all_modules(init_default_scope=False)
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options)
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir') is None:

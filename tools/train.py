@@ -13,7 +13,8 @@ import os.path as osp
 
 from mmengine.config import Config, DictAction
 
-from sdtr.utils import register_all_modules
+from sdtr.utils import (check_cfg_options, check_config,
+                        register_all_modules)
 from sdtr.utils.setup_env import add_tensorboard_if_available, \
     setup_distributed
 
@@ -105,7 +106,9 @@ def main(argv=None):
     args = parse_args(argv)
     register_all_modules(init_default_scope=False)
     cfg = Config.fromfile(args.config)
+    check_cfg_options(args.cfg_options, cfg)
     cfg = merge_args(cfg, args)
+    check_config(cfg, args.config)
     setup_distributed(cfg, args.launcher)
     add_tensorboard_if_available(cfg)
 

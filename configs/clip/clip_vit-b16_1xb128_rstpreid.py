@@ -10,14 +10,7 @@ _base_ = [
     '../_base_/default_runtime.py',
 ]
 
-max_epochs = 50
 train_dataloader = dict(batch_size=128)
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0,
-         end=2000),
-    dict(type='CosineAnnealingLR', eta_min=0.0, by_epoch=True, begin=0,
-         end=max_epochs, convert_to_iter_based=True),
-]
-train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=1)
+train_cfg = dict(max_epochs=50)
 auto_scale_lr = dict(base_batch_size=128)
 default_hooks = dict(checkpoint=dict(save_best='person/R@1', rule='greater'))

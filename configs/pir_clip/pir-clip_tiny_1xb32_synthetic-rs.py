@@ -11,16 +11,9 @@ _base_ = [
 ]
 
 load_from = 'work_dirs/pir-clip_tiny_1xb32_synthetic-shards/epoch_3.pth'
-max_epochs = 6
-warmup_iters = 30
 optim_wrapper = dict(optimizer=dict(lr=5e-4, weight_decay=0.05))
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0,
-         end=warmup_iters),
-    dict(type='CosineAnnealingLR', eta_min=1e-5, by_epoch=True, begin=0,
-         end=max_epochs, convert_to_iter_based=True),
-]
-train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=3)
+param_scheduler = dict(warmup_iters=30, eta_min=1e-5)
+train_cfg = dict(max_epochs=6, val_interval=3)
 default_hooks = dict(
     logger=dict(interval=25),
     checkpoint=dict(interval=3, max_keep_ckpts=1, save_best='rsitr/mR',

@@ -9,8 +9,11 @@ _base_ = [
     '../_base_/default_runtime.py',
 ]
 
-img_size = 64
-max_epochs = 3
+train_pipeline = [
+    dict(type='mmpretrain.RandomResizedCrop', scale=64,
+         crop_ratio_range=(0.85, 1.0), interpolation='bicubic'),
+    dict(type='PackRetrievalInputs'),
+]
 train_dataloader = dict(
     batch_size=32,
     num_workers=2,
@@ -18,24 +21,17 @@ train_dataloader = dict(
         shards='data/synthetic_rs_shards',
         shuffle_buffer=500,
         skip_bad_samples=False,
-        pipeline=[
-            dict(type='mmpretrain.RandomResizedCrop', scale=img_size,
-                 crop_ratio_range=(0.85, 1.0), interpolation='bicubic'),
-            dict(type='PackRetrievalInputs'),
-        ]))
+        pipeline=train_pipeline))
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=1e-3, betas=(0.9, 0.98), eps=1e-6,
                    weight_decay=0.05),
     paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0,
                        custom_keys={'logit_scale': dict(decay_mult=0.0)}))
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0,
-         end=50),
-    dict(type='CosineAnnealingLR', eta_min=1e-4, by_epoch=True, begin=0,
-         end=max_epochs, convert_to_iter_based=True),
-]
-train_cfg = dict(by_epoch=True, max_epochs=max_epochs)
+param_scheduler = dict(
+    type='WarmupAnnealingLR', warmup_iters=50, warmup_start_factor=0.01,
+    anneal='cosine', eta_min=1e-4, by_epoch=True, convert_to_iter_based=True)
+train_cfg = dict(by_epoch=True, max_epochs=3)
 val_dataloader = None
 val_evaluator = None
 val_cfg = None
@@ -43,3 +39,4 @@ default_hooks = dict(
     logger=dict(interval=25),
     checkpoint=dict(interval=1, max_keep_ckpts=1, save_best=None))
 env_cfg = dict(dist_cfg=dict(backend='gloo'))
+auto_scale_lr = dict(base_batch_size=32, enable=False)

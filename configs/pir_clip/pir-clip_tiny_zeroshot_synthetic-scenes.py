@@ -11,10 +11,9 @@ _base_ = [
     '../_base_/default_runtime.py',
 ]
 
-img_size = 64
 test_pipeline = [
     dict(type='LoadImage'),
-    dict(type='Resize', scale=(img_size, img_size), interpolation='bicubic'),
+    dict(type='Resize', scale=(64, 64), interpolation='bicubic'),
     dict(type='mmpretrain.PackInputs'),
 ]
 test_dataloader = dict(

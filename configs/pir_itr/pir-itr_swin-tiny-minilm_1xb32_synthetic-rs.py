@@ -16,7 +16,6 @@ _base_ = [
     '../_base_/default_runtime.py',
 ]
 
-max_epochs = 2
 # the random-init parts need a larger lr than the paper's fine-tuning 6e-5;
 # the pretrained MiniLM gets 1/10 of it
 optim_wrapper = dict(
@@ -25,13 +24,9 @@ optim_wrapper = dict(
         'text_encoder': dict(lr_mult=0.1),
         'logit_scale': dict(decay_mult=0.0)
     }))
-param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-3, end_factor=1.0, by_epoch=False,
-         begin=0, end=30),
-    dict(type='LinearLR', start_factor=1.0, end_factor=0.0, by_epoch=True,
-         begin=0, end=max_epochs, convert_to_iter_based=True),
-]
-train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=2)
+# 30 warm-up iterations (of 2 x 75), then linear decay to 0
+param_scheduler = dict(warmup_ratio=None, warmup_iters=30)
+train_cfg = dict(max_epochs=2, val_interval=2)
 default_hooks = dict(
     logger=dict(interval=10),
     checkpoint=dict(interval=2, max_keep_ckpts=1, save_best='rsitr/mR',

@@ -13,8 +13,8 @@
 # instruction encoder's (configs/_base_/models/pir_itr_tiny.py).
 _base_ = ['../_base_/default_runtime.py']
 
-num_classes = 10
-img_size = 64
+__num_classes = 10
+__img_size = 64
 model = dict(
     type='mmpretrain.ImageClassifier',
     backbone=dict(type='mmpretrain.ResNet', depth=18, base_channels=16,
@@ -22,7 +22,7 @@ model = dict(
     neck=dict(type='mmpretrain.GlobalAveragePooling'),
     head=dict(
         type='mmpretrain.LinearClsHead',
-        num_classes=num_classes,
+        num_classes=__num_classes,
         in_channels=128,
         loss=dict(type='mmpretrain.CrossEntropyLoss', loss_weight=1.0)),
     # same normalisation as the retriever's data preprocessor (CLIP mean /
@@ -32,31 +32,32 @@ model = dict(
         mean=[122.770938, 116.7460125, 104.09373615],
         std=[68.5005327, 66.6321579, 70.32316305],
         to_rgb=True,
-        num_classes=num_classes))
+        num_classes=__num_classes))
 
 train_pipeline = [
     dict(type='LoadImage'),
-    dict(type='mmpretrain.RandomResizedCrop', scale=img_size,
+    dict(type='mmpretrain.RandomResizedCrop', scale=__img_size,
          crop_ratio_range=(0.7, 1.0), interpolation='bicubic'),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='mmpretrain.PackInputs'),
 ]
 test_pipeline = [
     dict(type='LoadImage'),
-    dict(type='Resize', scale=(img_size, img_size), interpolation='bicubic'),
+    dict(type='Resize', scale=(__img_size, __img_size),
+         interpolation='bicubic'),
     dict(type='mmpretrain.PackInputs'),
 ]
-synthetic_scenes = dict(type='SyntheticSceneFolders', train_per_class=24,
-                        test_per_class=8, img_size=64,
-                        num_scenes=num_classes)
+__synthetic_scenes = dict(type='SyntheticSceneFolders', train_per_class=24,
+                          test_per_class=8, img_size=__img_size,
+                          num_scenes=__num_classes)
 train_dataloader = dict(
     batch_size=32, num_workers=2, persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(synthetic_scenes, split='train', pipeline=train_pipeline))
+    dataset=dict(__synthetic_scenes, split='train', pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=64, num_workers=2, persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(synthetic_scenes, split='test', pipeline=test_pipeline))
+    dataset=dict(__synthetic_scenes, split='test', pipeline=test_pipeline))
 val_evaluator = dict(type='mmpretrain.Accuracy', topk=(1, ))
 test_dataloader = val_dataloader
 test_evaluator = val_evaluator
@@ -64,15 +65,16 @@ test_evaluator = val_evaluator
 optim_wrapper = dict(
     optimizer=dict(type='AdamW', lr=2e-3, weight_decay=0.05),
     paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0))
-max_epochs = 6
-param_scheduler = [
-    dict(type='CosineAnnealingLR', eta_min=1e-5, by_epoch=True, begin=0,
-         end=max_epochs, convert_to_iter_based=True),
-]
-train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=3)
+# cosine to 1e-5 over the run (no warm-up); `end` follows train_cfg
+param_scheduler = dict(
+    type='WarmupAnnealingLR', anneal='cosine', eta_min=1e-5, by_epoch=True,
+    convert_to_iter_based=True)
+train_cfg = dict(by_epoch=True, max_epochs=6, val_interval=3)
 val_cfg = dict()
 test_cfg = dict()
 default_hooks = dict(
     logger=dict(interval=5),
     checkpoint=dict(interval=3, max_keep_ckpts=1, save_best='auto'))
 env_cfg = dict(dist_cfg=dict(backend='gloo'))
+# lr above is for this total batch (tools/train.py --auto-scale-lr)
+auto_scale_lr = dict(base_batch_size=32, enable=False)

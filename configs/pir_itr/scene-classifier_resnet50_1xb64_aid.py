@@ -10,41 +10,37 @@
 # classifier with tools/model_converters/scene_classifier_to_sdtr.py).
 _base_ = ['./scene-classifier_resnet18-tiny_1xb32_synthetic-scenes.py']
 
-num_classes = 30
-img_size = 224
 model = dict(
     backbone=dict(_delete_=True, type='mmpretrain.ResNet', depth=50,
                   init_cfg=dict(type='Pretrained',
                                 checkpoint='data/pretrained/'
                                 'resnet50-imagenet-torchvision.pth')),
-    head=dict(num_classes=num_classes, in_channels=2048),
-    data_preprocessor=dict(num_classes=num_classes))
+    head=dict(num_classes=30, in_channels=2048),
+    data_preprocessor=dict(num_classes=30))
 train_pipeline = [
     dict(type='LoadImage'),
-    dict(type='mmpretrain.RandomResizedCrop', scale=img_size,
+    dict(type='mmpretrain.RandomResizedCrop', scale=224,
          interpolation='bicubic'),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='mmpretrain.PackInputs'),
 ]
 test_pipeline = [
     dict(type='LoadImage'),
-    dict(type='Resize', scale=(img_size, img_size), interpolation='bicubic'),
+    dict(type='Resize', scale=(224, 224), interpolation='bicubic'),
     dict(type='mmpretrain.PackInputs'),
 ]
-aid = dict(type='SceneFolderDataset', data_root='data/aid')
+__aid = dict(type='SceneFolderDataset', data_root='data/aid')
 train_dataloader = dict(
     batch_size=64,
-    dataset=dict(_delete_=True, **aid, split='train', test_mode=False,
+    dataset=dict(_delete_=True, **__aid, split='train', test_mode=False,
                  pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=64,
-    dataset=dict(_delete_=True, **aid, split='test', pipeline=test_pipeline))
+    dataset=dict(_delete_=True, **__aid, split='test', pipeline=test_pipeline))
 test_dataloader = val_dataloader
 optim_wrapper = dict(optimizer=dict(lr=1e-3))
-max_epochs = 100
-param_scheduler = [
-    dict(type='CosineAnnealingLR', eta_min=1e-6, by_epoch=True, begin=0,
-         end=max_epochs, convert_to_iter_based=True),
-]
-train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=5)
-default_hooks = dict(checkpoint=dict(interval=5))
+param_scheduler = dict(eta_min=1e-6)
+train_cfg = dict(max_epochs=100, val_interval=5)
+default_hooks = dict(
+    checkpoint=dict(interval=5, save_best='accuracy/top1', rule='greater'))
+auto_scale_lr = dict(base_batch_size=64)

@@ -3,8 +3,9 @@
 # Paper §4.3: 384x128, random horizontal flip + random crop, text length 77,
 # Adam lr 1e-5, 60 epochs, batch 100 (one GPU), C = 20, MCA with 8 heads.
 # The learning-rate schedule is not given in the paper; we use the one of the
-# IRRA code base VFE-TPS is built on (5 warm-up epochs, cosine, per epoch;
-# cross-attention modules 5x lr).
+# IRRA code base VFE-TPS is built on (5 warm-up epochs from 0.1x, cosine,
+# per epoch; the MIM cross-attention and transformer at 5x lr, biases at 2x
+# without weight decay: configs/_base_/schedules/irra_adam_cosine_60e.py).
 _base_ = [
     '../_base_/datasets/cuhkpedes.py',
     '../_base_/models/vfe_tps_vit-b16_person.py',

@@ -14,15 +14,9 @@ _base_ = [
 ]
 
 model = dict(image_encoder=dict(image_size=224))
-max_epochs = 10
-warmup_epochs = 1
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0,
-         end=warmup_epochs),
-    dict(type='CosineAnnealingLR', eta_min=0.0, by_epoch=True,
-         begin=warmup_epochs, end=max_epochs),
-]
-train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=1)
+# IRRA's schedule scaled to 10 epochs: 1 warm-up epoch, then cosine
+param_scheduler = dict(warmup_epochs=1)
+train_cfg = dict(max_epochs=10)
 # IS-GVFC needs positives; here the identity is the image, so batches of
 # 20 images x their 5 captions (K = 5 covers every caption once per epoch)
 # give every sampled row a partner (the same image, other augmentation).

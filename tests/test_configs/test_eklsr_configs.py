@@ -40,7 +40,7 @@ def test_every_config_parses_with_its_paper_setting():
         assert cfg.optim_wrapper.optimizer.lr == 1e-5
         assert cfg.train_dataloader.batch_size == 128
         assert cfg.train_cfg.max_epochs == (50 if person else 10)
-        assert cfg.param_scheduler[0].end == 2000
+        assert cfg.param_scheduler.warmup_iters == 2000
         size = m.image_encoder.image_size
         assert tuple(size) == (384, 128) if person else size == 224
 

@@ -134,10 +134,11 @@ def test_pipelines_run_end_to_end(name):
     assert [d.sample_idx for d in batch['data_samples']] == list(range(5))
 
 
-def test_identity_sampler_from_config():
+def test_identity_sampler_with_a_dataset_config():
     cfg = load('synthetic_person')
     dl = dict(cfg.train_dataloader, batch_size=16,
-              sampler=dict(cfg.identity_sampler, batch_size=16))
+              sampler=dict(type='IdentityBalancedSampler', batch_size=16,
+                           num_instances=4))
     batches = run_loader(dl, dl['dataset'], n_batches=2)
     for b in batches:
         pids = [d.pid for d in b['data_samples']]

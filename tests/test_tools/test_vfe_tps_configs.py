@@ -54,7 +54,7 @@ def test_all_configs_parse():
                 'openclip:ViT-B-16/openai'
             if 'rsitmd' not in path.name:
                 assert tuple(cfg.model.image_encoder.image_size) == (384, 128)
-                assert cfg.max_epochs == 60
+                assert cfg.train_cfg.max_epochs == 60
         mim = cfg.model.get('mim_head')
         if mim is not None and mim.type == 'TGMIMHead' and \
                 'synthetic' not in path.name:

@@ -3,12 +3,19 @@
 Example::
 
     python tools/misc/print_config.py configs/clip/clip_vit-b16_1xb128_rsicd.py
+    python tools/misc/print_config.py CONFIG \
+        --cfg-options train_cfg.max_epochs=20 optim_wrapper.optimizer.lr=2e-5
+
+Keys that would change nothing (``--cfg-options max_epochs=20``, a child
+config's ``lr = ...``) are refused with the setting to use instead
+(``sdtr.utils.config_check``).  ``tools/analysis_tools/lr_schedule.py`` shows
+the learning rate the merged config trains with.
 """
 import argparse
 
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 
-from sdtr.utils import register_all_modules
+from sdtr.utils import load_config, register_all_modules
 
 
 def parse_args(argv=None):
@@ -23,9 +30,7 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     register_all_modules(init_default_scope=False)
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options)
     print(cfg.pretty_text)
     if args.save:
         cfg.dump(args.save)

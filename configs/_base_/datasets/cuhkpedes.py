@@ -12,35 +12,29 @@
 # 1..N, which the loader checks and logs).  Images are uint8 BGR; the model's
 # data preprocessor normalises.  Pipeline = IRRA's: resize 384x128 (bicubic),
 # flip, pad 10 + random crop, random erasing filled with the CLIP mean.
-dataset_type = 'CUHKPEDES'
-data_root = 'data/CUHK-PEDES'
-img_size = (384, 128)  # (height, width)
+__dataset_type = 'CUHKPEDES'
+__data_root = 'data/CUHK-PEDES'
+__img_size = (384, 128)  # (height, width)
 # CLIP mean in BGR order (the image is BGR until the data preprocessor)
-random_erasing_fill = (104.09373615, 116.7460125, 122.770938)
+__random_erasing_fill = (104.09373615, 116.7460125, 122.770938)
 
 train_pipeline = [
     dict(type='LoadImage'),
-    dict(type='Resize', scale=(img_size[1], img_size[0]),
+    dict(type='Resize', scale=(__img_size[1], __img_size[0]),
          interpolation='bicubic'),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='mmpretrain.RandomCrop', crop_size=img_size, padding=10),
+    dict(type='mmpretrain.RandomCrop', crop_size=__img_size, padding=10),
     dict(type='mmpretrain.RandomErasing', erase_prob=0.5,
          min_area_ratio=0.02, max_area_ratio=0.4, mode='const',
-         fill_color=random_erasing_fill),
+         fill_color=__random_erasing_fill),
     dict(type='PackRetrievalInputs'),
 ]
 test_pipeline = [
     dict(type='LoadImage'),
-    dict(type='Resize', scale=(img_size[1], img_size[0]),
+    dict(type='Resize', scale=(__img_size[1], __img_size[0]),
          interpolation='bicubic'),
     dict(type='PackRetrievalInputs'),
 ]
-
-# IRRA's `--sampler identity --num_instance 4`; use it with
-#   train_dataloader = dict(sampler=identity_sampler)
-# (its batch_size must equal train_dataloader.batch_size).
-identity_sampler = dict(
-    type='IdentityBalancedSampler', batch_size=64, num_instances=4)
 
 train_dataloader = dict(
     batch_size=64,
@@ -49,8 +43,8 @@ train_dataloader = dict(
     drop_last=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
+        type=__dataset_type,
+        data_root=__data_root,
         ann_file='reid_raw.json',
         data_prefix=dict(img_path='imgs'),
         split='train',
@@ -62,8 +56,8 @@ val_dataloader = dict(
     drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
+        type=__dataset_type,
+        data_root=__data_root,
         ann_file='reid_raw.json',
         data_prefix=dict(img_path='imgs'),
         split='val',
@@ -77,8 +71,8 @@ test_dataloader = dict(
     drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
+        type=__dataset_type,
+        data_root=__data_root,
         ann_file='reid_raw.json',
         data_prefix=dict(img_path='imgs'),
         split='test',

@@ -18,31 +18,28 @@
 #     default_hooks = dict(checkpoint=dict(save_best=None))
 # and report the last (or a fixed-epoch) checkpoint on test.
 # Asking the dataset for split='val' raises an error explaining this.
-dataset_type = 'ICFGPEDES'
-data_root = 'data/ICFG-PEDES'
-img_size = (384, 128)  # (height, width)
-random_erasing_fill = (104.09373615, 116.7460125, 122.770938)
+__dataset_type = 'ICFGPEDES'
+__data_root = 'data/ICFG-PEDES'
+__img_size = (384, 128)  # (height, width)
+__random_erasing_fill = (104.09373615, 116.7460125, 122.770938)
 
 train_pipeline = [
     dict(type='LoadImage'),
-    dict(type='Resize', scale=(img_size[1], img_size[0]),
+    dict(type='Resize', scale=(__img_size[1], __img_size[0]),
          interpolation='bicubic'),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='mmpretrain.RandomCrop', crop_size=img_size, padding=10),
+    dict(type='mmpretrain.RandomCrop', crop_size=__img_size, padding=10),
     dict(type='mmpretrain.RandomErasing', erase_prob=0.5,
          min_area_ratio=0.02, max_area_ratio=0.4, mode='const',
-         fill_color=random_erasing_fill),
+         fill_color=__random_erasing_fill),
     dict(type='PackRetrievalInputs'),
 ]
 test_pipeline = [
     dict(type='LoadImage'),
-    dict(type='Resize', scale=(img_size[1], img_size[0]),
+    dict(type='Resize', scale=(__img_size[1], __img_size[0]),
          interpolation='bicubic'),
     dict(type='PackRetrievalInputs'),
 ]
-
-identity_sampler = dict(
-    type='IdentityBalancedSampler', batch_size=64, num_instances=4)
 
 train_dataloader = dict(
     batch_size=64,
@@ -51,8 +48,8 @@ train_dataloader = dict(
     drop_last=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
+        type=__dataset_type,
+        data_root=__data_root,
         ann_file='ICFG-PEDES.json',
         data_prefix=dict(img_path='imgs'),
         split='train',
@@ -67,8 +64,8 @@ test_dataloader = dict(
     drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
+        type=__dataset_type,
+        data_root=__data_root,
         ann_file='ICFG-PEDES.json',
         data_prefix=dict(img_path='imgs'),
         split='test',

@@ -15,30 +15,31 @@
 # benchmark galleries stay as published).
 # Test: RSITMD test by default; set `test_dataloader.dataset` to
 # `rsicd_test` (or `rsitmd_test`) to report each benchmark separately.
-img_size = 224
-rsicd_root = 'data/rsicd'
-rsitmd_root = 'data/rsitmd'
+__img_size = 224
+__rsicd_root = 'data/rsicd'
+__rsitmd_root = 'data/rsitmd'
 
 train_pipeline = [
     dict(type='LoadImage'),
-    dict(type='mmpretrain.RandomResizedCrop', scale=img_size,
+    dict(type='mmpretrain.RandomResizedCrop', scale=__img_size,
          crop_ratio_range=(0.5, 1.0), interpolation='bicubic'),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='PackRetrievalInputs'),
 ]
 test_pipeline = [
     dict(type='LoadImage'),
-    dict(type='Resize', scale=(img_size, img_size), interpolation='bicubic'),
+    dict(type='Resize', scale=(__img_size, __img_size),
+         interpolation='bicubic'),
     dict(type='PackRetrievalInputs'),
 ]
 
 rsicd_train = dict(
-    type='PIRCaptionDataset', data_root=rsicd_root,
+    type='PIRCaptionDataset', data_root=__rsicd_root,
     ann_file='finetune/rsicd_train.json',
     data_prefix=dict(img_path='RSICD_images'), image_name_only=True,
     split='train')
 rsitmd_train = dict(
-    type='PIRCaptionDataset', data_root=rsitmd_root,
+    type='PIRCaptionDataset', data_root=__rsitmd_root,
     ann_file='finetune/rsitmd_train.json',
     data_prefix=dict(img_path='images'), image_name_only=True,
     split='train')

@@ -20,11 +20,12 @@
 # `epoch_size` samples over all ranks (default: one pass).  The released
 # PIR-CLIP uses open_clip's train transform RandomResizedCrop(224,
 # scale 0.9-1, bicubic), no flip (docs/methods/pir.md#14-pir-clip-settings).
-img_size = 224
-shard_root = 'data/rs5m'
+# No val split.
+__img_size = 224
+__shard_root = 'data/rs5m'
 
 train_pipeline = [
-    dict(type='mmpretrain.RandomResizedCrop', scale=img_size,
+    dict(type='mmpretrain.RandomResizedCrop', scale=__img_size,
          crop_ratio_range=(0.9, 1.0), interpolation='bicubic'),
     dict(type='PackRetrievalInputs'),
 ]
@@ -37,7 +38,7 @@ train_dataloader = dict(
     sampler=None,  # an IterableDataset splits itself across ranks/workers
     dataset=dict(
         type='WebDatasetCaptions',
-        shards=shard_root,
+        shards=__shard_root,
         resampled=True,
         epoch_size=None,
         shuffle=True,

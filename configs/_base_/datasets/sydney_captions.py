@@ -11,20 +11,21 @@
 # The file names are numeric and carry no scene class, so scene labels are
 # off (scene_rule=None -> label -1).  Some releases ship COCO-captions json
 # instead; then use type='COCOCaptionDataset', ann_file='<file>.json'.
-dataset_type = 'KarpathyCaptionDataset'
-data_root = 'data/sydney_captions'
-img_size = 224
+__dataset_type = 'KarpathyCaptionDataset'
+__data_root = 'data/sydney_captions'
+__img_size = 224
 
 train_pipeline = [
     dict(type='LoadImage'),
-    dict(type='mmpretrain.RandomResizedCrop', scale=img_size,
+    dict(type='mmpretrain.RandomResizedCrop', scale=__img_size,
          crop_ratio_range=(0.5, 1.0), interpolation='bicubic'),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='PackRetrievalInputs'),
 ]
 test_pipeline = [
     dict(type='LoadImage'),
-    dict(type='Resize', scale=(img_size, img_size), interpolation='bicubic'),
+    dict(type='Resize', scale=(__img_size, __img_size),
+         interpolation='bicubic'),
     dict(type='PackRetrievalInputs'),
 ]
 
@@ -35,8 +36,8 @@ train_dataloader = dict(
     drop_last=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
+        type=__dataset_type,
+        data_root=__data_root,
         ann_file='dataset.json',
         data_prefix=dict(img_path='imgs'),
         split='train',
@@ -49,8 +50,8 @@ val_dataloader = dict(
     drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
+        type=__dataset_type,
+        data_root=__data_root,
         ann_file='dataset.json',
         data_prefix=dict(img_path='imgs'),
         split='val',
@@ -65,8 +66,8 @@ test_dataloader = dict(
     drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
+        type=__dataset_type,
+        data_root=__data_root,
         ann_file='dataset.json',
         data_prefix=dict(img_path='imgs'),
         split='test',

@@ -3,42 +3,39 @@
 # An identity = (upper colour, lower colour, bag, hat, shoes); 64 train /
 # 16 val / 32 test identities (disjoint), 4 "camera views" each (shift,
 # scale, background, brightness, facing), 2 captions per image, 96x32 px,
-# read through the real CUHK-PEDES loader (`synthetic_format` may be
+# read through the real CUHK-PEDES loader (the datasets' `format` may be
 # 'cuhkpedes', 'rstpreid' or 'icfgpedes' -- the last has no val split).
 # Generate explicitly with `sdtr-make-synthetic person`.
 #
 # The pipeline is IRRA's scaled down (resize, flip, pad 4 + random crop);
 # random erasing is left out so a few CPU minutes are enough to learn.
 # Override pipelines as a whole in child configs (see synthetic_rs.py).
-img_size = (96, 32)  # (height, width)
-synthetic_format = 'cuhkpedes'
-synthetic_person = dict(
+__img_size = (96, 32)  # (height, width)
+__synthetic_format = 'cuhkpedes'
+__synthetic_person = dict(
     type='SyntheticPersonCaptions',
-    format=synthetic_format,
+    format=__synthetic_format,
     num_train_ids=64,
     num_val_ids=16,
     num_test_ids=32,
     images_per_id=4,
-    img_size=img_size,
+    img_size=__img_size,
     seed=0)
 
 train_pipeline = [
     dict(type='LoadImage'),
-    dict(type='Resize', scale=(img_size[1], img_size[0]),
+    dict(type='Resize', scale=(__img_size[1], __img_size[0]),
          interpolation='bicubic'),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='mmpretrain.RandomCrop', crop_size=img_size, padding=4),
+    dict(type='mmpretrain.RandomCrop', crop_size=__img_size, padding=4),
     dict(type='PackRetrievalInputs'),
 ]
 test_pipeline = [
     dict(type='LoadImage'),
-    dict(type='Resize', scale=(img_size[1], img_size[0]),
+    dict(type='Resize', scale=(__img_size[1], __img_size[0]),
          interpolation='bicubic'),
     dict(type='PackRetrievalInputs'),
 ]
-
-identity_sampler = dict(
-    type='IdentityBalancedSampler', batch_size=32, num_instances=4)
 
 train_dataloader = dict(
     batch_size=32,
@@ -46,7 +43,7 @@ train_dataloader = dict(
     persistent_workers=True,
     drop_last=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(synthetic_person, split='train', pipeline=train_pipeline))
+    dataset=dict(__synthetic_person, split='train', pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=64,
     num_workers=2,
@@ -54,7 +51,7 @@ val_dataloader = dict(
     drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
-        synthetic_person, split='val', test_mode=True,
+        __synthetic_person, split='val', test_mode=True,
         pipeline=test_pipeline))
 val_evaluator = dict(type='PersonSearchMetric')
 test_dataloader = dict(
@@ -64,6 +61,6 @@ test_dataloader = dict(
     drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
-        synthetic_person, split='test', test_mode=True,
+        __synthetic_person, split='test', test_mode=True,
         pipeline=test_pipeline))
 test_evaluator = val_evaluator

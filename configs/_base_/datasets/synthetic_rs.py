@@ -4,7 +4,7 @@
 # beach, parking, river, stadium) x object groups (kind, colour, count,
 # place), 5 different captions per image; 480 train / 80 val / 120 test
 # images of 64x64 px, read through the real Karpathy-json loader
-# (`synthetic_format` may be 'karpathy', 'galr', 'coco' or 'pir').
+# (the datasets' `format` may be 'karpathy', 'galr', 'coco' or 'pir').
 # Generate explicitly with `sdtr-make-synthetic rs` or
 # `python tools/dataset_converters/make_synthetic.py rs`.
 #
@@ -14,26 +14,27 @@
 # the dataset fields (train_dataloader.dataset.img_size=...).
 #
 # No horizontal flip: the captions say "left"/"right".
-img_size = 64
-synthetic_format = 'karpathy'
-synthetic_rs = dict(
+__img_size = 64
+__synthetic_format = 'karpathy'
+__synthetic_rs = dict(
     type='SyntheticRSCaptions',
-    format=synthetic_format,
+    format=__synthetic_format,
     num_train=480,
     num_val=80,
     num_test=120,
-    img_size=img_size,
+    img_size=__img_size,
     seed=0)
 
 train_pipeline = [
     dict(type='LoadImage'),
-    dict(type='mmpretrain.RandomResizedCrop', scale=img_size,
+    dict(type='mmpretrain.RandomResizedCrop', scale=__img_size,
          crop_ratio_range=(0.85, 1.0), interpolation='bicubic'),
     dict(type='PackRetrievalInputs'),
 ]
 test_pipeline = [
     dict(type='LoadImage'),
-    dict(type='Resize', scale=(img_size, img_size), interpolation='bicubic'),
+    dict(type='Resize', scale=(__img_size, __img_size),
+         interpolation='bicubic'),
     dict(type='PackRetrievalInputs'),
 ]
 
@@ -43,7 +44,7 @@ train_dataloader = dict(
     persistent_workers=True,
     drop_last=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(synthetic_rs, split='train', pipeline=train_pipeline))
+    dataset=dict(__synthetic_rs, split='train', pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=64,
     num_workers=2,
@@ -51,7 +52,7 @@ val_dataloader = dict(
     drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
-        synthetic_rs, split='val', test_mode=True, pipeline=test_pipeline))
+        __synthetic_rs, split='val', test_mode=True, pipeline=test_pipeline))
 val_evaluator = dict(type='RSITRRecall')
 test_dataloader = dict(
     batch_size=64,
@@ -60,5 +61,5 @@ test_dataloader = dict(
     drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
-        synthetic_rs, split='test', test_mode=True, pipeline=test_pipeline))
+        __synthetic_rs, split='test', test_mode=True, pipeline=test_pipeline))
 test_evaluator = val_evaluator

@@ -14,20 +14,21 @@
 # ASSUMPTION about the numbering of the release; check a few images.
 # Some releases ship COCO-captions json instead; then use
 #   type='COCOCaptionDataset', ann_file='captions_<split>.json'.
-dataset_type = 'KarpathyCaptionDataset'
-data_root = 'data/ucm_captions'
-img_size = 224
+__dataset_type = 'KarpathyCaptionDataset'
+__data_root = 'data/ucm_captions'
+__img_size = 224
 
 train_pipeline = [
     dict(type='LoadImage'),
-    dict(type='mmpretrain.RandomResizedCrop', scale=img_size,
+    dict(type='mmpretrain.RandomResizedCrop', scale=__img_size,
          crop_ratio_range=(0.5, 1.0), interpolation='bicubic'),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='PackRetrievalInputs'),
 ]
 test_pipeline = [
     dict(type='LoadImage'),
-    dict(type='Resize', scale=(img_size, img_size), interpolation='bicubic'),
+    dict(type='Resize', scale=(__img_size, __img_size),
+         interpolation='bicubic'),
     dict(type='PackRetrievalInputs'),
 ]
 
@@ -38,8 +39,8 @@ train_dataloader = dict(
     drop_last=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
+        type=__dataset_type,
+        data_root=__data_root,
         ann_file='dataset.json',
         data_prefix=dict(img_path='imgs'),
         split='train',
@@ -52,8 +53,8 @@ val_dataloader = dict(
     drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
+        type=__dataset_type,
+        data_root=__data_root,
         ann_file='dataset.json',
         data_prefix=dict(img_path='imgs'),
         split='val',
@@ -68,8 +69,8 @@ test_dataloader = dict(
     drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
+        type=__dataset_type,
+        data_root=__data_root,
         ann_file='dataset.json',
         data_prefix=dict(img_path='imgs'),
         split='test',

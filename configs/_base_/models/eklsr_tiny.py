@@ -7,7 +7,7 @@
 # all the reconstruction task needs to be learnable.
 _base_ = ['./clip_tiny.py']
 
-embed_dim = 128
+__embed_dim = 128
 
 model = dict(
     type='EKLSRRetriever',
@@ -15,15 +15,15 @@ model = dict(
     importance=dict(type='ImportanceFactor'),
     image_selector=dict(type='KeyLocalSelector', ratio=0.3),
     text_selector=dict(type='KeyLocalSelector', ratio=0.3),
-    image_neck=dict(type='KLSFFusion', in_channels=embed_dim,
-                    hidden_channels=4 * embed_dim, dropout=0.1),
-    text_neck=dict(type='KLSFFusion', in_channels=embed_dim,
-                   hidden_channels=4 * embed_dim, dropout=0.1),
+    image_neck=dict(type='KLSFFusion', in_channels=__embed_dim,
+                    hidden_channels=4 * __embed_dim, dropout=0.1),
+    text_neck=dict(type='KLSFFusion', in_channels=__embed_dim,
+                   hidden_channels=4 * __embed_dim, dropout=0.1),
     text_klr_selector=dict(type='KeyLocalSelector', ratio=0.5),
-    text_klr_head=dict(type='TextKLRHead', in_channels=embed_dim,
+    text_klr_head=dict(type='TextKLRHead', in_channels=__embed_dim,
                        vocab_size=49408, loss_weight=0.1),
     image_klr_selector=dict(type='KeyLocalSelector', ratio=0.5),
-    image_klr_head=dict(type='ImageKLRHead', in_channels=embed_dim,
+    image_klr_head=dict(type='ImageKLRHead', in_channels=__embed_dim,
                         mask_channels=128, vocab_size=1024, loss_weight=0.1),
     target_generator=dict(
         type='DALLETargetGenerator', group_count=4, n_hid=16,

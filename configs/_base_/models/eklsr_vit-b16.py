@@ -14,9 +14,9 @@
 # training (set target_generator.pretrained=None to train without them).
 _base_ = ['./clip_vit-b16.py']
 
-dalle_encoder = ('https://download.openmmlab.com/mmselfsup/1.x/'
-                 'target_generator_ckpt/dalle_encoder.pth')
-embed_dim = 512
+__dalle_encoder = ('https://download.openmmlab.com/mmselfsup/1.x/'
+                   'target_generator_ckpt/dalle_encoder.pth')
+__embed_dim = 512
 
 model = dict(
     type='EKLSRRetriever',
@@ -28,25 +28,25 @@ model = dict(
                         mode='polynomial', eval_mode='auto'),
     text_selector=dict(type='KeyLocalSelector', ratio=0.3,
                        mode='polynomial', eval_mode='auto'),
-    image_neck=dict(type='KLSFFusion', in_channels=embed_dim,
-                    hidden_channels=4 * embed_dim, dropout=0.1),
-    text_neck=dict(type='KLSFFusion', in_channels=embed_dim,
-                   hidden_channels=4 * embed_dim, dropout=0.1),
+    image_neck=dict(type='KLSFFusion', in_channels=__embed_dim,
+                    hidden_channels=4 * __embed_dim, dropout=0.1),
+    text_neck=dict(type='KLSFFusion', in_channels=__embed_dim,
+                   hidden_channels=4 * __embed_dim, dropout=0.1),
     # Text KLR (eq. 10-13)
     text_klr_selector=dict(type='KeyLocalSelector', ratio=0.5,
                            mode='polynomial'),
-    text_klr_head=dict(type='TextKLRHead', in_channels=embed_dim,
+    text_klr_head=dict(type='TextKLRHead', in_channels=__embed_dim,
                        vocab_size=49408, with_interaction=True,
                        loss_weight=0.1, normalize='token'),
     # Image KLR (eq. 14-17)
     image_klr_selector=dict(type='KeyLocalSelector', ratio=0.5,
                             mode='polynomial'),
-    image_klr_head=dict(type='ImageKLRHead', in_channels=embed_dim,
+    image_klr_head=dict(type='ImageKLRHead', in_channels=__embed_dim,
                         mask_channels=768, vocab_size=8192,
                         with_interaction=True, loss_weight=0.1,
                         normalize='token'),
     target_generator=dict(
         type='DALLETargetGenerator', group_count=4, n_hid=256,
         n_blk_per_group=2, vocab_size=8192,
-        pretrained=dict(checkpoint=dalle_encoder)),
+        pretrained=dict(checkpoint=__dalle_encoder)),
 )

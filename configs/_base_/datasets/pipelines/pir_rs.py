@@ -1,6 +1,6 @@
 # PIR-ITR's image/caption pipelines for the remote-sensing caption datasets,
 # shared by every PIR-ITR config (use with a dataset base, e.g.
-# '../_base_/datasets/rsitmd.py', and set the dataloaders' pipelines to
+# '../_base_/datasets/rsitmd_pir.py', and set the dataloaders' pipelines to
 # the pir_train_pipeline / pir_test_pipeline variables of this base).
 # PIR's train transform (docs/methods/pir.md#11-pir-itr-settings; release:
 # jaychempan/PIR dataset/__init__.py): random resized crop 224 (scale 0.5-1,
@@ -10,10 +10,10 @@
 # TranslateX/Y +-7 px, Rotate +-21 deg, each drawn op applied with
 # probability 0.5), then PIR's caption cleaning (pre_caption, 30 words).
 # Test: resize 224 + pre_caption.
-pir_img_size = 224
+__pir_img_size = 224
 pir_train_pipeline = [
     dict(type='LoadImage'),
-    dict(type='mmpretrain.RandomResizedCrop', scale=pir_img_size,
+    dict(type='mmpretrain.RandomResizedCrop', scale=__pir_img_size,
          crop_ratio_range=(0.5, 1.0), interpolation='bicubic'),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='RandomAugment', num_ops=2, magnitude=7),
@@ -22,7 +22,8 @@ pir_train_pipeline = [
 ]
 pir_test_pipeline = [
     dict(type='LoadImage'),
-    dict(type='Resize', scale=(pir_img_size, pir_img_size), interpolation='bicubic'),
+    dict(type='Resize', scale=(__pir_img_size, __pir_img_size),
+         interpolation='bicubic'),
     dict(type='PreCaption', max_words=30),
     dict(type='PackRetrievalInputs'),
 ]
