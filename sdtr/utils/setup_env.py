@@ -110,3 +110,31 @@ def add_tensorboard_if_available(cfg) -> bool:
         backends.append(dict(type='TensorboardVisBackend'))
     vis['vis_backends'] = backends
     return True
+
+
+def merge_cfg_options(cfg, options) -> None:
+    """``cfg.merge_from_dict(options)`` with an error naming the option.
+
+    mmengine reports an override below a ``None`` (or non-dict) entry, such
+    as ``val_dataloader.batch_size=8`` on a config without validation, as a
+    child/base config inheritance problem; this names the option instead.
+    """
+    if not options:
+        return
+    try:
+        cfg.merge_from_dict(options)
+    except TypeError as err:
+        for key in options:
+            parts = key.split('.')
+            node = cfg
+            for depth, part in enumerate(parts[:-1]):
+                node = node.get(part) if isinstance(node, dict) else None
+                if not isinstance(node, dict):
+                    where = '.'.join(parts[:depth + 1])
+                    raise TypeError(
+                        f'--cfg-options {key}: the config sets {where} = '
+                        f'{node!r}, so it has no field '
+                        f'{parts[depth + 1]!r} to override (a config '
+                        'without validation has val_dataloader = None).'
+                    ) from err
+        raise
