@@ -138,3 +138,16 @@ def merge_cfg_options(cfg, options) -> None:
                         'without validation has val_dataloader = None).'
                     ) from err
         raise
+
+
+def drop_disabled_default_hooks(cfg) -> None:
+    """Remove ``default_hooks`` entries set to ``None``.
+
+    mmengine only accepts ``None`` for its own default hook names; sdtr's
+    extra ones (``non_finite``, ``strict_load``, ``reproducibility``) are
+    switched off the same way: ``--cfg-options default_hooks.non_finite=None``.
+    """
+    hooks = cfg.get('default_hooks')
+    if isinstance(hooks, dict):
+        for name in [k for k, v in hooks.items() if v is None]:
+            hooks.pop(name)

@@ -201,13 +201,18 @@ class NonFiniteCheckHook(Hook):
     def _fail(self, runner, batch_idx, terms, bad_terms, bad_grads,
               reason) -> None:
         try:
-            lrs = runner.optim_wrapper.get_lr()
-            lr_text = ', '.join(f'{k}={[float(f"{x:.6g}") for x in v]}'
-                                for k, v in lrs.items())
+            parts = []
+            for key, values in runner.optim_wrapper.get_lr().items():
+                distinct = sorted({float(v) for v in values})
+                text = f'{distinct[0]:.6g}' if len(distinct) == 1 else \
+                    f'{distinct[0]:.6g}..{distinct[-1]:.6g}'
+                parts.append(f'{key}={text} ({len(values)} param groups)'
+                             if len(values) > 1 else f'{key}={text}')
+            lr_text = ', '.join(parts)
         except Exception:  # noqa: BLE001 - the message must still come out
             lr_text = 'unknown'
         loop = runner.train_loop
-        where = f'iteration {runner.iter + 1}'
+        where = f'iteration {runner.iter + 1} of {loop.max_iters}'
         if isinstance(loop, EpochBasedTrainLoop):
             n = len(loop.dataloader) if hasattr(loop.dataloader,
                                                 '__len__') else '?'

@@ -38,6 +38,7 @@ from mmengine.dist import all_gather_object, get_world_size
 from torch import Tensor
 
 from sdtr.registry import METRICS
+from ..functional._common import exact_fp32_matmul
 from .retrieval_base import BaseRetrievalMetric, _as_long_list, _get
 
 
@@ -123,7 +124,12 @@ class RetrievalRankingDump(BaseRetrievalMetric):
             rows = torch.arange(start, min(start + self.chunk,
                                            query.shape[0]),
                                 device=query.device)
-            scores = query[rows] @ gallery.t()
+            # scored as img @ txt.T, the orientation of the metrics, so
+            # that the ranks agree with them to the last bit
+            with exact_fp32_matmul():
+                scores = (data['img'] @ data['txt'][rows].t()).t() \
+                    if direction == 't2i' else data['img'][rows] @ \
+                    data['txt'].t()
             relevant = self._relevant(data, direction, rows)
             best = torch.where(relevant, scores,
                                torch.full_like(scores, float('-inf'))).amax(1)
