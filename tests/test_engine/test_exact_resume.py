@@ -132,32 +132,37 @@ class KillAt(Hook):
 
 
 
-def _runner(work_dir, resume=False, kill=None):
+def _runner(work_dir, resume=False, kill=None, workers=2, persistent=True,
+            validate=True):
     from mmengine.runner import Runner
     hooks = [dict(type=Record)]
     if kill:
         hooks.append(dict(type=KillAt, point=kill))
-    return Runner(
-        model=DropoutRegressor(),
-        work_dir=work_dir,
-        train_dataloader=dict(
-            dataset=AugData(24, augment=True),
-            sampler=dict(type='DefaultSampler', shuffle=True),
-            batch_size=4, num_workers=2, persistent_workers=True,
-            collate_fn=dict(type='default_collate')),
+    val = dict(
         val_dataloader=dict(
             dataset=AugData(8, augment=False),
             sampler=dict(type='DefaultSampler', shuffle=False),
             batch_size=4, num_workers=0,
             collate_fn=dict(type='default_collate')),
         val_evaluator=dict(type=MAE),
-        val_cfg=dict(),
+        val_cfg=dict()) if validate else {}
+    return Runner(
+        model=DropoutRegressor(),
+        work_dir=work_dir,
+        train_dataloader=dict(
+            dataset=AugData(24, augment=True),
+            sampler=dict(type='DefaultSampler', shuffle=True),
+            batch_size=4, num_workers=workers,
+            persistent_workers=persistent and workers > 0,
+            collate_fn=dict(type='default_collate')),
         train_cfg=dict(by_epoch=True, max_epochs=EPOCHS, val_interval=1),
         optim_wrapper=dict(optimizer=dict(type='Adam', lr=0.1)),
         default_hooks=dict(
             logger=dict(type='LoggerHook', interval=100),
             checkpoint=dict(type=AtomicCheckpointHook, interval=1,
-                            max_keep_ckpts=1, save_best='mae', rule='less'),
+                            max_keep_ckpts=1,
+                            save_best='mae' if validate else None,
+                            rule='less'),
             non_finite=dict(type=NonFiniteCheckHook),
             strict_load=dict(type=StrictLoadHook),
             reproducibility=dict(type=ReproducibilityHook)),
@@ -166,19 +171,20 @@ def _runner(work_dir, resume=False, kill=None):
         resume=resume,
         env_cfg=dict(mp_cfg=dict(mp_start_method='fork')),
         default_scope='mmengine',
-        experiment_name=f'resume-{abs(hash((work_dir, resume, kill)))}')
+        experiment_name=f'resume-{abs(hash((work_dir, resume, kill)))}',
+        **val)
 
 
-def _train(work_dir, resume, kill):
+def _train(work_dir, resume, kill, options):
     torch.set_num_threads(1)
-    runner = _runner(work_dir, resume, kill)
+    runner = _runner(work_dir, resume, kill, **options)
     runner.train()
     torch.save(runner.model.state_dict(), osp.join(work_dir, 'final.pt'))
 
 
-def _in_child(work_dir, resume=False, kill=None):
-    proc = mp.get_context('fork').Process(target=_train,
-                                          args=(work_dir, resume, kill))
+def _in_child(work_dir, resume=False, kill=None, **options):
+    proc = mp.get_context('fork').Process(
+        target=_train, args=(work_dir, resume, kill, options))
     proc.start()
     proc.join(300)
     return proc.exitcode
@@ -223,3 +229,19 @@ def test_killed_and_resumed_run_is_bit_exact(kill, reference, tmp_path):
     assert not [f for f in os.listdir(work) if '.partial-' in f]
     best = [f for f in os.listdir(work) if f.startswith('best_')]
     assert len(best) == 1, best
+
+
+@pytest.mark.parametrize('options', [
+    dict(workers=0, validate=False),
+    dict(workers=2, persistent=False, validate=True),
+])
+def test_weights_do_not_depend_on_workers_or_validation(options, reference,
+                                                        tmp_path):
+    """Augmentation is seeded by (seed, epoch, sample) and validation leaves
+    the training RNG alone: loading in the main process, non-persistent
+    workers and skipping validation all give the reference weights."""
+    work = str(tmp_path / 'run')
+    assert _in_child(work, **options) == 0
+    state = torch.load(osp.join(work, 'final.pt'))
+    for key, value in reference['state'].items():
+        assert torch.equal(state[key], value), (options, key)
