@@ -28,7 +28,10 @@ iteration before any checkpoint of it is written.
 same error.  With mmengine's ``AmpOptimWrapper`` and a dynamic loss scale the
 gradient scaler already skips overflowing steps and lowers the scale; in
 both modes those skips are counted the same way, so that a run that never
-recovers stops.
+recovers stops.  In a distributed run the ranks share their verdict (one
+small all-reduce per iteration): a loss that is non-finite on one rank only
+stops (or skips) every rank, instead of leaving the others waiting in the
+next collective.
 
 See ``docs/training.md``.
 """
@@ -36,6 +39,7 @@ import math
 from typing import Dict, List, Optional
 
 import torch
+from mmengine.dist import all_reduce, get_world_size
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmengine.optim import OptimWrapperDict
@@ -174,6 +178,19 @@ class NonFiniteCheckHook(Hook):
                      if 'loss' in k and not math.isfinite(v)]
         bad_grads = self._bad_grads
         overflow = self._scaler_skipped(runner)
+        if get_world_size() > 1:
+            # a loss can be non-finite on one rank only: every rank must
+            # stop (or skip) together, or the others hang in the next
+            # collective
+            flags = torch.tensor([bool(bad_terms), bad_grads is not None,
+                                  overflow], dtype=torch.int32)
+            all_reduce(flags, op='max')
+            if flags[0] and not bad_terms:
+                bad_terms = ['(on another rank)']
+            if flags[1] and bad_grads is None:
+                bad_grads = dict(norm=float('nan'),
+                                 params=['(on another rank)'])
+            overflow = bool(flags[2])
         if not bad_terms and bad_grads is None and not overflow:
             self.consecutive_skips = 0
             return
