@@ -53,50 +53,24 @@ def zoo(tmp_path_factory):
     sha = hashlib.sha256(Path(final).read_bytes()).hexdigest()
     # same first 8 hex digits, different digest: caught only by a full check
     near = sha[:8] + ('0' if sha[8] != '0' else '1') + sha[9:]
-    (root / 'metafile.yml').write_text(f'''
-Collections:
-  - Name: TinyCLIP
-    README: README.md
-Models:
-  - Name: tiny_rs_synthetic
-    In Collection: TinyCLIP
-    Config: tiny_rs.py
-    Results:
-      - Task: Image-Text Retrieval
-        Dataset: Synthetic-RS
-        Metrics: {{mR: 50.0}}
-        Source: ours, test fixture
-    Weights: {URL_DIR}{name}
-    Weights SHA256: {sha}
-  - Name: tiny_rs_no_hash
-    In Collection: TinyCLIP
-    Config: tiny_rs.py
-    Results:
-      - Task: Image-Text Retrieval
-        Dataset: Synthetic-RS
-        Metrics: {{mR: 50.0}}
-        Source: ours, test fixture
-    Weights: {URL_DIR}{name}
-  - Name: tiny_rs_near_hash
-    In Collection: TinyCLIP
-    Config: tiny_rs.py
-    Results:
-      - Task: Image-Text Retrieval
-        Dataset: Synthetic-RS
-        Metrics: {{mR: 50.0}}
-        Source: ours, test fixture
-    Weights: {URL_DIR}{name}
-    Weights SHA256: {near}
-  - Name: tiny_person_unpublished
-    In Collection: TinyCLIP
-    Config: tiny_rs.py
-    Results:
-      - Task: Text-To-Image Retrieval
-        Dataset: Synthetic-Person
-        Metrics: {{R@1: 1.0}}
-        Source: ours, test fixture
-    Weights: null
-''')
+    def entry(model_name, task, dataset, metrics, weights, sha256=None):
+        text = (f'  - Name: {model_name}\n    In Collection: TinyCLIP\n'
+                '    Config: tiny_rs.py\n    Results:\n'
+                f'      - Task: {task}\n        Dataset: {dataset}\n'
+                f'        Metrics: {metrics}\n'
+                '        Source: ours, test fixture\n'
+                f'    Weights: {weights}\n')
+        return text + (f'    Weights SHA256: {sha256}\n' if sha256 else '')
+
+    rs = ('Image-Text Retrieval', 'Synthetic-RS', '{mR: 50.0}',
+          URL_DIR + name)
+    (root / 'metafile.yml').write_text(
+        'Collections:\n  - Name: TinyCLIP\n    README: README.md\nModels:\n'
+        + entry('tiny_rs_synthetic', *rs, sha256=sha)
+        + entry('tiny_rs_no_hash', *rs)
+        + entry('tiny_rs_near_hash', *rs, sha256=near)
+        + entry('tiny_person_unpublished', 'Text-To-Image Retrieval',
+                'Synthetic-Person', '{R@1: 1.0}', 'null'))
     (root / 'model-index.yml').write_text('Import:\n  - metafile.yml\n')
     return dict(root=root, index=str(root / 'model-index.yml'),
                 published=Path(final), pub_dir=pub_dir, model=model,

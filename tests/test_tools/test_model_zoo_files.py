@@ -97,6 +97,15 @@ def test_wrong_parameter_count_is_an_error(tmp_path):
 def test_published_weights_are_linked(tmp_path):
     gen = _gen()
     url = 'https://example.invalid/tiny_1xb32_rsitmd_20250101-0123abcd.pth'
-    repo = _fake_repo(tmp_path, weights=url)
+    sha = '0123abcd' * 8
+    repo = _fake_repo(tmp_path, weights=f'{url}\n    Weights SHA256: {sha}')
     gen.main(['--repo', str(repo)])
     assert f'[download]({url})' in (repo / 'model_zoo.md').read_text()
+
+
+def test_published_weights_need_a_recorded_sha256(tmp_path):
+    gen = _gen()
+    url = 'https://example.invalid/tiny_1xb32_rsitmd_20250101-0123abcd.pth'
+    repo = _fake_repo(tmp_path, weights=url)
+    with pytest.raises(RuntimeError, match='without "Weights SHA256"'):
+        gen.main(['--repo', str(repo)])
