@@ -25,7 +25,7 @@ from mmengine.runner import Runner
 
 from sdtr.utils import register_all_modules
 from sdtr.utils.compat import is_url
-from sdtr.utils.setup_env import (drop_disabled_default_hooks,
+from sdtr.utils.setup_env import (prepare_default_hooks,
                                   merge_cfg_options, setup_distributed)
 
 
@@ -123,7 +123,7 @@ def main(argv=None):
         cfg.test_cfg = dict(cfg.get('test_cfg') or {}, fp16=True)
     if args.dump_rankings:
         add_ranking_dump(cfg, args.dump_rankings, args.dump_topk)
-    drop_disabled_default_hooks(cfg)
+    prepare_default_hooks(cfg)
     setup_distributed(cfg, args.launcher)
 
     runner = Runner.from_cfg(cfg)

@@ -23,7 +23,7 @@ from mmengine.runner import Runner
 
 from sdtr.utils import register_all_modules
 from sdtr.utils.setup_env import (add_tensorboard_if_available,
-                                  drop_disabled_default_hooks,
+                                  prepare_default_hooks,
                                   merge_cfg_options, setup_distributed)
 
 
@@ -133,7 +133,7 @@ def main(argv=None):
     register_all_modules(init_default_scope=False)
     cfg = Config.fromfile(args.config)
     cfg = merge_args(cfg, args)
-    drop_disabled_default_hooks(cfg)
+    prepare_default_hooks(cfg)
     setup_distributed(cfg, args.launcher)
     add_tensorboard_if_available(cfg)
 

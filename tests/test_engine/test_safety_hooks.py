@@ -30,7 +30,7 @@ def _runner(tmp_path, load_cfg=None, resume=False):
     return Runner(model=TwoLayers(), work_dir=str(tmp_path / 'w'),
                   default_hooks=dict(strict=dict(type=StrictLoadHook)),
                   cfg=dict(load_cfg=load_cfg) if load_cfg else None,
-                  resume=resume, default_scope='mmengine',
+                  resume=resume, default_scope='sdtr',
                   experiment_name=f'strict-{id(tmp_path)}-{resume}')
 
 

@@ -88,8 +88,12 @@ def test_partial_load_flag_and_default_strictness():
 
 
 def test_default_hooks_set_to_none_are_dropped():
-    from sdtr.utils.setup_env import drop_disabled_default_hooks
+    from sdtr.utils.setup_env import prepare_default_hooks
     cfg = _merged('--cfg-options', 'default_hooks.non_finite=None')
-    drop_disabled_default_hooks(cfg)
+    prepare_default_hooks(cfg)
     assert 'non_finite' not in cfg.default_hooks
     assert cfg.default_hooks.reproducibility.type == 'ReproducibilityHook'
+    # a config without sdtr's runtime still loads checkpoints strictly
+    bare = Config(dict(model=dict(type='X')))
+    prepare_default_hooks(bare)
+    assert bare.default_hooks.strict_load.type == 'sdtr.StrictLoadHook'

@@ -111,6 +111,18 @@ class ReproducibilityHook(Hook):
             self.epoch.value = runner.epoch
         loader.generator = torch.Generator().manual_seed(
             derive_seed(seed, LOADER_STREAM) & 0x7FFFFFFFFFFFFFFF)
+        dataset = loader.dataset
+        if isinstance(dataset, torch.utils.data.IterableDataset):
+            runner.logger.warning(
+                f'{type(dataset).__name__} is an iterable dataset: its '
+                'augmentation is seeded per (epoch, rank, worker) when '
+                'workers start, not per sample; with persistent workers a '
+                'resumed run does not replay it exactly (docs/training.md)')
+        elif getattr(type(dataset), '__getitems__', None) is not None:
+            runner.logger.warning(
+                f'{type(dataset).__name__} defines its own __getitems__: '
+                'per-sample seeding is not installed and a resumed run may '
+                'not replay its augmentation exactly')
         if loader.num_workers > 0:
             init = loader.worker_init_fn
             if not (isinstance(init, partial)
