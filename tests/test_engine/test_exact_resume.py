@@ -16,6 +16,7 @@ import os
 import os.path as osp
 import random
 import signal
+import time
 
 import numpy as np
 import pytest
@@ -186,7 +187,12 @@ def _in_child(work_dir, resume=False, kill=None, **options):
     proc = mp.get_context('fork').Process(
         target=_train, args=(work_dir, resume, kill, options))
     proc.start()
-    proc.join(300)
+    # poll the exit status: join() would also wait for the DataLoader
+    # workers of a killed child, which hold its sentinel pipe until their
+    # watchdog notices (seconds)
+    deadline = time.monotonic() + 300
+    while proc.exitcode is None and time.monotonic() < deadline:
+        time.sleep(0.02)
     return proc.exitcode
 
 
@@ -197,6 +203,11 @@ def _metrics(work_dir):
 
 @pytest.fixture(scope='module')
 def reference(tmp_path_factory):
+    # Every Runner logs mmengine's collect_env(), whose first call imports
+    # half of the stack (~1.5 s); calling it once here lets every forked
+    # child inherit those imports.
+    from mmengine.utils.dl_utils import collect_env
+    collect_env()
     work = str(tmp_path_factory.mktemp('reference'))
     assert _in_child(work) == 0
     return dict(state=torch.load(osp.join(work, 'final.pt')),
