@@ -192,3 +192,29 @@ def test_dump_rankings_agree_with_the_metrics(tmp_path, tiny_state):
                     'pred', '--dump-topk', '5', '--work-dir',
                     str(tmp_path / 'w2')])
     assert json.loads(alias.read_text()) == dump
+
+
+def test_person_rankings_use_identities(tmp_path):
+    """Person search: a gallery image is relevant when it shows the query's
+    identity; the t2i ranks reproduce R@K of PersonSearchMetric."""
+    from sdtr.apis import get_model
+    person = 'configs/quickstart/clip_tiny_1xb32_synthetic-person.py'
+    cfg = write_tiny_config(
+        tmp_path / 'tiny_person.py', person,
+        extra="train_dataloader = dict(sampler=dict(_delete_=True, "
+        "type='DefaultSampler', shuffle=True))")
+    torch.manual_seed(0)
+    ckpt = tmp_path / 'person.pth'
+    torch.save(dict(state_dict=get_model(str(REPO / person)).state_dict()),
+               ckpt)
+    out, ranks = tmp_path / 'm.json', tmp_path / 'rankings.json'
+    test_tool.main([cfg, str(ckpt), '--out', str(out), '--dump-rankings',
+                    str(ranks), '--work-dir', str(tmp_path / 'w')])
+    metrics, dump = json.loads(out.read_text()), json.loads(ranks.read_text())
+    assert dump['relevance'] == 'identity'
+    ranks_ = [q['gt_rank'] for q in dump['t2i']]
+    for k in (1, 5, 10):
+        recall = 100.0 * sum(r <= k for r in ranks_) / len(ranks_)
+        assert recall == pytest.approx(metrics[f'person/R@{k}'], abs=1e-9)
+    # several gallery images can show the query's identity
+    assert max(len(q['gt']) for q in dump['t2i']) > 1
