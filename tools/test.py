@@ -1,8 +1,18 @@
 """Evaluate a trained retrieval model on the test split of its config.
 
-Example::
+Examples::
 
     python tools/test.py CONFIG CHECKPOINT --out metrics.json
+    python tools/test.py CONFIG https://host/x.pth --out metrics.json
+    # per-query rankings (top-k gallery items, scores, rank of the truth)
+    python tools/test.py CONFIG CHECKPOINT --dump-rankings rankings.json
+    python tools/test.py CONFIG CHECKPOINT --out rankings.json --out-item pred
+
+The checkpoint (a path or an ``http(s)://`` URL, downloaded once into
+torch.hub's cache) is read with ``weights_only=True``
+(:mod:`sdtr.utils.compat`) and must match the model: a missing, unexpected
+or wrongly shaped key stops with the list of them (``--partial-load``
+evaluates a partial match and reports the coverage).
 """
 import argparse
 import json
@@ -14,19 +24,38 @@ from mmengine.dist import get_rank
 from mmengine.runner import Runner
 
 from sdtr.utils import load_config, register_all_modules
-from sdtr.utils.setup_env import setup_distributed
+from sdtr.utils.compat import is_url
+from sdtr.utils.setup_env import prepare_default_hooks, setup_distributed
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description='Test (evaluate) a retrieval model')
     parser.add_argument('config', help='test config file path')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('checkpoint',
+                        help='checkpoint file or http(s):// URL')
     parser.add_argument('--work-dir',
                         help='the directory to save the evaluation logs')
-    parser.add_argument('--out', help='write the metrics as flat JSON here')
+    parser.add_argument(
+        '--out', help='write the metrics as flat JSON here (with '
+        '--out-item pred: the per-query rankings)')
+    parser.add_argument(
+        '--out-item', choices=['metrics', 'pred'], default='metrics',
+        help='what --out receives, as in mmpretrain: "metrics" (default) or '
+        '"pred" (the per-query rankings of --dump-rankings)')
+    parser.add_argument(
+        '--dump-rankings', metavar='FILE',
+        help='write every query\'s top-k gallery items (ids, paths or '
+        'captions, scores) and the rank of its ground truth as JSON')
+    parser.add_argument('--dump-topk', type=int, default=10,
+                        help='gallery items per query in the rankings (10)')
     parser.add_argument('--amp', action='store_true',
                         help='evaluate under autocast (fp16/bf16)')
+    parser.add_argument(
+        '--partial-load', action='store_true',
+        help='evaluate a checkpoint that matches the model only partly '
+        '(load_cfg.strict=False; the coverage is logged). By default any '
+        'mismatch is an error')
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='override config settings, key=value')
@@ -36,7 +65,39 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
+    if args.out_item == 'pred':
+        if not args.out:
+            parser.error('--out-item pred needs --out FILE')
+        if args.dump_rankings and args.dump_rankings != args.out:
+            parser.error('--out-item pred writes the rankings to --out; do '
+                         'not also give another --dump-rankings file')
+        args.dump_rankings = args.out
     return args
+
+
+def add_ranking_dump(cfg, out_file: str, topk: int) -> None:
+    """Append :class:`RetrievalRankingDump` to the test evaluator; person
+    search (``PersonSearchMetric``) ranks by identity, RSITR by image."""
+    evaluator = cfg.get('test_evaluator')
+    if evaluator is None:
+        raise ValueError('--dump-rankings: the config has no test_evaluator')
+    if isinstance(evaluator, dict) and 'metrics' in evaluator:
+        metrics = list(evaluator['metrics'])  # dict(type='Evaluator', ...)
+    elif isinstance(evaluator, (list, tuple)):
+        metrics = list(evaluator)
+    else:
+        metrics = [evaluator]
+    types = [str(m.get('type', '')) for m in metrics]
+    if not any(t.endswith(('RSITRRecall', 'PersonSearchMetric'))
+               for t in types):
+        raise ValueError(
+            f'--dump-rankings needs an image-text retrieval test evaluator '
+            f'(RSITRRecall or PersonSearchMetric), the config has {types}')
+    relevance = 'identity' if any(
+        t.endswith('PersonSearchMetric') for t in types) else 'image'
+    metrics.append(dict(type='RetrievalRankingDump', out_file=out_file,
+                        topk=topk, relevance=relevance))
+    cfg.test_evaluator = metrics
 
 
 def main(argv=None):
@@ -48,24 +109,34 @@ def main(argv=None):
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
-    if not osp.isfile(args.checkpoint):
-        raise FileNotFoundError(f'checkpoint {args.checkpoint!r} not found')
+    if not is_url(args.checkpoint) and not osp.isfile(args.checkpoint):
+        raise FileNotFoundError(
+            f'checkpoint {args.checkpoint!r} not found (expected a local '
+            'file or an http(s):// URL)')
     cfg.load_from = args.checkpoint
     cfg.resume = False
+    if args.partial_load:
+        cfg.load_cfg = dict(cfg.get('load_cfg') or {}, strict=False)
     if args.amp:
         cfg.test_cfg = dict(cfg.get('test_cfg') or {}, fp16=True)
+    if args.dump_rankings:
+        add_ranking_dump(cfg, args.dump_rankings, args.dump_topk)
+    prepare_default_hooks(cfg)
     setup_distributed(cfg, args.launcher)
 
     runner = Runner.from_cfg(cfg)
     metrics = runner.test()
-    if args.out and get_rank() == 0:
-        flat = {k: float(v) if hasattr(v, '__float__') else v
-                for k, v in metrics.items()}
-        out_dir = osp.dirname(osp.abspath(args.out))
-        os.makedirs(out_dir, exist_ok=True)
-        with open(args.out, 'w') as f:
-            json.dump(flat, f, indent=2, sort_keys=True)
-        print(f'metrics written to {args.out}')
+    if get_rank() == 0:
+        if args.dump_rankings:
+            print(f'rankings written to {args.dump_rankings}')
+        if args.out and args.out_item == 'metrics':
+            flat = {k: float(v) if hasattr(v, '__float__') else v
+                    for k, v in metrics.items()}
+            out_dir = osp.dirname(osp.abspath(args.out))
+            os.makedirs(out_dir, exist_ok=True)
+            with open(args.out, 'w') as f:
+                json.dump(flat, f, indent=2, sort_keys=True)
+            print(f'metrics written to {args.out}')
     return metrics
 
 

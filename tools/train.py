@@ -5,18 +5,26 @@ Examples::
     python tools/train.py configs/quickstart/clip_tiny_1xb32_synthetic-rs.py
     python tools/train.py CONFIG --resume            # resume the latest run
     python tools/train.py CONFIG --resume work_dirs/x/epoch_3.pth
+    python tools/train.py CONFIG --cfg-options load_from=init.pth --partial-load
     torchrun --nproc_per_node 8 tools/train.py CONFIG --launcher pytorch
+
+``--cfg-options`` are applied first and the other flags after them, so a
+flag wins over a config value; with ``--no-validate`` the val overrides of
+``--cfg-options`` (``val_dataloader.*``, ``val_cfg.*``, ``val_evaluator.*``)
+are ignored with a warning.
 """
 import argparse
 import os
 import os.path as osp
+import warnings
 
 from mmengine.config import Config, DictAction
 
 from sdtr.utils import (check_cfg_options, check_config,
                         register_all_modules)
-from sdtr.utils.setup_env import add_tensorboard_if_available, \
-    setup_distributed
+from sdtr.utils.setup_env import (add_tensorboard_if_available,
+                                  prepare_default_hooks,
+                                  merge_cfg_options, setup_distributed)
 
 
 def parse_args(argv=None):
@@ -32,6 +40,11 @@ def parse_args(argv=None):
         help='mixed precision training (bf16 where supported, else fp16)')
     parser.add_argument('--no-validate', action='store_true',
                         help='do not evaluate during training')
+    parser.add_argument(
+        '--partial-load', action='store_true',
+        help='load a load_from checkpoint that does not match the model '
+        'partially and report the coverage (load_cfg.strict=False); by '
+        'default a mismatch is an error. Never applies to --resume')
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale the lr linearly with the total batch')
     parser.add_argument(
@@ -51,8 +64,22 @@ def parse_args(argv=None):
     return args
 
 
+VAL_KEYS = ('val_cfg', 'val_dataloader', 'val_evaluator')
+
+
 def merge_args(cfg, args):
-    """Apply the command line to the config."""
+    """Apply the command line to the config: ``--cfg-options`` first, then
+    the flags (which win)."""
+    options = dict(args.cfg_options or {})
+    if args.no_validate:
+        ignored = sorted(k for k in options
+                         if k.split('.', 1)[0] in VAL_KEYS)
+        if ignored:
+            warnings.warn(f'--no-validate: ignoring --cfg-options {ignored} '
+                          '(there is no validation)')
+        options = {k: v for k, v in options.items() if k not in ignored}
+    merge_cfg_options(cfg, options)
+
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir') is None:
@@ -85,18 +112,24 @@ def merge_args(cfg, args):
         cfg.setdefault('auto_scale_lr', dict(base_batch_size=128))
         cfg.auto_scale_lr.enable = True
 
+    if args.partial_load:
+        cfg.load_cfg = dict(cfg.get('load_cfg') or {}, strict=False)
+
     if args.resume == 'auto':
+        if cfg.get('load_from') and 'load_from' in (args.cfg_options or {}):
+            warnings.warn('--resume without a path resumes the latest '
+                          'checkpoint of the work_dir; load_from='
+                          f'{cfg.load_from} is ignored (use --resume PATH)')
         cfg.resume = True
         cfg.load_from = None
     elif args.resume is not None:
-        if not osp.isfile(args.resume):
+        from sdtr.utils.compat import is_url
+        if not is_url(args.resume) and not osp.isfile(args.resume):
             raise FileNotFoundError(
                 f'--resume {args.resume}: checkpoint file not found')
         cfg.resume = True
         cfg.load_from = args.resume
 
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
     if args.verbose:
         cfg.log_level = 'DEBUG'
     return cfg
@@ -109,6 +142,7 @@ def main(argv=None):
     check_cfg_options(args.cfg_options, cfg)
     cfg = merge_args(cfg, args)
     check_config(cfg, args.config)
+    prepare_default_hooks(cfg)
     setup_distributed(cfg, args.launcher)
     add_tensorboard_if_available(cfg)
 

@@ -5,15 +5,27 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50),
     param_scheduler=dict(type='ParamSchedulerHook'),
+    # mmengine's CheckpointHook (same options) with crash-safe writes: a kill
+    # at any moment leaves `last_checkpoint` naming a complete checkpoint.
     # "best" is selected on the val split (never test); configs of datasets
     # without a val split (ICFG-PEDES) set save_best=None.
     checkpoint=dict(
-        type='CheckpointHook', interval=1, max_keep_ckpts=2,
+        type='AtomicCheckpointHook', interval=1, max_keep_ckpts=2,
         save_best='auto'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     # records and logs, in the main process, the training samples skipped
     # inside DataLoader workers (skip_bad_samples=True, corrupt images)
     skipped_samples=dict(type='SkippedSamplesHook'),
+    # stop at the first NaN/inf loss or gradient, before any checkpoint of
+    # it is written; mode='skip' skips such steps instead (fp16), and stops
+    # after max_consecutive_skips of them in a row.
+    non_finite=dict(type='NonFiniteCheckHook', mode='stop',
+                    max_consecutive_skips=25),
+    # load_from / resume checkpoints must match the model (see load_cfg)
+    strict_load=dict(type='StrictLoadHook'),
+    # RNG states in checkpoints + augmentation seeded by (seed, epoch,
+    # sample): a killed and resumed run ends bit-identical (docs/training.md)
+    reproducibility=dict(type='ReproducibilityHook'),
 )
 
 env_cfg = dict(
@@ -35,6 +47,11 @@ log_processor = dict(
     mean_pattern=r'.*(loss|time|data_time|grad_norm|_frac).*')
 log_level = 'INFO'
 load_from = None
+# How load_from checkpoints are loaded (resume is always strict):
+# strict=True stops on any missing, unexpected or wrongly shaped key;
+# strict=False (tools: --partial-load) loads what matches and logs the
+# coverage; ignore_keys lists regexes of keys excluded on purpose.
+load_cfg = dict(strict=True, ignore_keys=[])
 resume = False
 # diff_rank_seed: each rank gets seed + rank for its model-side randomness
 # (MIM masks, EKLSR key-local draws, IS-GVFC sampling, dropout), which would

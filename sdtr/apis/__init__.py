@@ -5,12 +5,14 @@ from .hub import (ChecksumError, load_model_state_dict, resolve_checkpoint,
                   verify_hash)
 from .index import SearchIndex, build_index
 from .inferencer import RetrievalInferencer
-from .model_zoo import (ModelInfo, ModelZooError, get_model, get_model_info,
-                        list_models, load_model_index)
+from .model_zoo import (ImageTransform, ModelInfo, ModelZooError, get_model,
+                        get_model_and_transforms, get_model_info, list_models,
+                        load_model_index)
 from .search import topk_search
 
 __all__ = [
-    'list_models', 'get_model', 'get_model_info', 'load_model_index',
+    'list_models', 'get_model', 'get_model_and_transforms',
+    'ImageTransform', 'get_model_info', 'load_model_index',
     'ModelInfo', 'ModelZooError', 'RetrievalInferencer', 'topk_search',
     'Gallery', 'save_gallery', 'load_gallery', 'resolve_checkpoint',
     'load_model_state_dict', 'verify_hash', 'ChecksumError', 'SearchIndex',

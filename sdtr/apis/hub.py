@@ -1,17 +1,24 @@
 """Resolve and read model-zoo checkpoints: cache, hash check, offline mode.
 
 Published sdtr checkpoints are named ``<name>_<YYYYMMDD>-<sha256[:8]>.pth``
-(``tools/model_converters/publish_model.py``), the torch.hub convention: the
-hexadecimal suffix before the extension is a prefix of the file's SHA-256.
+(``tools/model_converters/publish_model.py``) and the zoo records the
+**full** SHA-256 of each file next to its URL (``Weights SHA256`` in the
+metafile, see ``docs/inference.md``).
 
 * URLs are downloaded once into torch.hub's cache (``<hub dir>/checkpoints``,
-  :func:`sdtr.models.utils.download_checkpoint`) and verified;
+  :func:`sdtr.utils.compat.cached_download`);
 * offline mode (``offline_dir=`` argument or the ``SDTR_OFFLINE_DIR``
   environment variable) maps every URL to ``<offline_dir>/<file name>``;
   nothing is downloaded and a missing file is an error naming the URL, the
   file and where it was looked for;
-* every file whose name carries a hash suffix is verified before it is read
-  (``check_hash=True``), also when it is already cached or local;
+* hash checks: a zoo download (``get_model(name, pretrained=True)``) is
+  always verified against its recorded full SHA-256, also when it is
+  already cached or comes from the offline folder.  A path or URL given by
+  the user is checked only on request: ``sha256=<hex>`` (full digest or a
+  prefix of at least 8 digits) or ``check_hash=True`` (the torch.hub
+  ``<name>-<hash prefix>.<ext>`` convention; a name without such a suffix
+  is then an error, never a silent pass).  A local file whose name merely
+  ends in ``-<hex>`` is not rejected by its name;
 * files are read with ``weights_only=True``
   (:func:`sdtr.utils.compat.safe_torch_load`): no code in a checkpoint runs.
 """
@@ -25,16 +32,15 @@ from urllib.parse import urlparse
 
 import torch
 
+from sdtr.utils.compat import is_url
+
 OFFLINE_ENV = 'SDTR_OFFLINE_DIR'
 _HASH_RE = re.compile(r'-([0-9a-f]{8,64})\.[A-Za-z0-9]+$')
+_HEX_RE = re.compile(r'[0-9a-f]{8,64}')
 
 
 class ChecksumError(RuntimeError):
-    """A checkpoint's SHA-256 does not match the prefix in its name."""
-
-
-def is_url(path) -> bool:
-    return isinstance(path, str) and path.startswith(('http://', 'https://'))
+    """A checkpoint's SHA-256 does not match the expected digest."""
 
 
 def hash_prefix_from_name(name: str) -> Optional[str]:
@@ -52,26 +58,40 @@ def sha256_file(path: str, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
-def verify_hash(path: str, expected: Optional[str] = None) -> Optional[str]:
-    """Check ``path`` against ``expected`` (default: the prefix in its name).
+def verify_hash(path: str, expected: Optional[str] = None) -> str:
+    """Check the SHA-256 of ``path``.
+
+    Args:
+        path (str): local file.
+        expected (str, optional): the full hex digest or a prefix of at
+            least 8 hex digits; default: the prefix in the file name
+            (``<stem>-<hex>.<ext>``).
 
     Returns:
-        str | None: the verified prefix (None when there is nothing to check).
+        str: the full digest of the file.
 
     Raises:
-        ChecksumError: the digest does not start with the expected prefix.
+        ChecksumError: the digest does not match, or there is nothing to
+            compare with (no ``expected`` and no hash suffix in the name).
     """
-    expected = expected or hash_prefix_from_name(path)
-    if not expected:
-        return None
+    if expected is None:
+        expected = hash_prefix_from_name(path)
+        if expected is None:
+            raise ChecksumError(
+                f'cannot verify {path!r}: its name has no "-<sha256 prefix>" '
+                'suffix and no SHA-256 was given; pass sha256=<hex digest> '
+                'or do not ask for a hash check.')
+    expected = str(expected).strip().lower()
+    if not _HEX_RE.fullmatch(expected):
+        raise ValueError(f'expected SHA-256 {expected!r} is not 8-64 hex '
+                         'digits')
     actual = sha256_file(path)
-    if not actual.startswith(expected.lower()):
+    if not actual.startswith(expected):
         raise ChecksumError(
-            f'checkpoint {path!r}: SHA-256 is {actual[:16]}..., but the '
-            f'expected prefix is {expected!r}; the file is corrupt, '
-            'truncated or not the published one. Delete it and download '
-            'it again.')
-    return expected
+            f'checkpoint {path!r}: SHA-256 is {actual}, but {expected} was '
+            'expected; the file is corrupt, truncated or not the published '
+            'one. Delete it and download it again.')
+    return actual
 
 
 def offline_dir_from(offline_dir: Optional[str] = None) -> Optional[str]:
@@ -81,14 +101,18 @@ def offline_dir_from(offline_dir: Optional[str] = None) -> Optional[str]:
 
 def resolve_checkpoint(checkpoint: str,
                        offline_dir: Optional[str] = None,
-                       check_hash: bool = True) -> str:
-    """Return a verified local path for a checkpoint path or URL.
+                       check_hash: bool = False,
+                       sha256: Optional[str] = None) -> str:
+    """Return a local (verified, where asked) path for a path or URL.
 
     Args:
         checkpoint (str): local path or ``http(s)://`` URL.
         offline_dir (str, optional): folder that replaces the download
             location of every URL (default ``$SDTR_OFFLINE_DIR``).
-        check_hash (bool): verify the SHA-256 prefix in the file name.
+        check_hash (bool): verify the SHA-256 prefix in the file name
+            (torch.hub convention); a name without one is an error.
+        sha256 (str, optional): expected SHA-256 (full digest, or a prefix
+            of at least 8 hex digits); verified whatever ``check_hash``.
 
     Raises:
         FileNotFoundError: a local file, or the offline copy of a URL, is
@@ -110,28 +134,32 @@ def resolve_checkpoint(checkpoint: str,
                     f'Copy {name!r} there, or unset {OFFLINE_ENV} to '
                     'download it.')
         else:
-            from sdtr.models.utils import download_checkpoint
-            path = download_checkpoint(checkpoint, check_hash=False)
+            from sdtr.utils.compat import cached_download
+            path = cached_download(checkpoint)
     else:
         path = osp.expanduser(checkpoint)
         if not osp.isfile(path):
             raise FileNotFoundError(f'checkpoint file {path!r} does not exist')
-    if check_hash:
+    if sha256 is not None:
+        verify_hash(path, sha256)
+    elif check_hash:
         verify_hash(path)
     return path
 
 
 def load_model_state_dict(checkpoint: str,
                           offline_dir: Optional[str] = None,
-                          check_hash: bool = True,
+                          check_hash: bool = False,
+                          sha256: Optional[str] = None,
                           map_location='cpu') -> Dict[str, torch.Tensor]:
     """Read the model weights of an sdtr checkpoint (path or URL).
 
     Accepts a published/Runner checkpoint (``{'state_dict': ..., 'meta':
     ...}``) or a bare state dict; a leading ``module.`` (DDP) is stripped.
+    ``check_hash``/``sha256``: see :func:`resolve_checkpoint`.
     """
     from sdtr.utils.compat import safe_torch_load
-    path = resolve_checkpoint(checkpoint, offline_dir, check_hash)
+    path = resolve_checkpoint(checkpoint, offline_dir, check_hash, sha256)
     obj = safe_torch_load(path, map_location=map_location)
     if isinstance(obj, dict) and isinstance(obj.get('state_dict'), dict):
         obj = obj['state_dict']

@@ -4,7 +4,8 @@ The zoo is described in the OpenMMLab model-index format: a top-level
 ``model-index.yml`` that imports ``configs/<method>/metafile.yml`` files,
 each with ``Collections`` and ``Models`` (``Name``, ``In Collection``,
 ``Config``, ``Metadata``, ``Results`` and ``Weights``, ``null`` while no
-checkpoint is published).  ``tools/misc/gen_model_zoo.py`` regenerates
+checkpoint is published; a published checkpoint also records its full
+``Weights SHA256``, printed by ``tools/model_converters/publish_model.py``).  ``tools/misc/gen_model_zoo.py`` regenerates
 ``model-index.yml`` and ``model_zoo.md`` from the metafiles.
 
 Where the index is found (first hit wins):
@@ -21,15 +22,19 @@ A non-editable install without ``.mim`` data finds the zoo by pointing
 ``SDTR_MODEL_INDEX`` at the ``model-index.yml`` of a checkout.  Config paths
 in the metafiles are relative to the folder of ``model-index.yml``.
 """
+import copy
 import fnmatch
 import os
 import os.path as osp
+import re
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Union
+from typing import Dict, List, Optional, Tuple, Union
 
 import yaml
 
 INDEX_ENV = 'SDTR_MODEL_INDEX'
+SHA256_KEY = 'Weights SHA256'
+_SHA256_RE = re.compile(r'[0-9a-f]{64}')
 
 
 class ModelZooError(RuntimeError):
@@ -43,6 +48,7 @@ class ModelInfo:
     config: str  # absolute path
     collection: Optional[str] = None
     weights: Optional[str] = None
+    weights_sha256: Optional[str] = None
     metadata: dict = field(default_factory=dict)
     results: List[dict] = field(default_factory=list)
     converted_from: Optional[dict] = None
@@ -133,12 +139,25 @@ def parse_metafile(path: str, root: str) -> List[ModelInfo]:
                                 'does not define')
         col = collections.get(col_name, {})
         readme = entry.get('README') or col.get('README')
+        sha256 = entry.get(SHA256_KEY)
+        if sha256 is not None:
+            sha256 = str(sha256).strip().lower()
+            if not _SHA256_RE.fullmatch(sha256):
+                raise ModelZooError(
+                    f'{path}: model {entry["Name"]!r} has {SHA256_KEY}: '
+                    f'{entry.get(SHA256_KEY)!r}; expected the 64 hex digits '
+                    'printed by tools/model_converters/publish_model.py')
+            if not entry.get('Weights'):
+                raise ModelZooError(
+                    f'{path}: model {entry["Name"]!r} records a '
+                    f'{SHA256_KEY} but no Weights')
         models.append(
             ModelInfo(
                 name=str(entry['Name']),
                 config=osp.normpath(osp.join(root, entry['Config'])),
                 collection=col_name,
                 weights=entry.get('Weights'),
+                weights_sha256=sha256,
                 metadata=dict(entry.get('Metadata') or {}),
                 results=list(results),
                 converted_from=entry.get('Converted From'),
@@ -272,7 +291,8 @@ def get_model(name_or_config,
               pretrained: Union[bool, str] = False,
               device: str = 'cpu',
               offline_dir: Optional[str] = None,
-              check_hash: bool = True,
+              check_hash: bool = False,
+              sha256: Optional[str] = None,
               index: Optional[str] = None,
               **kwargs):
     """Build a zoo model (optionally with its weights) in eval mode.
@@ -283,12 +303,18 @@ def get_model(name_or_config,
         pretrained (bool | str): ``False``: weights as built (call
             ``model.init_weights()`` to run the config's own initialisation,
             which may download backbone weights); ``True``: the published
-            checkpoint of the zoo entry (``Weights``); a path or URL: that
-            sdtr checkpoint.
+            checkpoint of the zoo entry (``Weights``), always verified
+            against its recorded full SHA-256 (``Weights SHA256``); a path
+            or URL: that sdtr checkpoint.
         device (str): where the model goes.
         offline_dir (str, optional): local folder standing in for every
             checkpoint URL (default ``$SDTR_OFFLINE_DIR``).
-        check_hash (bool): verify the SHA-256 prefix in checkpoint names.
+        check_hash (bool): for a path/URL given as ``pretrained``: verify
+            the SHA-256 prefix in its name (``<name>-<hex>.pth``, the
+            torch.hub convention); off by default, so a local file whose
+            name merely ends in ``-<hex>`` is never rejected by its name.
+        sha256 (str, optional): expected SHA-256 (full or a prefix of >= 8
+            hex digits) of a path/URL given as ``pretrained``.
         index (str, optional): model index (see :func:`find_model_index`).
         **kwargs: merged into ``config.model``.
 
@@ -299,7 +325,11 @@ def get_model(name_or_config,
 
     Raises:
         ModelZooError: ``pretrained=True`` for an entry with ``Weights:
-            null`` or for a config that is not in the zoo.
+            null`` or without a recorded SHA-256, or for a config that is
+            not in the zoo.
+        ChecksumError: the file does not have the expected SHA-256.
+        CheckpointMismatchError: the checkpoint does not match the model
+            (every missing, unexpected and wrongly shaped key is listed).
     """
     from mmengine.registry import DefaultScope
 
@@ -328,7 +358,14 @@ def get_model(name_or_config,
                 f'null in {info.metafile}). Train it with tools/train.py '
                 f'{osp.relpath(info.config)} and pass pretrained=<your '
                 'checkpoint>, or use pretrained=False.')
-        checkpoint = info.weights
+        if not info.weights_sha256:
+            raise ModelZooError(
+                f'{info.name!r} ({info.metafile}) publishes {info.weights} '
+                f'without a recorded {SHA256_KEY}, so the download cannot '
+                'be verified; refusing it. Pass the file as pretrained=<path '
+                'or URL> (optionally with sha256=...) if you trust it.')
+        checkpoint, check_hash, sha256 = info.weights, False, \
+            info.weights_sha256
     elif pretrained not in (False, None):
         if not isinstance(pretrained, (str, os.PathLike)):
             raise TypeError('pretrained must be True, False or a checkpoint '
@@ -342,8 +379,9 @@ def get_model(name_or_config,
         model = MODELS.build(cfg.model)
     local = None
     if checkpoint is not None:
-        local = resolve_checkpoint(checkpoint, offline_dir, check_hash)
-        state_dict = load_model_state_dict(local, check_hash=False)
+        local = resolve_checkpoint(checkpoint, offline_dir, check_hash,
+                                   sha256)
+        state_dict = load_model_state_dict(local)
         load_state_dict_strict(model, state_dict, name=type(model).__name__,
                                source=local)
         # the weights are loaded: init_weights() must not overwrite them
@@ -355,3 +393,96 @@ def get_model(name_or_config,
     model.zoo_info = None if getattr(info, 'ambiguous', None) else info
     model.checkpoint = local
     return model.to(device).eval()
+
+
+class ImageTransform:
+    """The test-time image transform of a model, as one callable.
+
+    The counterpart of the ``preprocess`` returned by open_clip's
+    ``create_model_and_transforms``: ``transform(image)`` runs the config's
+    test pipeline (the one ``tools/test.py`` and
+    :class:`~sdtr.apis.RetrievalInferencer` use) and the model's data
+    preprocessor (BGR->RGB, mean/std), and returns a float32 ``[3, H, W]``
+    CPU tensor, so that ``model.encode_image(torch.stack([transform(x), ...])
+    .to(device))`` encodes a batch.
+
+    Args:
+        cfg (Config): the model's config (its ``test_pipeline``, else the
+            test/val dataloader's dataset pipeline).
+        data_preprocessor (nn.Module): the model's data preprocessor (a CPU
+            copy is kept).
+
+    Call with an image file path, an ``HxWx3`` uint8 **RGB** array or a
+    ``PIL.Image``.
+    """
+
+    def __init__(self, cfg, data_preprocessor) -> None:
+        from mmengine.dataset import Compose
+        from mmengine.registry import DefaultScope
+
+        from sdtr.registry import TRANSFORMS
+        from .inferencer import _find_pipeline
+        self.pipeline_cfg = _find_pipeline(cfg)
+        with DefaultScope.overwrite_default_scope('sdtr'):
+            transforms = [TRANSFORMS.build(t) for t in self.pipeline_cfg]
+        self._from_file = Compose(transforms)
+        # decoded arrays skip the loading transform(s)
+        self._from_array = Compose([
+            t for t, c in zip(transforms, self.pipeline_cfg)
+            if 'Load' not in str(c.get('type', ''))
+        ])
+        self.data_preprocessor = copy.deepcopy(data_preprocessor).cpu()
+
+    def __repr__(self) -> str:
+        steps = ', '.join(str(c.get('type')) for c in self.pipeline_cfg)
+        return (f'{type(self).__name__}(pipeline=[{steps}], '
+                f'data_preprocessor={type(self.data_preprocessor).__name__})')
+
+    def __call__(self, image):
+        import numpy as np
+        meta = dict(text='', image_id=0, pid=-1, label=-1, sample_idx=0)
+        if hasattr(image, 'convert') and hasattr(image, 'size'):  # PIL
+            image = np.asarray(image.convert('RGB'))
+        if isinstance(image, np.ndarray):
+            if image.ndim != 3 or image.shape[2] != 3 or \
+                    image.dtype != np.uint8:
+                raise ValueError('arrays must be HxWx3 uint8 RGB, got shape '
+                                 f'{image.shape} dtype {image.dtype}')
+            bgr = np.ascontiguousarray(image[..., ::-1])
+            packed = self._from_array(
+                dict(meta, img=bgr, img_path='<array>',
+                     img_shape=bgr.shape[:2], ori_shape=bgr.shape[:2]))
+        elif isinstance(image, (str, os.PathLike)):
+            if not osp.isfile(image):
+                raise FileNotFoundError(f'image file {str(image)!r} does not '
+                                        'exist')
+            packed = self._from_file(dict(meta, img_path=str(image)))
+        else:
+            raise TypeError('expected an image path, an HxWx3 uint8 RGB '
+                            f'array or a PIL image, got {type(image)}')
+        data = self.data_preprocessor(
+            dict(inputs=[packed['inputs']], data_samples=None), False)
+        return data['inputs'][0]
+
+
+def get_model_and_transforms(name_or_config,
+                             pretrained: Union[bool, str] = False,
+                             **kwargs) -> Tuple[object, ImageTransform]:
+    """:func:`get_model` plus the model's test-time image transform.
+
+    Like open_clip's ``create_model_and_transforms``::
+
+        model, transform = get_model_and_transforms(
+            'configs/quickstart/clip_tiny_1xb32_synthetic-rs.py',
+            pretrained='epoch_12.pth')
+        feats = model.encode_image(transform('a.png')[None])['global']
+        text = model.encode_text(['two planes near a terminal'])['global']
+
+    Args and keyword arguments: as :func:`get_model`.
+
+    Returns:
+        tuple: ``(model, transform)``, ``transform`` an
+        :class:`ImageTransform` (image -> normalised ``[3, H, W]`` tensor).
+    """
+    model = get_model(name_or_config, pretrained=pretrained, **kwargs)
+    return model, ImageTransform(model._config, model.data_preprocessor)

@@ -1,31 +1,53 @@
-"""Compatibility fixes for the pinned OpenMMLab stack on current PyTorch.
+"""The one restricted checkpoint loader of sdtr.
 
-mmengine 0.10.7 loads local checkpoints with a bare ``torch.load``.  Since
-PyTorch 2.6 that means ``weights_only=True``, and every checkpoint written by
-mmengine's own ``CheckpointHook`` fails to load (its ``message_hub`` holds
-``HistoryBuffer`` objects and numpy arrays), which breaks ``--resume``,
-``resume=True`` and ``load_from``.
+Every checkpoint sdtr reads -- a local file, an ``http(s)://`` URL,
+``load_from``, ``resume``, ``init_cfg=dict(type='Pretrained')``,
+:func:`sdtr.apis.get_model`, ``tools/test.py``, the converters and the
+pretrained tower weights -- is unpickled by :func:`safe_torch_load`:
+``torch.load(weights_only=True)`` plus an explicit allow-list of the few
+classes mmengine itself writes (``HistoryBuffer``, ``ConfigDict`` and numpy's
+array/dtype reconstruction helpers).  A file that needs any other class (a
+pickled object whose ``__reduce__`` would run code) is refused with an error
+naming the file and the class; nothing in it runs.
 
-The fix here keeps the safe unpickler: local files are loaded with
-``weights_only=True`` and an explicit allow-list of the few classes mmengine
-itself writes (``HistoryBuffer``, ``ConfigDict`` and numpy's array/dtype
-reconstruction helpers).  Nothing is monkey-patched in numpy or torch, and URL
-checkpoints (``http://``, ``https://``) keep mmengine's hub loader, which also
-loads with ``weights_only=True`` under torch >= 2.6.
+Why this module exists:
 
-A checkpoint that needs any other class fails with an error naming the class.
-Users who trust such a file can set ``SDTR_TRUST_CHECKPOINTS=1`` to load local
-files with ``weights_only=False``.
+* mmengine 0.10.7 loads local files with a bare ``torch.load``; since
+  PyTorch 2.6 that means ``weights_only=True`` without the allow-list, so
+  every checkpoint of mmengine's own ``CheckpointHook`` fails to load
+  (``--resume``, ``load_from``).
+* mmengine's ``http://``/``https://`` loader (and the ``torchvision://``,
+  ``open-mmlab://``, ``mmcls://`` schemes built on it) calls
+  ``torch.hub.load_state_dict_from_url``, which unpickles with
+  ``weights_only=False``: a checkpoint served by URL could run arbitrary
+  code.
+
+:func:`register_checkpoint_loaders` (called when ``sdtr`` is imported)
+re-registers all of mmengine's schemes in ``CheckpointLoader``: URLs are
+downloaded once into torch.hub's cache (``<torch hub dir>/checkpoints/<file
+name>``, the place ``torch.hub.load_state_dict_from_url`` uses; in a
+distributed run rank 0 downloads first) and read from there by
+:func:`safe_torch_load`; ``s3://``/``petrel://`` bytes go through the same
+function; ``pavi://`` is refused.
+
+Users who trust a file that needs other classes set
+``SDTR_TRUST_CHECKPOINTS=1``: then files are loaded with
+``weights_only=False`` (local files and downloads alike).
 """
+import io
 import os
 import os.path as osp
 import pickle
+import sys
+from typing import Optional
+from urllib.parse import urlparse
 
 import numpy as np
 import torch
 from mmengine.runner.checkpoint import CheckpointLoader
 
 TRUST_ENV = 'SDTR_TRUST_CHECKPOINTS'
+URL_PREFIXES = ('http://', 'https://')
 
 
 def _numpy_safe_globals():
@@ -76,12 +98,14 @@ def checkpoint_safe_globals():
     ] + _numpy_safe_globals()
 
 
-def safe_torch_load(filename, map_location=None):
+def safe_torch_load(filename, map_location=None, source: Optional[str] = None):
     """``torch.load`` with ``weights_only=True`` and the mmengine allow-list.
 
     Args:
         filename (str | file-like): checkpoint to read.
         map_location: same as :func:`torch.load`.
+        source (str, optional): where the file came from (a URL), used in
+            error messages.
 
     Raises:
         FileNotFoundError: the file does not exist.
@@ -89,7 +113,12 @@ def safe_torch_load(filename, map_location=None):
             a torch checkpoint; the message names the file and the class.
     """
     if isinstance(filename, (str, os.PathLike)) and not osp.isfile(filename):
-        raise FileNotFoundError(f'checkpoint file {filename!r} does not exist')
+        raise FileNotFoundError(f'checkpoint file {str(filename)!r} does not '
+                                'exist')
+    name = repr(str(filename)) if isinstance(filename, (str, os.PathLike)) \
+        else 'from a byte stream'
+    if source:
+        name = f'{source} (read {name})'
     if os.environ.get(TRUST_ENV, '0') == '1':
         return torch.load(filename, map_location=map_location,
                           weights_only=False)
@@ -102,29 +131,175 @@ def safe_torch_load(filename, map_location=None):
                  if 'global' in ln.lower() or 'refusing' in ln.lower()]
         detail = lines[-1] if lines else str(err).splitlines()[0]
         raise RuntimeError(
-            f'Could not load checkpoint {filename!r} with the safe unpickler '
+            f'Could not load checkpoint {name} with the safe unpickler '
             f'(weights_only=True plus the mmengine allow-list): {detail} '
-            f'If you trust this file, set {TRUST_ENV}=1 to load it with '
-            'weights_only=False.') from err
+            'Nothing in the file was executed. If you trust this file, set '
+            f'{TRUST_ENV}=1 to load it with weights_only=False.') from err
     except (RuntimeError, EOFError, ValueError) as err:
         raise RuntimeError(
-            f'{filename!r} is not a readable PyTorch checkpoint '
+            f'{name} is not a readable PyTorch checkpoint '
             f'(truncated or corrupt?): {err}') from err
 
 
-def _load_from_local(filename, map_location):
-    filename = osp.expanduser(filename)
-    return safe_torch_load(filename, map_location=map_location)
+# --------------------------------------------------------------------------
+# URLs
+# --------------------------------------------------------------------------
+def is_url(path) -> bool:
+    """Whether ``path`` is an ``http://`` or ``https://`` URL."""
+    return isinstance(path, str) and path.startswith(URL_PREFIXES)
 
+
+def cached_download(url: str,
+                    model_dir: Optional[str] = None,
+                    progress: Optional[bool] = None) -> str:
+    """Download ``url`` into torch.hub's cache once and return the file.
+
+    The cache is ``<torch.hub.get_dir()>/checkpoints/<file name of the
+    URL>`` (``$TORCH_HOME/hub/checkpoints``), the folder and naming of
+    ``torch.hub.load_state_dict_from_url``; an existing file is reused.
+    ``torch.hub.download_url_to_file`` writes to a temporary file and moves
+    it in place, so an interrupted download leaves no partial file under the
+    final name.  In a distributed run rank 0 downloads first and the other
+    ranks wait for it (as mmengine's http loader does).
+
+    Args:
+        url (str): ``http(s)://`` URL.
+        model_dir (str, optional): another cache folder.
+        progress (bool, optional): progress bar (default: when stderr is a
+            terminal).
+
+    Returns:
+        str: the local file.
+    """
+    from mmengine.dist import barrier, get_dist_info
+    from torch.hub import download_url_to_file, get_dir
+    if not is_url(url):
+        raise ValueError(f'{url!r} is not an http(s) URL')
+    filename = osp.basename(urlparse(url).path)
+    if not filename:
+        raise ValueError(f'URL {url!r} names no file')
+    model_dir = model_dir or osp.join(get_dir(), 'checkpoints')
+    cached = osp.join(model_dir, filename)
+    if progress is None:
+        progress = sys.stderr.isatty()
+
+    def fetch():
+        if not osp.isfile(cached):
+            os.makedirs(model_dir, exist_ok=True)
+            from mmengine.logging import print_log
+            print_log(f'Downloading {url} to {cached}', logger='current')
+            download_url_to_file(url, cached, None, progress=progress)
+
+    rank, world_size = get_dist_info()
+    if rank == 0:
+        fetch()
+    if world_size > 1:
+        barrier()
+        if rank > 0:
+            fetch()  # another node without a shared cache
+    return cached
+
+
+def load_url_checkpoint(url: str, map_location=None,
+                        model_dir: Optional[str] = None):
+    """Download ``url`` (cached) and read it with :func:`safe_torch_load`."""
+    path = cached_download(url, model_dir=model_dir)
+    return safe_torch_load(path, map_location=map_location, source=url)
+
+
+def load_checkpoint_file(filename, map_location=None):
+    """Read a checkpoint given as a local path, an ``http(s)://`` URL or any
+    other mmengine scheme, always through :func:`safe_torch_load`."""
+    register_checkpoint_loaders()
+    return CheckpointLoader.load_checkpoint(str(filename),
+                                            map_location=map_location)
+
+
+# --------------------------------------------------------------------------
+# mmengine CheckpointLoader schemes (mmengine logs the name after
+# ``load_from_`` as the backend)
+# --------------------------------------------------------------------------
+def load_from_local(filename, map_location=None):
+    return safe_torch_load(osp.expanduser(filename),
+                           map_location=map_location)
+
+
+def load_from_http(filename, map_location=None):
+    return load_url_checkpoint(filename, map_location=map_location)
+
+
+def load_from_torchvision(filename, map_location=None):
+    from mmengine.runner.checkpoint import get_torchvision_models
+    name = filename.split('://', 1)[1]
+    urls = get_torchvision_models()
+    if name not in urls:
+        raise KeyError(f'{filename}: torchvision has no checkpoint named '
+                       f'{name!r}')
+    return load_url_checkpoint(urls[name], map_location=map_location)
+
+
+def load_from_openmmlab(filename, map_location=None):
+    from mmengine.runner.checkpoint import (_get_mmengine_home,
+                                            get_deprecated_model_names,
+                                            get_external_models)
+    name = filename.split('://', 1)[1]
+    name = get_deprecated_model_names().get(name, name)
+    urls = get_external_models()
+    if name not in urls:
+        raise KeyError(f'{filename}: unknown OpenMMLab checkpoint {name!r}')
+    target = urls[name]
+    if is_url(target):
+        return load_url_checkpoint(target, map_location=map_location)
+    return safe_torch_load(osp.join(_get_mmengine_home(), target),
+                           map_location=map_location, source=filename)
+
+
+def load_from_mmcls(filename, map_location=None):
+    from mmengine.runner.checkpoint import (_process_mmcls_checkpoint,
+                                            get_mmcls_models)
+    name = filename.split('://', 1)[1]
+    urls = get_mmcls_models()
+    if name not in urls:
+        raise KeyError(f'{filename}: unknown mmcls checkpoint {name!r}')
+    return _process_mmcls_checkpoint(
+        load_url_checkpoint(urls[name], map_location=map_location))
+
+
+def load_from_ceph(filename, map_location=None):
+    from mmengine.fileio import get_file_backend
+    backend = get_file_backend(filename, backend_args={'backend': 'petrel'})
+    with io.BytesIO(backend.get(filename)) as buffer:
+        return safe_torch_load(buffer, map_location=map_location,
+                               source=filename)
+
+
+def load_from_pavi(filename, map_location=None):
+    raise RuntimeError(
+        f'{filename}: pavi:// checkpoints are not supported by sdtr (they '
+        'cannot be read through its restricted loader); download the file '
+        'and pass its local path.')
+
+
+_SCHEMES = (
+    ('', load_from_local),
+    (URL_PREFIXES, load_from_http),
+    (('modelzoo://', 'torchvision://'), load_from_torchvision),
+    (('open-mmlab://', 'openmmlab://'), load_from_openmmlab),
+    ('mmcls://', load_from_mmcls),
+    ([r'(\S+\:)?s3://', r'(\S+\:)?petrel://'], load_from_ceph),
+    ('pavi://', load_from_pavi),
+)
 
 _REGISTERED = False
 
 
 def register_checkpoint_loaders():
-    """Replace mmengine's loader of local checkpoint files (idempotent)."""
+    """Route every mmengine checkpoint scheme through the restricted loader
+    (idempotent)."""
     global _REGISTERED
     if _REGISTERED:
         return
-    CheckpointLoader.register_scheme(
-        prefixes='', loader=_load_from_local, force=True)
+    for prefixes, loader in _SCHEMES:
+        CheckpointLoader.register_scheme(
+            prefixes=prefixes, loader=loader, force=True)
     _REGISTERED = True

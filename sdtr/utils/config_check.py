@@ -29,7 +29,9 @@ from mmengine.runner import Runner
 RUNNER_KEYS = frozenset(
     set(inspect.signature(Runner.__init__).parameters) - {'self', 'cfg'}
     | {'runner_type', 'model_wrapper_cfg', 'find_unused_parameters',
-       'compile', 'custom_imports', 'work_dir', 'launcher', 'strategy'})
+       'compile', 'custom_imports', 'work_dir', 'launcher', 'strategy',
+       # read by sdtr's StrictLoadHook (how load_from checkpoints load)
+       'load_cfg'})
 
 #: Where the value of a well-known dead variable acts.
 HINTS = {
@@ -143,9 +145,10 @@ def load_config(path: str, cfg_options: Optional[dict] = None):
     would change nothing (:func:`check_cfg_options`, :func:`check_config`).
     """
     from mmengine.config import Config
+    from .setup_env import merge_cfg_options
     cfg = Config.fromfile(path)
     if cfg_options:
         check_cfg_options(cfg_options, cfg)
-        cfg.merge_from_dict(cfg_options)
+        merge_cfg_options(cfg, cfg_options)
     check_config(cfg, path)
     return cfg

@@ -110,3 +110,51 @@ def add_tensorboard_if_available(cfg) -> bool:
         backends.append(dict(type='TensorboardVisBackend'))
     vis['vis_backends'] = backends
     return True
+
+
+def merge_cfg_options(cfg, options) -> None:
+    """``cfg.merge_from_dict(options)`` with an error naming the option.
+
+    mmengine reports an override below a ``None`` (or non-dict) entry, such
+    as ``val_dataloader.batch_size=8`` on a config without validation, as a
+    child/base config inheritance problem; this names the option instead.
+    """
+    if not options:
+        return
+    try:
+        cfg.merge_from_dict(options)
+    except TypeError as err:
+        for key in options:
+            parts = key.split('.')
+            node = cfg
+            for depth, part in enumerate(parts[:-1]):
+                node = node.get(part) if isinstance(node, dict) else None
+                if not isinstance(node, dict):
+                    where = '.'.join(parts[:depth + 1])
+                    raise TypeError(
+                        f'--cfg-options {key}: the config sets {where} = '
+                        f'{node!r}, so it has no field '
+                        f'{parts[depth + 1]!r} to override (a config '
+                        'without validation has val_dataloader = None).'
+                    ) from err
+        raise
+
+
+def prepare_default_hooks(cfg) -> None:
+    """Remove ``default_hooks`` entries set to ``None`` and make sure
+    checkpoints load strictly.
+
+    mmengine only accepts ``None`` for its own default hook names; sdtr's
+    extra ones (``non_finite``, ``strict_load``, ``reproducibility``) are
+    switched off the same way: ``--cfg-options default_hooks.non_finite=None``.
+    A config that does not inherit ``default_runtime.py`` and names no
+    ``strict_load`` hook gets ``StrictLoadHook`` (``load_cfg``), so that the
+    tools never evaluate or fine-tune a mismatched checkpoint silently.
+    """
+    if cfg.get('default_hooks') is None:
+        cfg['default_hooks'] = {}
+    hooks = cfg['default_hooks']
+    if 'strict_load' not in hooks:
+        hooks['strict_load'] = dict(type='sdtr.StrictLoadHook')
+    for name in [k for k, v in hooks.items() if v is None]:
+        hooks.pop(name)

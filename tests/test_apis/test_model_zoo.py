@@ -49,33 +49,32 @@ def zoo(tmp_path_factory):
     final = publish.publish(str(root / 'epoch_3.pth'),
                             str(pub_dir / 'tiny_rs.pth'), date='20250101')
     name = os.path.basename(final)
-    (root / 'metafile.yml').write_text(f'''
-Collections:
-  - Name: TinyCLIP
-    README: README.md
-Models:
-  - Name: tiny_rs_synthetic
-    In Collection: TinyCLIP
-    Config: tiny_rs.py
-    Results:
-      - Task: Image-Text Retrieval
-        Dataset: Synthetic-RS
-        Metrics: {{mR: 50.0}}
-        Source: ours, test fixture
-    Weights: {URL_DIR}{name}
-  - Name: tiny_person_unpublished
-    In Collection: TinyCLIP
-    Config: tiny_rs.py
-    Results:
-      - Task: Text-To-Image Retrieval
-        Dataset: Synthetic-Person
-        Metrics: {{R@1: 1.0}}
-        Source: ours, test fixture
-    Weights: null
-''')
+    import hashlib
+    sha = hashlib.sha256(Path(final).read_bytes()).hexdigest()
+    # same first 8 hex digits, different digest: caught only by a full check
+    near = sha[:8] + ('0' if sha[8] != '0' else '1') + sha[9:]
+    def entry(model_name, task, dataset, metrics, weights, sha256=None):
+        text = (f'  - Name: {model_name}\n    In Collection: TinyCLIP\n'
+                '    Config: tiny_rs.py\n    Results:\n'
+                f'      - Task: {task}\n        Dataset: {dataset}\n'
+                f'        Metrics: {metrics}\n'
+                '        Source: ours, test fixture\n'
+                f'    Weights: {weights}\n')
+        return text + (f'    Weights SHA256: {sha256}\n' if sha256 else '')
+
+    rs = ('Image-Text Retrieval', 'Synthetic-RS', '{mR: 50.0}',
+          URL_DIR + name)
+    (root / 'metafile.yml').write_text(
+        'Collections:\n  - Name: TinyCLIP\n    README: README.md\nModels:\n'
+        + entry('tiny_rs_synthetic', *rs, sha256=sha)
+        + entry('tiny_rs_no_hash', *rs)
+        + entry('tiny_rs_near_hash', *rs, sha256=near)
+        + entry('tiny_person_unpublished', 'Text-To-Image Retrieval',
+                'Synthetic-Person', '{R@1: 1.0}', 'null'))
     (root / 'model-index.yml').write_text('Import:\n  - metafile.yml\n')
     return dict(root=root, index=str(root / 'model-index.yml'),
-                published=Path(final), pub_dir=pub_dir, model=model)
+                published=Path(final), pub_dir=pub_dir, model=model,
+                sha256=sha)
 
 
 def test_publish_strips_training_state(zoo):
@@ -89,22 +88,22 @@ def test_publish_strips_training_state(zoo):
     import hashlib
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     assert path.stem.endswith(digest[:8])
+    # the full digest is recorded next to the file (sha256sum format)
+    sidecar = Path(str(path) + '.sha256').read_text()
+    assert sidecar == f'{digest}  {path.name}\n'
 
 
 def test_list_models_filters(zoo):
     idx = zoo['index']
-    assert list_models(index=idx) == ['tiny_person_unpublished',
-                                      'tiny_rs_synthetic']
+    rs = ['tiny_rs_near_hash', 'tiny_rs_no_hash', 'tiny_rs_synthetic']
+    assert list_models(index=idx) == ['tiny_person_unpublished'] + rs
     assert list_models('*rs_syn*', index=idx) == ['tiny_rs_synthetic']
     assert list_models('PERSON', index=idx) == ['tiny_person_unpublished']
     assert list_models(task='text-to-image', index=idx) == [
         'tiny_person_unpublished']
-    assert list_models(task='Image-Text Retrieval', index=idx) == [
-        'tiny_rs_synthetic']
-    assert list_models(dataset='synthetic-rs', index=idx) == [
-        'tiny_rs_synthetic']
-    assert list_models(exclude_patterns=['*person*'], index=idx) == [
-        'tiny_rs_synthetic']
+    assert list_models(task='Image-Text Retrieval', index=idx) == rs
+    assert list_models(dataset='synthetic-rs', index=idx) == rs
+    assert list_models(exclude_patterns=['*person*'], index=idx) == rs
     assert list_models('nothing-like-this', index=idx) == []
 
 
@@ -156,9 +155,61 @@ def test_wrong_hash_rejected(zoo, tmp_path):
         get_model('tiny_rs_synthetic', pretrained=True,
                   offline_dir=str(tmp_path), index=zoo['index'])
     assert str(bad) in str(err.value)
-    # a local path is checked the same way
+    # a local path is checked when the user asks for it
     with pytest.raises(ChecksumError):
-        get_model(str(zoo['root'] / 'tiny_rs.py'), pretrained=str(bad))
+        get_model(str(zoo['root'] / 'tiny_rs.py'), pretrained=str(bad),
+                  check_hash=True)
+    with pytest.raises(ChecksumError):
+        get_model(str(zoo['root'] / 'tiny_rs.py'), pretrained=str(bad),
+                  sha256=zoo['sha256'])
+
+
+def test_zoo_compares_the_full_recorded_sha256(zoo):
+    """The recorded digest shares its first 8 hex digits (the name suffix)
+    with the file but differs after them: refused."""
+    with pytest.raises(ChecksumError, match=zoo['sha256']):
+        get_model('tiny_rs_near_hash', pretrained=True,
+                  offline_dir=str(zoo['pub_dir']), index=zoo['index'])
+
+
+def test_zoo_entry_without_recorded_hash_is_refused(zoo):
+    with pytest.raises(ModelZooError, match='without a recorded Weights '
+                       'SHA256'):
+        get_model('tiny_rs_no_hash', pretrained=True,
+                  offline_dir=str(zoo['pub_dir']), index=zoo['index'])
+
+
+def test_local_checkpoint_named_like_a_hash_is_not_rejected(zoo, tmp_path):
+    """A user's file whose name ends in -<hex> is loaded as given: hash
+    checks apply to zoo downloads or on request (issue 17)."""
+    from sdtr.apis import RetrievalInferencer
+    local = tmp_path / 'run-deadbeef.pth'
+    shutil.copy(zoo['published'], local)
+    model = get_model(str(zoo['root'] / 'tiny_rs.py'), pretrained=str(local))
+    assert torch.equal(model.state_dict()['image_encoder.proj'],
+                       zoo['model'].state_dict()['image_encoder.proj'])
+    inf = RetrievalInferencer(str(zoo['root'] / 'tiny_rs.py'),
+                              checkpoint=str(local))
+    assert inf.model.checkpoint == str(local)
+    # asked for: the name's prefix is checked, a full digest as well
+    with pytest.raises(ChecksumError, match='deadbeef'):
+        get_model(str(zoo['root'] / 'tiny_rs.py'), pretrained=str(local),
+                  check_hash=True)
+    get_model(str(zoo['root'] / 'tiny_rs.py'), pretrained=str(local),
+              sha256=zoo['sha256'])
+    plain = tmp_path / 'plain.pth'
+    shutil.copy(zoo['published'], plain)
+    with pytest.raises(ChecksumError, match='no "-<sha256 prefix>" suffix'):
+        get_model(str(zoo['root'] / 'tiny_rs.py'), pretrained=str(plain),
+                  check_hash=True)
+
+
+def test_malformed_recorded_sha256_is_named(tmp_path):
+    (tmp_path / 'metafile.yml').write_text(
+        'Models:\n  - Name: x\n    Config: x.py\n    Weights: https://a/b.pth'
+        '\n    Weights SHA256: 1a2b3c4d\n')
+    with pytest.raises(ModelZooError, match=r"metafile.yml.*'x'.*64 hex"):
+        list_models(index=str(tmp_path / 'metafile.yml'))
 
 
 def test_unpublished_weights_and_unknown_names(zoo):

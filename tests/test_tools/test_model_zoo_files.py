@@ -97,7 +97,8 @@ def test_wrong_parameter_count_is_an_error(tmp_path):
 def test_published_weights_are_linked(tmp_path):
     gen = _gen()
     url = 'https://example.invalid/tiny_1xb32_rsitmd_20250101-0123abcd.pth'
-    repo = _fake_repo(tmp_path, weights=url)
+    sha = '0123abcd' * 8
+    repo = _fake_repo(tmp_path, weights=f'{url}\n    Weights SHA256: {sha}')
     gen.main(['--repo', str(repo)])
     assert f'[download]({url})' in (repo / 'model_zoo.md').read_text()
 
@@ -141,3 +142,9 @@ def test_parameters_on_meta_match_a_real_build():
     assert not torch.nn.Linear(3, 2).weight.is_meta  # restored
     assert gen.count_parameters(str(
         REPO / 'configs/eklsr/eklsr_tiny_1xb32_synthetic-person.py')) > 10**7
+def test_published_weights_need_a_recorded_sha256(tmp_path):
+    gen = _gen()
+    url = 'https://example.invalid/tiny_1xb32_rsitmd_20250101-0123abcd.pth'
+    repo = _fake_repo(tmp_path, weights=url)
+    with pytest.raises(RuntimeError, match='without "Weights SHA256"'):
+        gen.main(['--repo', str(repo)])

@@ -55,3 +55,45 @@ def test_no_validate_and_cfg_options():
 def test_amp_on_cpu_is_a_clear_error():
     with pytest.raises(SystemExit, match='--amp needs a CUDA device'):
         _merged('--amp')
+
+
+def test_no_validate_ignores_val_cfg_options():
+    """--no-validate with a val override used to crash (TypeError: the val
+    loader was already None when --cfg-options were merged)."""
+    with pytest.warns(UserWarning, match='ignoring --cfg-options'):
+        cfg = _merged('--no-validate', '--cfg-options',
+                      'val_dataloader.batch_size=4',
+                      'train_dataloader.batch_size=8')
+    assert cfg.val_dataloader is None and cfg.val_cfg is None
+    assert cfg.train_dataloader.batch_size == 8
+
+
+def test_override_below_a_none_entry_is_named():
+    with pytest.raises(TypeError, match=r'val_dataloader.batch_size: the '
+                       r'config sets val_dataloader = None'):
+        _merged('--cfg-options', 'val_dataloader=None',
+                'val_dataloader.batch_size=4')
+
+
+def test_flags_win_over_cfg_options():
+    cfg = _merged('--work-dir', '/tmp/flag', '--cfg-options',
+                  'work_dir=/tmp/option')
+    assert cfg.work_dir == '/tmp/flag'
+
+
+def test_partial_load_flag_and_default_strictness():
+    assert _merged().load_cfg.strict is True
+    cfg = _merged('--partial-load')
+    assert cfg.load_cfg.strict is False and cfg.load_cfg.ignore_keys == []
+
+
+def test_default_hooks_set_to_none_are_dropped():
+    from sdtr.utils.setup_env import prepare_default_hooks
+    cfg = _merged('--cfg-options', 'default_hooks.non_finite=None')
+    prepare_default_hooks(cfg)
+    assert 'non_finite' not in cfg.default_hooks
+    assert cfg.default_hooks.reproducibility.type == 'ReproducibilityHook'
+    # a config without sdtr's runtime still loads checkpoints strictly
+    bare = Config(dict(model=dict(type='X')))
+    prepare_default_hooks(bare)
+    assert bare.default_hooks.strict_load.type == 'sdtr.StrictLoadHook'

@@ -154,9 +154,37 @@ def test_missing_and_corrupt_checkpoint_errors(tmp_path):
         safe_torch_load(str(bad))
 
 
-def test_url_scheme_is_mmengine_hub_loader():
-    # URL checkpoints keep mmengine's hub loader, which uses torch.load's
-    # default (weights_only=True on torch >= 2.6).
-    from mmengine.runner.checkpoint import load_from_http
-    assert CheckpointLoader._schemes['https://'] is load_from_http
-    assert CheckpointLoader._schemes['http://'] is load_from_http
+def test_every_mmengine_scheme_goes_through_the_restricted_loader():
+    """mmengine's http/torchvision/open-mmlab/mmcls loaders unpickle with
+    weights_only=False (torch.hub.load_state_dict_from_url); all schemes are
+    re-registered with sdtr's loaders."""
+    from sdtr.utils import compat
+    for prefix in ('', 'http://', 'https://', 'torchvision://',
+                   'modelzoo://', 'open-mmlab://', 'openmmlab://',
+                   'mmcls://', 'pavi://', r'(\S+\:)?s3://'):
+        loader = CheckpointLoader._schemes[prefix]
+        assert loader.__module__ == compat.__name__, (prefix, loader)
+    assert CheckpointLoader._get_checkpoint_loader(
+        'https://x/y.pth') is compat.load_from_http
+    with pytest.raises(RuntimeError, match='pavi:// checkpoints are not'):
+        CheckpointLoader.load_checkpoint('pavi://a/b.pth')
+
+
+def test_s3_bytes_are_read_by_the_restricted_loader(tmp_path, monkeypatch):
+    """Bytes of an object store go through safe_torch_load as well."""
+    from mmengine.fileio import backends
+    path = tmp_path / 'evil.pth'
+    torch.save({'x': _Evil()}, path)
+
+    class FakePetrel:
+
+        def __init__(self, **kwargs):
+            pass
+
+        def get(self, filepath):
+            return path.read_bytes()
+
+    monkeypatch.setitem(backends.backends, 'petrel', FakePetrel)
+    monkeypatch.delenv(TRUST_ENV, raising=False)
+    with pytest.raises(RuntimeError, match='s3://bucket/evil.pth.*safe'):
+        CheckpointLoader.load_checkpoint('s3://bucket/evil.pth')

@@ -279,6 +279,12 @@ def collect(repo=REPO):
                 raise ModelZooError(f'{rel}: model {info.name!r} names the '
                                     f'config {info.config!r}, which does not '
                                     'exist')
+            if info.weights and not info.weights_sha256:
+                raise ModelZooError(
+                    f'{rel}: model {info.name!r} publishes {info.weights} '
+                    'without "Weights SHA256" (the full digest printed by '
+                    'tools/model_converters/publish_model.py); get_model '
+                    'refuses unverifiable weights')
             if info.name.lower() in seen:
                 raise ModelZooError(f'duplicate model name {info.name!r} in '
                                     f'{rel} and {seen[info.name.lower()]}')

@@ -204,7 +204,7 @@ def run(converter, argv=None, description='', **defaults):
     """Shared command line of the IRRA-family converters."""
     from mmengine.config import DictAction
     parser = argparse.ArgumentParser(description=description)
-    parser.add_argument('src', help='upstream checkpoint (.pth)')
+    parser.add_argument('src', help='upstream checkpoint (.pth path or URL)')
     parser.add_argument('dst', help='output sdtr checkpoint (.pth)')
     parser.add_argument('--config', help='sdtr config to check the key '
                         'coverage against (recommended)')
@@ -217,8 +217,8 @@ def run(converter, argv=None, description='', **defaults):
     parser.add_argument('--keep-dtype', action='store_true',
                         help='do not cast fp16 tensors to fp32')
     args = parser.parse_args(argv)
-    from sdtr.utils.compat import safe_torch_load
-    ckpt = safe_torch_load(args.src, map_location='cpu')
+    from sdtr.utils.compat import load_checkpoint_file
+    ckpt = load_checkpoint_file(args.src, map_location='cpu')
     classifier_to = None if str(args.classifier_to).lower() == 'none' \
         else args.classifier_to
     result = converter(ckpt, classifier_to=classifier_to,

@@ -112,8 +112,8 @@ def main(argv=None):
     parser.add_argument('src', help='released PIR-CLIP checkpoint (.pt)')
     parser.add_argument('dst', help='output sdtr checkpoint (.pth)')
     args = parser.parse_args(argv)
-    from sdtr.utils.compat import safe_torch_load
-    ckpt = safe_torch_load(args.src, map_location='cpu')
+    from sdtr.utils.compat import load_checkpoint_file
+    ckpt = load_checkpoint_file(args.src, map_location='cpu')
     converted = convert_pir_clip(ckpt)
     torch.save(dict(state_dict=converted,
                     meta=dict(converted_from=args.src,

@@ -5,13 +5,22 @@ text, dataset meta, epoch/iter, versions); drops ``optimizer``,
 ``param_schedulers``, ``message_hub`` and ``hook_msgs``.  The result loads
 with ``torch.load(..., weights_only=True)`` and no allow-list, and is written
 as ``<name>_<YYYYMMDD>-<sha256[:8]>.pth`` (the torch.hub / model-zoo
-convention, checked by :func:`sdtr.apis.resolve_checkpoint`).
+convention).  The **full** SHA-256 is printed, written next to the file as
+``<file>.sha256`` (``sha256sum`` format, ``sha256sum -c`` checks it) and
+printed as the two metafile lines to paste into the model's entry::
+
+    Weights: <URL folder>/<file name>
+    Weights SHA256: <64 hex digits>
+
+``sdtr.apis.get_model(name, pretrained=True)`` verifies every download
+against that recorded digest and refuses an entry without one.
 
 Example::
 
     python tools/model_converters/publish_model.py \\
-        work_dirs/clip_tiny/epoch_12.pth work_dirs/clip_tiny_synthetic-rs.pth
-    # -> work_dirs/clip_tiny_synthetic-rs_20250101-1a2b3c4d.pth
+        work_dirs/clip_tiny/epoch_12.pth work_dirs/clip_tiny_synthetic-rs.pth \\
+        --url-prefix https://host/sdtr/v0/
+    # -> work_dirs/clip_tiny_synthetic-rs_20250101-1a2b3c4d.pth (+ .sha256)
 """
 import argparse
 import datetime
@@ -58,9 +67,10 @@ def strip_checkpoint(checkpoint: dict) -> dict:
     return dict(state_dict=state_dict, meta=meta)
 
 
-def publish(in_file: str, out_file: str, date: str = None) -> str:
-    from sdtr.utils.compat import safe_torch_load
-    checkpoint = safe_torch_load(in_file, map_location='cpu')
+def publish(in_file: str, out_file: str, date: str = None,
+            url_prefix: str = None) -> str:
+    from sdtr.utils.compat import load_checkpoint_file
+    checkpoint = load_checkpoint_file(in_file, map_location='cpu')
     dropped = sorted(set(checkpoint) - {'state_dict', 'meta'}) if \
         'state_dict' in checkpoint else []
     published = strip_checkpoint(checkpoint)
@@ -75,13 +85,21 @@ def publish(in_file: str, out_file: str, date: str = None) -> str:
     with open(tmp, 'rb') as f:
         for block in iter(lambda: f.read(1 << 20), b''):
             digest.update(block)
-    final = f'{stem}_{date}-{digest.hexdigest()[:8]}.pth'
+    sha256 = digest.hexdigest()
+    final = f'{stem}_{date}-{sha256[:8]}.pth'
     os.replace(tmp, final)
+    with open(f'{final}.sha256', 'w') as f:
+        f.write(f'{sha256}  {osp.basename(final)}\n')
     print(f'dropped {dropped or "nothing"}; kept '
           f'{len(published["state_dict"])} tensors and meta '
           f'{sorted(published["meta"])}')
-    print(f'sha256 {digest.hexdigest()}')
-    print(f'published {final}')
+    print(f'sha256 {sha256}')
+    print(f'published {final} (digest in {final}.sha256)')
+    url = (url_prefix.rstrip('/') + '/' if url_prefix else '<URL folder>/') \
+        + osp.basename(final)
+    print('metafile entry lines:')
+    print(f'    Weights: {url}')
+    print(f'    Weights SHA256: {sha256}')
     return final
 
 
@@ -91,8 +109,11 @@ def main(argv=None):
     parser.add_argument('in_file', help='checkpoint written by training')
     parser.add_argument('out_file', help='output stem, e.g. dir/name.pth')
     parser.add_argument('--date', help='YYYYMMDD (default: today)')
+    parser.add_argument('--url-prefix',
+                        help='the URL folder the file will be served from '
+                        '(used in the printed metafile lines)')
     args = parser.parse_args(argv)
-    publish(args.in_file, args.out_file, args.date)
+    publish(args.in_file, args.out_file, args.date, args.url_prefix)
     return 0
 
 
