@@ -1,0 +1,275 @@
+"""Re-derive the quickstart numbers that the READMEs state.
+
+The README and ``configs/quickstart/README.md`` quote what the two quickstart
+configs give with their default seed.  Those numbers live in ONE recorded
+file, ``configs/quickstart/results.json``, written by this script from real
+runs of ``tools/train.py`` and ``tools/test.py``; the README tables are
+rendered from that file (between ``<!-- quickstart-numbers:NAME -->`` and
+``<!-- /quickstart-numbers -->`` markers), together with the model
+description read from the configs.  So a README number can only change by
+re-running this script.
+
+Usage::
+
+    # train + test both quickstart configs (~5 min on 2 CPU cores), compare
+    # with the recorded numbers; exit status 1 if anything differs
+    python tools/misc/quickstart_numbers.py --run
+
+    # the same, then record the new numbers and re-render the READMEs
+    python tools/misc/quickstart_numbers.py --run --write
+
+    # no training: check that the READMEs show the recorded numbers and the
+    # configs' model description (what tests/test_tools/test_quickstart_numbers.py runs)
+    python tools/misc/quickstart_numbers.py --check
+
+Numbers are exactly reproducible on the same software stack (seeded,
+deterministic synthetic data, ``OMP_NUM_THREADS`` fixed by this script);
+another torch build may change the last digits, which ``--run`` reports.
+"""
+import argparse
+import datetime
+import glob
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+RESULTS = REPO / 'configs/quickstart/results.json'
+READMES = [REPO / 'README.md', REPO / 'configs/quickstart/README.md']
+THREADS = 2
+
+#: the runs whose numbers the READMEs quote
+RUNS = {
+    'rs': dict(config='configs/quickstart/clip_tiny_1xb32_synthetic-rs.py',
+               metric='rsitr/mR'),
+    'person': dict(
+        config='configs/quickstart/clip_tiny_1xb32_synthetic-person.py',
+        metric='person/R@1'),
+}
+RS_KEYS = ['i2t_R@1', 'i2t_R@5', 'i2t_R@10', 't2i_R@1', 't2i_R@5',
+           't2i_R@10', 'mR']
+PERSON_KEYS = ['R@1', 'R@5', 'R@10', 'mAP', 'mINP']
+
+
+# ----------------------------------------------------------------- running
+def _scalars(work_dir: Path) -> list:
+    files = sorted(glob.glob(str(work_dir / '*/vis_data/scalars.json')))
+    if not files:
+        raise FileNotFoundError(f'no vis_data/scalars.json under {work_dir}')
+    with open(files[-1]) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def run_one(name: str, root: Path) -> dict:
+    """Train and test one quickstart config; return its numbers."""
+    spec = RUNS[name]
+    work_dir = root / name
+    env = dict(os.environ, OMP_NUM_THREADS=str(THREADS),
+               PYTHONPATH=str(REPO) + os.pathsep +
+               os.environ.get('PYTHONPATH', ''))
+    load = os.getloadavg()[0]
+    t0 = time.time()
+    subprocess.run([sys.executable, 'tools/train.py', spec['config'],
+                    '--work-dir', str(work_dir)], cwd=REPO, env=env,
+                   check=True, stdout=subprocess.DEVNULL)
+    train_s = time.time() - t0
+    prefix = spec['metric'].split('/')[0] + '/'
+    val = {}
+    for row in _scalars(work_dir):
+        if spec['metric'] in row:
+            val[int(row['step'])] = {
+                k[len(prefix):]: round(v, 2)
+                for k, v in row.items() if k.startswith(prefix)}
+    best = sorted(glob.glob(str(work_dir / 'best_*.pth')))
+    if len(best) != 1:
+        raise RuntimeError(f'expected one best_*.pth in {work_dir}, found '
+                           f'{best}')
+    best_epoch = int(re.search(r'epoch_(\d+)', best[0]).group(1))
+    out = work_dir / 'test.json'
+    subprocess.run([sys.executable, 'tools/test.py', spec['config'], best[0],
+                    '--work-dir', str(work_dir / 'test'), '--out', str(out)],
+                   cwd=REPO, env=env, check=True, stdout=subprocess.DEVNULL)
+    test = {k[len(prefix):]: round(v, 2)
+            for k, v in json.loads(out.read_text()).items()
+            if k.startswith(prefix)}
+    return dict(config=spec['config'], select_on=spec['metric'],
+                val={str(e): m for e, m in sorted(val.items())},
+                best_epoch=best_epoch, test=test,
+                train_wall_s=round(train_s), load_avg=round(load, 1))
+
+
+def run_all(root: Path) -> dict:
+    import torch
+    runs = {name: run_one(name, root) for name in RUNS}
+    return dict(
+        measured=datetime.date.today().isoformat(),
+        machine=f'{os.cpu_count()} CPU cores, {platform.machine()}, '
+        f'OMP_NUM_THREADS={THREADS}',
+        torch=torch.__version__,
+        runs=runs)
+
+
+def compare(old: dict, new: dict) -> list:
+    """Differences between two results files, ignoring wall times/dates."""
+    diffs = []
+    for name in RUNS:
+        a, b = old['runs'].get(name, {}), new['runs'][name]
+        for key in ('val', 'best_epoch', 'test'):
+            if a.get(key) != b.get(key):
+                diffs.append(f'{name}.{key}: recorded {a.get(key)} vs now '
+                             f'{b.get(key)}')
+    return diffs
+
+
+# --------------------------------------------------------------- rendering
+def model_description() -> dict:
+    """Facts the READMEs state about the quickstart model and seed, read
+    from the configs themselves."""
+    from mmengine.config import Config
+    facts = {}
+    for name, spec in RUNS.items():
+        cfg = Config.fromfile(str(REPO / spec['config']))
+        img, txt = cfg.model['image_encoder'], cfg.model['text_encoder']
+        facts[name] = dict(
+            img_layers=img['layers'], img_width=img['width'],
+            txt_layers=txt['layers'], txt_width=txt['width'],
+            embed_dim=img['embed_dim'], seed=cfg.randomness['seed'],
+            epochs=cfg.train_cfg['max_epochs'],
+            val_interval=cfg.train_cfg.get('val_interval', 1),
+            batch=cfg.train_dataloader['batch_size'])
+    return facts
+
+
+def _row(label, metrics, keys):
+    return '| ' + label + ' | ' + ' | '.join(
+        f'{metrics[k]:.2f}' for k in keys) + ' |'
+
+
+def render(results: dict) -> dict:
+    """Markdown blocks keyed by marker name."""
+    facts = model_description()
+    rs, person = results['runs']['rs'], results['runs']['person']
+    f = facts['rs']
+    head = (f'measured {results["measured"]}, {results["machine"]}, torch '
+            f'{results["torch"]}')
+    desc = (f'a tiny CLIP (random init; image ViT {f["img_layers"]} layers '
+            f'of width {f["img_width"]}, text transformer '
+            f'{f["txt_layers"]} layers of width {f["txt_width"]}, '
+            f'{f["embed_dim"]}-d embedding), seed {f["seed"]}, '
+            f'{f["epochs"]} epochs of batch {f["batch"]}, validated every '
+            f'{f["val_interval"]} epochs')
+    rs_val = rs['val'][str(rs['best_epoch'])]
+    p_val = person['val'][str(person['best_epoch'])]
+    blocks = {}
+    blocks['model'] = f'The quickstart model is {desc}.'
+    blocks['rs'] = '\n'.join([
+        f'Remote sensing (`{Path(rs["config"]).name}`; {head}; '
+        f'`tools/train.py` wall time {rs["train_wall_s"]} s at load average '
+        f'{rs["load_avg"]}):',
+        '',
+        '| split | i2t R@1 | i2t R@5 | i2t R@10 | t2i R@1 | t2i R@5 | '
+        't2i R@10 | mR |',
+        '|---|---|---|---|---|---|---|---|',
+        _row(f'val, epoch {rs["best_epoch"]} = best', rs_val, RS_KEYS),
+        _row('test (best checkpoint)', rs['test'], RS_KEYS),
+        '',
+        'Val mR over training: ' + ', '.join(
+            f'{m["mR"]:.2f} (epoch {e})' for e, m in rs['val'].items()) +
+        '.',
+    ])
+    blocks['person'] = '\n'.join([
+        f'Person search (`{Path(person["config"]).name}`; wall time '
+        f'{person["train_wall_s"]} s at load average {person["load_avg"]}):',
+        '',
+        '| split | R@1 | R@5 | R@10 | mAP | mINP |',
+        '|---|---|---|---|---|---|',
+        _row(f'val, epoch {person["best_epoch"]} = best', p_val,
+             PERSON_KEYS),
+        _row('test (best checkpoint)', person['test'], PERSON_KEYS),
+    ])
+    blocks['summary'] = (
+        f'val mR {rs_val["mR"]:.2f} at the best epoch '
+        f'({rs["best_epoch"]}), test mR {rs["test"]["mR"]:.2f}; chance ≈ 4')
+    return blocks
+
+
+MARK = re.compile(r'(<!-- quickstart-numbers:(\w+) -->\n)(.*?)'
+                  r'(<!-- /quickstart-numbers -->)', re.S)
+
+
+def apply(text: str, blocks: dict) -> str:
+    return MARK.sub(
+        lambda m: m.group(1) + blocks[m.group(2)] + '\n' + m.group(4), text)
+
+
+def check(results: dict) -> list:
+    """README blocks that differ from the rendering of ``results``."""
+    blocks = render(results)
+    problems = []
+    for path in READMES:
+        text = path.read_text()
+        found = MARK.findall(text)
+        if not found:
+            problems.append(f'{path}: no quickstart-numbers block')
+        for _, name, body, _ in found:
+            if name not in blocks:
+                problems.append(f'{path}: unknown block {name!r}')
+            elif body != blocks[name] + '\n':
+                problems.append(f'{path}: block {name!r} is stale; run '
+                                'tools/misc/quickstart_numbers.py --write')
+    return problems
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('--run', action='store_true',
+                   help='train + test the quickstart configs and compare '
+                   'with the recorded numbers')
+    p.add_argument('--write', action='store_true',
+                   help='record the new numbers (with --run) and render them '
+                   'into the READMEs')
+    p.add_argument('--check', action='store_true',
+                   help='check the READMEs against the recorded numbers')
+    p.add_argument('--work-dir', help='where --run trains (default: a '
+                   'temporary folder)')
+    args = p.parse_args(argv)
+    recorded = json.loads(RESULTS.read_text()) if RESULTS.exists() else None
+    status = 0
+    results = recorded
+    if args.run:
+        with tempfile.TemporaryDirectory() as tmp:
+            results = run_all(Path(args.work_dir or tmp))
+        print(json.dumps(results, indent=1))
+        if recorded is not None:
+            diffs = compare(recorded, results)
+            for d in diffs:
+                print('DIFFERS', d)
+            if diffs and not args.write:
+                status = 1
+            if not diffs:
+                print('the recorded quickstart numbers are reproduced')
+    if args.write:
+        if results is None:
+            p.error(f'{RESULTS} does not exist: use --run --write')
+        RESULTS.write_text(json.dumps(results, indent=1) + '\n')
+        blocks = render(results)
+        for path in READMES:
+            path.write_text(apply(path.read_text(), blocks))
+    if args.check or not (args.run or args.write):
+        if results is None:
+            p.error(f'{RESULTS} does not exist: use --run --write')
+        problems = check(results)
+        for prob in problems:
+            print(prob)
+        status = status or int(bool(problems))
+    return status
+
+
+if __name__ == '__main__':
+    sys.exit(main())
