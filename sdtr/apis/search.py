@@ -17,7 +17,8 @@ once at memory bandwidth; ``tools/analysis_tools/benchmark_search.py``
 compares its latency with the time of one plain read of the gallery.
 
 Half-precision galleries are scored in their own dtype (no float32 copy of
-the gallery is ever made); scores are returned as float32.
+the gallery or of a score block is ever made: the top-k are selected in the
+product's dtype); scores are returned as float32.
 
 Tie rule: among equal scores the smaller gallery index ranks first, so the
 result is deterministic and independent of the block size.
@@ -141,10 +142,13 @@ def topk_search(query: Tensor,
             scores = torch.mv(block, query[0]).unsqueeze(0)
         else:
             scores = torch.mm(query, block.t())
-        scores = scores.float()
+        # select in the product's own dtype (half-precision values convert
+        # exactly to float32, so order and ties are the same) and convert
+        # only the k winners: a float32 copy of the block would triple the
+        # memory traffic of the search
         kk = min(k, block.shape[0])
         s, i = _block_topk(scores, kk)
-        i = i + start
+        s, i = s.float(), i + start
         if best_s is None:
             best_s, best_i = s, i
         else:

@@ -362,3 +362,42 @@ def test_mmpretrain_docstring_example_any_positive_rule():
     # caption 1 on top -> miss
     sims = torch.tensor([[0.9, 0.1, 0.0], [0.0, 0.9, 0.5]])
     assert rsitr_recall(sims, [0, 0, 1], topk=1)['i2t_R@1'] == 50.0
+
+
+@pytest.mark.parametrize('kind', ['grid', 'int', 'normal'])
+def test_gpu_style_accumulation_equals_dense(monkeypatch, kind):
+    """The GPU code path (bool indicators summed in int64, 8 thresholds per
+    comparison) run on the CPU: the same exact metrics as the dense ones."""
+    from sdtr.evaluation.functional import _common, person_search, rsitr
+
+    def bool_buffer(cells, device):
+        return torch.empty(cells, dtype=torch.bool, device=device)
+
+    for mod in (rsitr, person_search):
+        monkeypatch.setattr(mod, 'work_buffer', bool_buffer)
+        monkeypatch.setattr(mod, 'count_dtype',
+                            lambda n, device=None: torch.int64)
+    monkeypatch.setattr(person_search, '_SLOTS', dict(cpu=8, cuda=8))
+    assert _common.work_buffer(4, torch.device('cpu')).dtype == torch.float32
+    gen = torch.Generator().manual_seed(3)
+    make = {'grid': grid_feats, 'int': int_feats}.get(kind)
+    n_i, n_t, d = 19, 83, 9
+    if make is None:
+        img = torch.nn.functional.normalize(torch.randn(n_i, d, generator=gen))
+        txt = torch.nn.functional.normalize(torch.randn(n_t, d, generator=gen))
+    else:
+        img, txt = make(n_i, d, gen), make(n_t, d, gen)
+    t2i = torch.cat([torch.arange(n_i),
+                     torch.randint(0, n_i, (n_t - n_i, ), generator=gen)])
+    dense = rsitr_recall(img @ txt.T, t2i, topk=(1, 2, 5, 10))
+    for chunk in CHUNKS[::2]:
+        assert rsitr_recall_from_features(img, txt, t2i, (1, 2, 5, 10),
+                                          chunk) == dense
+    # identities with up to ~20 relevant items: several 8-threshold groups
+    gp = torch.randint(0, 4, (n_t, ), generator=gen)
+    qp = torch.randint(0, 4, (n_i, ), generator=gen)
+    dense_p = person_search_metrics(img @ txt.T, qp, gp, (1, 5, 10))
+    for chunk in CHUNKS[::2]:
+        assert person_search_metrics_from_features(img, txt, qp, gp,
+                                                   (1, 5, 10),
+                                                   chunk) == dense_p

@@ -9,7 +9,13 @@ fp32 and fp16 this prints, as the median of ``--repeat`` runs:
 * ``search``: :func:`sdtr.apis.topk_search` of one query (top-k, exact);
 * ``ratio`` = search / read (target <= 1.5), the median of the ratios of
   back-to-back (read, search) pairs, which is robust to the load of a shared
-  machine.
+  machine;
+* ``plain``: the bare ``torch.topk(query @ gallery.T, k)`` (one product into
+  a fresh score matrix, no tie rule, no memory bound) and ``ratio_plain`` =
+  search / plain (target <= 1.5), timed the same way.
+
+``--queries Q`` times Q queries at once (e.g. 256), ``--device cuda`` runs
+on a GPU (timings synchronise the device).
 
 The query is a feature vector (encoding a caption with a model is
 independent of the gallery size and is not part of this figure).
@@ -25,9 +31,14 @@ import time
 import torch
 
 
+_SYNC = [lambda: None]
+
+
 def _clock(fn):
+    _SYNC[0]()
     start = time.perf_counter()
     fn()
+    _SYNC[0]()
     return time.perf_counter() - start
 
 
@@ -48,28 +59,44 @@ def _paired(read_fns, search_fn, repeat):
 
 
 def benchmark(num, dim, topk=10, repeat=7, dtypes=('fp32', 'fp16'),
-              seed=0, chunk_size=None):
+              seed=0, chunk_size=None, queries=1, device='cpu'):
     from sdtr.apis import topk_search
+    device = torch.device(device)
+    if device.type == 'cuda':
+        _SYNC[0] = lambda: torch.cuda.synchronize(device)
     gen = torch.Generator().manual_seed(seed)
     base = torch.randn(num, dim, generator=gen)
     base = torch.nn.functional.normalize(base, dim=-1)
-    query = base[num // 2] + 0.05 * torch.randn(dim, generator=gen)
-    query = torch.nn.functional.normalize(query, dim=0)
+    src = torch.arange(queries) * (num // max(queries, 1)) + num // 2
+    src = src % num
+    query = base[src] + 0.05 * torch.randn(queries, dim, generator=gen)
+    query = torch.nn.functional.normalize(query, dim=1)
+    if queries == 1:
+        query = query[0]
     rows = []
     for name in dtypes:
         dtype = dict(fp32=torch.float32, fp16=torch.float16)[name]
-        gallery = base.to(dtype)
-        read, search, ratio = _paired(
+        gallery = base.to(device=device, dtype=dtype)
+        q = query.to(device=device, dtype=dtype)
+
+        def search():
+            return topk_search(q, gallery, topk, chunk_size=chunk_size)
+
+        def plain():
+            return torch.topk(q @ gallery.t(), topk, dim=-1)
+
+        read, search_s, ratio = _paired(
             [lambda: torch.amax(gallery), lambda: torch.sum(gallery)],
-            lambda: topk_search(query, gallery, topk, chunk_size=chunk_size),
-            repeat)
-        _, idx = topk_search(query, gallery, topk, chunk_size=chunk_size)
-        if int(idx[0]) != num // 2:
-            raise RuntimeError('the benchmark query did not find its source '
-                               'row first: the search is wrong')
+            search, repeat)
+        plain_s, search_s2, ratio_plain = _paired([plain], search, repeat)
+        _, idx = search()
+        if not torch.equal(idx.reshape(queries, -1)[:, 0].cpu(), src):
+            raise RuntimeError('the benchmark queries did not find their '
+                               'source rows first: the search is wrong')
         size = gallery.numel() * gallery.element_size()
-        rows.append(dict(dtype=name, bytes=size, read_s=read,
-                         search_s=search, ratio=ratio))
+        rows.append(dict(dtype=name, queries=queries, bytes=size,
+                         read_s=read, search_s=search_s, ratio=ratio,
+                         plain_s=plain_s, ratio_plain=ratio_plain))
         del gallery
     return rows
 
@@ -84,19 +111,25 @@ def main(argv=None):
                         choices=['fp32', 'fp16'])
     parser.add_argument('--chunk-size', type=int, help='gallery rows/block')
     parser.add_argument('--threads', type=int, help='torch threads')
+    parser.add_argument('--queries', type=int, default=1,
+                        help='queries searched at once')
+    parser.add_argument('--device', default='cpu')
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     rows = benchmark(args.num, args.dim, args.topk, args.repeat,
-                     args.dtypes, chunk_size=args.chunk_size)
-    print(f'gallery {args.num} x {args.dim}, top-{args.topk}, '
-          f'{torch.get_num_threads()} threads, median of {args.repeat}')
+                     args.dtypes, chunk_size=args.chunk_size,
+                     queries=args.queries, device=args.device)
+    print(f'gallery {args.num} x {args.dim}, {args.queries} queries, '
+          f'top-{args.topk}, {args.device}, {torch.get_num_threads()} '
+          f'threads, median of {args.repeat}')
     print(f'{"dtype":6} {"size MiB":>9} {"read ms":>9} {"search ms":>10} '
-          f'{"ratio":>6}')
+          f'{"ratio":>6} {"plain ms":>9} {"ratio_plain":>11}')
     for r in rows:
         print(f'{r["dtype"]:6} {r["bytes"] / 2**20:9.0f} '
               f'{1e3 * r["read_s"]:9.1f} {1e3 * r["search_s"]:10.1f} '
-              f'{r["ratio"]:6.2f}')
+              f'{r["ratio"]:6.2f} {1e3 * r["plain_s"]:9.1f} '
+              f'{r["ratio_plain"]:11.2f}')
     return rows
 
 

@@ -17,19 +17,23 @@ ranks and therefore bit-identical metrics.
 """
 import math
 from contextlib import contextmanager
-from typing import Iterable, Optional, Sequence, Tuple, Union
+from typing import Iterable, List, Optional, Sequence, Tuple, Union
 
 import torch
 from torch import Tensor
 
 # Default work-block shapes (rows, columns) of the chunked functions on a
-# CPU, tuned with tools/analysis_tools/benchmark_metrics.py on a 2-core
-# AVX-512 machine: the similarity block and its 0/1 indicator stay in the
-# L2/L3 caches, so the comparisons are cheap next to the matrix product.
-# A GPU prefers bigger blocks.
+# CPU, tuned with tools/analysis_tools/benchmark_metrics.py: the similarity
+# block and its 0/1 indicator stay in the L2/L3 caches, so the comparisons
+# are cheap next to the matrix product.
 RSITR_CPU_CHUNK = (512, 1024)
 PERSON_CPU_CHUNK = (128, 2048)
-DEFAULT_CUDA_CHUNK = (2048, 16384)
+#: cells of one work block on a GPU: big enough that a block's product
+#: saturates the device (a few dozen launches for 20k x 100k), small next to
+#: the device memory
+CUDA_BLOCK_CELLS = 1 << 26
+#: share of the free device memory the work buffers may take by default
+CUDA_MEMORY_FRACTION = 0.25
 
 
 def check_topk(topk: Union[int, Iterable[int]]) -> Tuple[int, ...]:
@@ -100,6 +104,20 @@ def check_index_vector(x, name: str, length: int,
     return x
 
 
+def work_cell_bytes(device: torch.device, slots: int = 1) -> int:
+    """Bytes per block cell of the chunked metrics' work buffers: a float32
+    similarity plus ``slots`` indicator cells (float32 on a CPU, bool on a
+    GPU, see :func:`add_greater_counts`)."""
+    return 4 + slots * (1 if device.type == 'cuda' else 4)
+
+
+def _balanced(size: int, n: int) -> int:
+    """Block size ``<= size`` giving the same number of blocks over ``n``
+    items but no small last block (20000 in blocks of 16384 -> 10000)."""
+    blocks = -(-n // max(size, 1))
+    return max(1, -(-n // max(blocks, 1)))
+
+
 def resolve_chunk(chunk_size,
                   max_memory: Optional[int],
                   n_rows: int,
@@ -110,9 +128,13 @@ def resolve_chunk(chunk_size,
                   ) -> Tuple[int, int]:
     """Work-block shape ``(rows, cols)``.
 
-    ``chunk_size`` may be an int (same for both axes) or a pair.  Without it,
-    a device default is used; ``max_memory`` (bytes) then caps the float32
-    work buffers (``bytes_per_cell * rows * cols`` bytes).
+    ``chunk_size`` may be an int (same for both axes) or a pair and is used
+    as given.  Without it a CPU uses ``cpu_default`` (cache-sized blocks) and
+    a GPU blocks of :data:`CUDA_BLOCK_CELLS` cells (up to 32768 columns),
+    fewer when the work buffers (``bytes_per_cell`` per cell) would take more
+    than :data:`CUDA_MEMORY_FRACTION` of the free device memory;
+    ``max_memory`` (bytes) then caps the work buffers.  Default blocks are
+    balanced (no small last block).
     """
     if chunk_size is not None:
         if isinstance(chunk_size, int):
@@ -123,36 +145,105 @@ def resolve_chunk(chunk_size,
             raise ValueError(f'chunk_size must be positive, got {chunk_size}')
         rows, cols = int(rows), int(cols)
     else:
-        rows, cols = (DEFAULT_CUDA_CHUNK
-                      if device.type == 'cuda' else cpu_default)
+        if device.type == 'cuda':
+            free = torch.cuda.mem_get_info(device)[0]
+            cells = min(CUDA_BLOCK_CELLS,
+                        int(free * CUDA_MEMORY_FRACTION) // bytes_per_cell)
+            cells = max(cells, 1 << 16)
+            cols = min(n_cols, 32768)
+            rows = max(1, cells // cols)
+        else:
+            rows, cols = cpu_default
         if max_memory is not None:
             if max_memory < bytes_per_cell:
                 raise ValueError('max_memory is too small')
             cols = max(1, min(cols, n_cols, int(max_memory) // bytes_per_cell))
             rows = max(1, min(rows,
                               int(max_memory) // (bytes_per_cell * cols)))
-    # block sums of 0/1 are accumulated in float32: exact below 2**24
+        rows = _balanced(min(rows, n_rows), n_rows)
+        cols = _balanced(min(cols, n_cols), n_cols)
+    # block sums of 0/1 are accumulated in float32 on a CPU: exact below
+    # 2**24
     limit = 1 << 24
     return (max(1, min(rows, n_rows, limit)), max(1, min(cols, n_cols,
                                                          limit)))
 
 
-def count_dtype(max_count: int) -> torch.dtype:
-    """Accumulator dtype for counts up to ``max_count``: float32 is exact
-    below 2**24 and lets :func:`add_counts` use one fused ``addmv``."""
+def count_dtype(max_count: int,
+                device: torch.device = torch.device('cpu')) -> torch.dtype:
+    """Accumulator dtype of counts up to ``max_count``: int64 on a GPU; on a
+    CPU float32 (exact below 2**24; lets :func:`add_greater_counts` use one
+    fused ``addmv``), else float64."""
+    if device.type == 'cuda':
+        return torch.int64
     return torch.float32 if max_count < (1 << 24) else torch.float64
 
 
-def add_counts(acc: Tensor, ind: Tensor, ones: Tensor) -> None:
-    """``acc += ind @ ones`` (row sums of a 0/1 float32 matrix).
+def work_buffer(cells: int, device: torch.device) -> Tensor:
+    """Flat indicator buffer of :func:`add_greater_counts`."""
+    return torch.empty(
+        cells,
+        dtype=torch.bool if device.type == 'cuda' else torch.float32,
+        device=device)
 
-    Sums of 0/1 values stay integers below 2**24, so the float32 matrix-
-    vector product is exact in any summation order.
+
+def add_greater_counts(acc: Tensor,
+                       sims: Tensor,
+                       thr: Tensor,
+                       work: Tensor,
+                       ones: Optional[Tensor] = None,
+                       dim: int = -1) -> None:
+    """``acc += (sims > thr).sum(dim)``, exact, without a fresh temporary.
+
+    ``sims`` is ``[n, m]`` (``dim`` -1 or 0) or ``[1, n, m]`` with ``thr``
+    ``[g, n, 1]`` (``g`` thresholds of every row in one pass, ``dim=-1``);
+    ``acc`` has the shape of the reduced broadcast result.  ``work`` is a
+    flat :func:`work_buffer` of at least as many cells as the broadcast
+    result, ``ones`` (CPU only) float32 ones, at least as many as the
+    reduced dimension.
+
+    A GPU writes the comparison as bool and sums it in int64 (two bytes of
+    memory traffic per cell besides reading ``sims``).  A CPU writes float32
+    0/1 values that stay in cache and sums them with one ``addmv`` (exact in
+    float32 below 2**24): several times faster than a bool reduction there.
     """
-    if acc.dtype == ind.dtype:
-        acc.addmv_(ind, ones)
+    shape = torch.broadcast_shapes(sims.shape, thr.shape)
+    c = work[:math.prod(shape)].view(shape)
+    torch.gt(sims, thr, out=c)
+    if work.dtype == torch.bool:
+        acc.add_(c.sum(dim, dtype=acc.dtype).view(acc.shape))
+        return
+    if dim == 0:
+        c2 = c.t()
     else:
-        acc.add_(torch.mv(ind, ones))
+        c2 = c.view(-1, shape[-1])
+    flat = acc.view(-1)
+    if flat.dtype == c2.dtype:
+        flat.addmv_(c2, ones[:c2.shape[1]])
+    else:
+        flat.add_(torch.mv(c2, ones[:c2.shape[1]]))
+
+
+def block_pairs(pair_rows: Tensor, pair_cols: Tensor, rows: int, cols: int,
+                n_rows: int, n_cols: int, device: torch.device
+                ) -> Tuple[Tensor, Tensor, List[int], int]:
+    """Group (row, column) cells of a ``n_rows x n_cols`` matrix by work
+    block of ``rows x cols``, for masking them by index in the chunked loops.
+
+    Returns ``(local_rows, local_cols, cut, n_col_blocks)``: the block-local
+    coordinates (on ``device``, uploaded once) of the cells of block
+    ``(rb, cb)`` are entries ``cut[b]:cut[b + 1]`` with
+    ``b = rb * n_col_blocks + cb`` (``cut`` is a host list, so the loops
+    slice them without synchronising with the device).
+    """
+    n_cb = -(-n_cols // cols)
+    n_blocks = -(-n_rows // rows) * n_cb
+    key = (pair_rows // rows) * n_cb + pair_cols // cols
+    key, order = torch.sort(key, stable=True)
+    local = torch.stack([pair_rows[order] % rows,
+                         pair_cols[order] % cols]).to(device)
+    cut = torch.searchsorted(key, torch.arange(n_blocks + 1)).tolist()
+    return local[0], local[1], cut, n_cb
 
 
 @contextmanager

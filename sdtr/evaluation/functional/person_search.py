@@ -22,19 +22,20 @@ from typing import Iterable, Optional, Tuple, Union
 import torch
 from torch import Tensor
 
-from ._common import (PERSON_CPU_CHUNK, add_counts, check_feats, check_sims,
-                      check_topk, count_dtype, dense_positive_ranks,
-                      exact_fp32_matmul, per_query_stats, person_results,
-                      resolve_chunk)
+from ._common import (PERSON_CPU_CHUNK, add_greater_counts, block_pairs,
+                      check_feats, check_sims, check_topk, count_dtype,
+                      dense_positive_ranks, exact_fp32_matmul,
+                      per_query_stats, person_results, resolve_chunk,
+                      work_buffer, work_cell_bytes)
 
 __all__ = ['person_search_metrics', 'person_search_metrics_from_features']
 
-# the 0/1 indicator buffer holds _SLOTS x (rows x cols): _SLOTS thresholds
-# of a full block are compared in one (broadcast) operation
-_SLOTS = 2
-# row blocks whose book-keeping (relevant items, thresholds, AP) is done
-# together
-_SUPER = 16
+# thresholds compared with a block of similarities in one (broadcast)
+# operation: the indicator buffer holds _SLOTS x (rows x cols) cells
+_SLOTS = dict(cpu=2, cuda=8)
+# relevant (query, item) pairs whose book-keeping is done at once (bounds
+# the host and device index arrays)
+_PAIRS_PER_PASS = 1 << 22
 
 
 def _as_pids(x, name: str, length: int) -> Tensor:
@@ -53,30 +54,6 @@ def _no_positive_error(bad: Tensor) -> ValueError:
         f'{bad.numel()} quer(y/ies) have no gallery item of their identity '
         f'(first query indices: {bad[:10].tolist()}); AP/INP are undefined. '
         'Remove these queries or complete the gallery.')
-
-
-def _positive_sims(qf: Tensor, gal: Tensor, pidx: Tensor, valid: Tensor,
-                   cols: int) -> Tensor:
-    """``psim[r, j] = qf[r] . gal[pidx[r, j]]`` where ``valid`` (else any).
-
-    A block usually covers few identities: multiply by the distinct relevant
-    items once (a small product), else gather them per query.
-    """
-    dev = qf.device
-    n, p = pidx.shape
-    vr, vj = valid.nonzero(as_tuple=True)
-    uniq, inv = torch.unique(pidx[vr, vj], return_inverse=True)
-    psim = torch.zeros(n, p, device=dev)
-    if uniq.numel() * 8 <= max(cols, 8 * p):
-        prod = qf @ gal[uniq.to(dev)].t()
-        psim[vr.to(dev), vj.to(dev)] = prod[vr.to(dev), inv.to(dev)]
-        return psim
-    pidx_d = pidx.to(dev)
-    step = max(1, (1 << 22) // max(n * qf.shape[1], 1))
-    for p0 in range(0, p, step):
-        p1 = min(p0 + step, p)
-        psim[:, p0:p1] = (gal[pidx_d[:, p0:p1]] * qf.unsqueeze(1)).sum(-1)
-    return psim
 
 
 def person_search_metrics(sims: Tensor,
@@ -126,16 +103,22 @@ def person_search_metrics_from_features(
     """Exact person-search metrics from features, in bounded memory.
 
     Equal to ``person_search_metrics(query_feats @ gallery_feats.T, ...)``
-    without building the matrix or sorting a row.  For each block of queries
-    (grouped by their number of relevant items P), the similarities to the
-    relevant gallery items are computed with a dot product and sorted
-    (``S_0 >= ... >= S_{P-1}``, only P values per query); the gallery is then
-    scanned in blocks and, in cache, ``c_j = #(irrelevant items with
-    similarity > S_j)`` is accumulated (a broadcast comparison with two
-    thresholds at once, then an exact 0/1 matrix-vector sum).  The rank of the j-th relevant item
-    is ``j + c_j``.  Relevant items are excluded from the counts by index.
-    The work is about ``P`` cheap comparisons per similarity on top of the
-    product.  Products run in float32 with TF32/bf16 disabled.
+    without building the matrix or sorting a row.  The queries are ordered
+    by their number of relevant items ``P`` and processed in blocks; for a
+    block, the similarities to the relevant gallery items are computed with
+    a dot product and sorted per query (``S_0 >= ... >= S_{P-1}``, only P
+    values per query); the gallery is then scanned in blocks and
+    ``c_j = #(irrelevant items with similarity > S_j)`` is accumulated for
+    all ``j`` by comparing each block of the product with the thresholds
+    (up to 2 per operation on a CPU, 8 on a GPU) and summing the 0/1
+    results exactly.  The rank of the j-th relevant item is ``j + c_j``.
+    Relevant items are excluded from the counts by index.  The work is about
+    ``P`` cheap comparisons per similarity on top of the product, and the
+    loop only enqueues device work (one host synchronisation per
+    ``2**22`` relevant pairs).  Products run in float32 with TF32/bf16
+    disabled.  (Irrelevant items closer than float rounding, ~1e-7, to a
+    relevant item's similarity are ties decided on the values as computed
+    here.)
 
     Args:
         query_feats (Tensor): ``[num_queries, D]``.
@@ -143,11 +126,12 @@ def person_search_metrics_from_features(
         query_pids, gallery_pids: integer identities.
         topk (int | sequence[int]): K of R@K. Defaults to (1, 5, 10).
         chunk_size (int | (int, int), optional): block shape
-            ``(queries, gallery items)``; default 128 x 2048 on CPU.
-        max_memory (int, optional): byte budget of the float32 work
-            buffers (one block of similarities plus a 0/1 buffer for two
-            thresholds: 12 bytes per block cell, 3 MiB by default) when
-            ``chunk_size`` is not given.
+            ``(queries, gallery items)``; default 128 x 2048 on CPU, 2**26
+            cells on a GPU (fewer if a quarter of the free memory is less).
+        max_memory (int, optional): byte budget of the work buffers (a
+            float32 similarity plus indicator cells for the thresholds of
+            one operation: 12 bytes per block cell on a CPU, 12 on a GPU)
+            when ``chunk_size`` is not given.
 
     Returns:
         dict: same keys and values as :func:`person_search_metrics`.
@@ -177,94 +161,110 @@ def person_search_metrics_from_features(
     bad = (uniq[loc] != qp).nonzero().flatten()
     if bad.numel():
         raise _no_positive_error(bad)
-    num_pos = counts[loc]
-    start = offsets[loc]
-    # queries by (P, identity): blocks have a uniform P and few identities
-    by_pid = torch.argsort(qp, stable=True)
-    q_order = by_pid[torch.argsort(num_pos[by_pid], stable=True)]
+    # queries by increasing number of relevant items P, so that a block's
+    # queries have (nearly) the same P
+    q_order = torch.argsort(counts[loc], stable=True)
+    npos = counts[loc][q_order]
+    first_item = offsets[loc][q_order]
+    cum = torch.cat([torch.zeros(1, dtype=torch.long), npos.cumsum(0)])
 
     dev = query_feats.device
     qf_all = query_feats.float()
     gal = gallery_feats.float()
+    slots = _SLOTS['cuda' if dev.type == 'cuda' else 'cpu']
     rows, cols = resolve_chunk(chunk_size, max_memory, n_q, n_g, dev,
-                               bytes_per_cell=4 * (1 + _SLOTS),
+                               bytes_per_cell=work_cell_bytes(dev, slots),
                                cpu_default=PERSON_CPU_CHUNK)
-    col_starts = torch.arange(0, n_g + cols, cols)
     first = torch.empty(n_q, dtype=torch.long)
     ap = torch.empty(n_q, dtype=torch.float64)
     inp = torch.empty(n_q, dtype=torch.float64)
-    cdtype = count_dtype(n_g + 1)
+    cdtype = count_dtype(n_g + 1, dev)
+    inf = float('inf')
 
-    n_cb = (n_g + cols - 1) // cols
     with torch.no_grad(), exact_fp32_matmul():
         buf = torch.empty(rows * cols, device=dev)
-        ind = torch.empty(_SLOTS * rows * cols, device=dev)
+        work = work_buffer(slots * rows * cols, dev)
         ones = torch.ones(cols, device=dev)
-        qbuf = torch.empty(min(n_q, rows * _SUPER) * qf_all.shape[1],
-                           device=dev)
-        # book-keeping is vectorised over super-blocks of _SUPER row blocks
-        for b0 in range(0, n_q, rows * _SUPER):
-            qi = q_order[b0:b0 + rows * _SUPER]
-            nb = qi.numel()
-            npos = num_pos[qi]
-            p = int(npos.max())
-            group = min(p, _SLOTS)  # thresholds per comparison op
-            ar = torch.arange(p)
-            valid = ar.unsqueeze(0) < npos.unsqueeze(1)
-            pidx = g_order[(start[qi].unsqueeze(1) + ar).clamp_(max=n_g - 1)]
-            q0 = int(qi[0])
-            if int(qi[-1]) - q0 == nb - 1 and torch.equal(
-                    qi, torch.arange(q0, q0 + nb)):
-                qf_sb = qf_all[q0:q0 + nb]  # contiguous: no copy
-            else:  # gather into a reused buffer (no fresh pages)
-                qf_sb = torch.index_select(
-                    qf_all, 0, qi.to(dev),
-                    out=qbuf[:nb * qf_all.shape[1]].view(nb, -1))
-            # similarities to the relevant items, sorted decreasingly;
-            # padding: -inf to sort last, then +inf so that it counts nothing
-            psim = torch.cat([
-                _positive_sims(qf_sb[r0:r0 + rows], gal, pidx[r0:r0 + rows],
-                               valid[r0:r0 + rows], cols)
-                for r0 in range(0, nb, rows)
-            ])
-            valid_d = valid.to(dev)
-            psim.masked_fill_(~valid_d, float('-inf'))
-            thr = torch.sort(psim, dim=1, descending=True).values
-            thr.masked_fill_(~valid_d, float('inf'))
-            thr = thr.t().contiguous().unsqueeze(2)  # [p, nb, 1]
-            # relevant (row, column) pairs ordered by (row block, column
-            # block) with block-local coordinates, for masking by index
-            vr, vj = valid.nonzero(as_tuple=True)
-            vc = pidx[vr, vj]
-            key = (vr // rows) * n_cb + vc // cols
-            key, srt = torch.sort(key, stable=True)
-            vr_loc = (vr[srt] % rows).to(dev)
-            vc_loc = (vc[srt] % cols).to(dev)
-            cut = torch.searchsorted(
-                key, torch.arange((nb + rows - 1) // rows * n_cb + 1)).tolist()
-            ranks = torch.empty(nb, p, dtype=torch.long)
+        qbuf = torch.empty(rows * qf_all.shape[1], device=dev)
+        for p0, p1 in _passes(cum, rows, n_q):
+            nb, e = p1 - p0, int(cum[p1] - cum[p0])
+            np_sb = npos[p0:p1]
+            seg = cum[p0:p1] - cum[p0]  # first pair of each query
+            # relevant pairs (query position in the pass, gallery item)
+            pair_q = torch.repeat_interleave(torch.arange(nb), np_sb)
+            pair_g = g_order[first_item[p0:p1][pair_q] + torch.arange(e) -
+                             seg[pair_q]]
+            mask_r, mask_c, cut, n_cb = block_pairs(pair_q, pair_g, rows, cols,
+                                                    nb, n_g, dev)
+            # one upload of the pass's index arrays
+            qi_d, pq_d, pg_d, seg_d, np_d = torch.cat(
+                [q_order[p0:p1], pair_q, pair_g, seg,
+                 np_sb]).to(dev).split([nb, e, e, nb, nb])
+            # similarities to the relevant items, sorted decreasingly within
+            # each query (stable sorts: by value, then by query)
+            psim = torch.empty(e, device=dev)
+            step = max(1, (1 << 22) // max(qf_all.shape[1], 1))
+            for e0 in range(0, e, step):
+                e1 = min(e0 + step, e)
+                psim[e0:e1] = (qf_all[qi_d[pq_d[e0:e1]]] *
+                               gal[pg_d[e0:e1]]).sum(1)
+            psim, perm = torch.sort(psim, descending=True, stable=True)
+            psim = psim[torch.sort(pq_d[perm], stable=True).indices]
+
+            counts_dev = []
             for rb, r0 in enumerate(range(0, nb, rows)):
                 n = min(rows, nb - r0)
-                qf = qf_sb[r0:r0 + n]
-                thr_b = thr[:, r0:r0 + n]
-                cnt = torch.zeros(p * n, dtype=cdtype, device=dev)
+                p = int(np_sb[r0 + n - 1])  # the largest P of the block
+                qf = torch.index_select(qf_all, 0, qi_d[r0:r0 + n],
+                                        out=qbuf[:n * qf_all.shape[1]].view(
+                                            n, -1))
+                # thresholds [p, n, 1]; +inf beyond a query's P counts
+                # nothing
+                ar = torch.arange(p, device=dev)
+                idx = (seg_d[r0:r0 + n].unsqueeze(0) +
+                       ar.unsqueeze(1)).clamp_(max=e - 1)
+                thr = torch.where(ar.unsqueeze(1) < np_d[r0:r0 + n],
+                                  psim[idx], inf).unsqueeze(2)
+                cnt = torch.zeros(p, n, dtype=cdtype, device=dev)
                 for cb, g0 in enumerate(range(0, n_g, cols)):
                     m = min(cols, n_g - g0)
                     s = buf[:n * m].view(n, m)
                     torch.mm(qf, gal[g0:g0 + m].t(), out=s)
                     lo, hi = cut[rb * n_cb + cb], cut[rb * n_cb + cb + 1]
                     if hi > lo:  # exclude relevant items by index
-                        s[vr_loc[lo:hi], vc_loc[lo:hi]] = float('-inf')
+                        s[mask_r[lo:hi], mask_c[lo:hi]] = -inf
                     s3 = s.unsqueeze(0)
-                    for j0 in range(0, p, group):
-                        j1 = min(j0 + group, p)
-                        c = ind[:(j1 - j0) * n * m].view(j1 - j0, n, m)
-                        torch.gt(s3, thr_b[j0:j1], out=c)
-                        add_counts(cnt[j0 * n:j1 * n],
-                                   c.view((j1 - j0) * n, m), ones[:m])
-                ranks[r0:r0 + n] = cnt.view(p, n).t().cpu().long()
-            f, a, i = per_query_stats(ranks + ar.unsqueeze(0), npos)
-            first[qi] = f
-            ap[qi] = a
-            inp[qi] = i
+                    for j0 in range(0, p, slots):
+                        j1 = min(j0 + slots, p)
+                        add_greater_counts(cnt[j0:j1], s3, thr[j0:j1], work,
+                                           ones)
+                counts_dev.append(cnt.view(-1))
+            # one transfer of the pass's counts, then AP/INP on the host
+            counts_host = torch.cat(counts_dev).cpu().long()
+            o = 0
+            for r0 in range(0, nb, rows):
+                n = min(rows, nb - r0)
+                p = int(np_sb[r0 + n - 1])
+                c = counts_host[o:o + p * n].view(p, n).t()
+                o += p * n
+                qi = q_order[p0 + r0:p0 + r0 + n]
+                f, a, i = per_query_stats(c + torch.arange(p),
+                                          np_sb[r0:r0 + n])
+                first[qi] = f
+                ap[qi] = a
+                inp[qi] = i
     return person_results(first, ap, inp, topk)
+
+
+def _passes(cum: Tensor, rows: int, n_q: int):
+    """Ranges ``[p0, p1)`` of (sorted) query positions, whole blocks of
+    ``rows`` queries, with at most :data:`_PAIRS_PER_PASS` relevant pairs
+    (at least one block)."""
+    bounds = list(range(0, n_q, rows)) + [n_q]
+    cum = cum.tolist()
+    start = 0
+    for prev, end in zip(bounds[:-1], bounds[1:]):
+        if prev > start and cum[end] - cum[start] > _PAIRS_PER_PASS:
+            yield start, prev
+            start = prev
+    yield start, n_q

@@ -24,10 +24,11 @@ from typing import Iterable, Optional, Tuple, Union
 import torch
 from torch import Tensor
 
-from ._common import (add_counts, check_feats, check_index_vector,
-                      check_sims, check_topk, count_dtype,
-                      dense_sorted_matches, exact_fp32_matmul, resolve_chunk,
-                      rsitr_results)
+from ._common import (add_greater_counts, block_pairs, check_feats,
+                      check_index_vector, check_sims, check_topk,
+                      count_dtype, dense_sorted_matches, exact_fp32_matmul,
+                      resolve_chunk, rsitr_results, work_buffer,
+                      work_cell_bytes)
 
 __all__ = ['rsitr_recall', 'rsitr_recall_from_features']
 
@@ -96,7 +97,7 @@ def rsitr_recall_from_features(
     Equal to ``rsitr_recall(img_feats @ txt_feats.T, txt2img, topk)`` but
     never builds the similarity matrix nor sorts a row.  The images are
     processed in blocks of ``rows`` and the captions in blocks of ``cols``;
-    each block of the product is compared, in cache, against
+    each block of the product is compared against
 
     * ``s*[i]``: the best similarity of image ``i`` with its own captions
       (i2t rank = number of other captions scoring strictly higher), and
@@ -107,7 +108,10 @@ def rsitr_recall_from_features(
     excluded from the counts *by index*, so rounding can never count a pair
     against itself.  (Wrong pairs closer than float rounding, ~1e-7, to a
     ground-truth score are ties decided on the values as computed here.)
-    Products run in float32 with TF32/bf16 disabled.
+    Products run in float32 with TF32/bf16 disabled.  The loop over blocks
+    only enqueues device work (no host synchronisation until the final
+    counts), so on a GPU the cost is the product plus two comparisons and
+    reductions per similarity, see :func:`._common.add_greater_counts`.
 
     Args:
         img_feats (Tensor): ``[num_images, D]``.
@@ -115,10 +119,11 @@ def rsitr_recall_from_features(
         txt2img (LongTensor | sequence): ``[num_texts]`` caption -> image.
         topk (int | sequence[int]): K values. Defaults to (1, 5, 10).
         chunk_size (int | (int, int), optional): block shape
-            ``(images, captions)``; default 512 x 1024 on CPU.
-        max_memory (int, optional): byte budget of the two float32 work
-            buffers (8 bytes per block cell, 4 MiB by default) when
-            ``chunk_size`` is not given.
+            ``(images, captions)``; default 512 x 1024 on CPU, 2**26 cells
+            on a GPU (fewer if a quarter of the free memory is less).
+        max_memory (int, optional): byte budget of the work buffers (a
+            float32 similarity and an indicator per block cell: 8 bytes on
+            a CPU, 5 on a GPU) when ``chunk_size`` is not given.
 
     Returns:
         dict: same keys and values as :func:`rsitr_recall`.
@@ -141,14 +146,13 @@ def rsitr_recall_from_features(
     img = img_feats.float()
     txt = txt_feats.float()
     rows, cols = resolve_chunk(chunk_size, max_memory, num_images, num_texts,
-                               dev)
+                               dev, bytes_per_cell=work_cell_bytes(dev))
     g = txt2img.to(dev)
-    # captions grouped by image: captions of images [i0, i1) are
-    # by_img[bounds[i0]:bounds[i1]]
-    by_img = torch.argsort(txt2img, stable=True)
-    bounds = torch.searchsorted(txt2img[by_img],
-                                torch.arange(num_images + 1)).tolist()
-    col_starts = torch.arange(0, num_texts + cols, cols)
+    # ground-truth (image, caption) pairs grouped by block, block-local
+    # coordinates on the device, block bounds on the host
+    gt_rows, gt_cols, cut, n_cb = block_pairs(txt2img,
+                                              torch.arange(num_texts), rows,
+                                              cols, num_images, num_texts, dev)
 
     with torch.no_grad(), exact_fp32_matmul():
         s_gt = torch.empty(num_texts, device=dev)
@@ -160,37 +164,29 @@ def rsitr_recall_from_features(
         s_star.scatter_reduce_(0, g, s_gt, reduce='amax')
 
         i2t_cnt = torch.zeros(
-            num_images, dtype=count_dtype(num_texts + 1), device=dev)
+            num_images, dtype=count_dtype(num_texts + 1, dev), device=dev)
         t2i_cnt = torch.zeros(
-            num_texts, dtype=count_dtype(num_images + 1), device=dev)
+            num_texts, dtype=count_dtype(num_images + 1, dev), device=dev)
         buf = torch.empty(rows * cols, device=dev)
-        ind = torch.empty(rows * cols, device=dev)
+        work = work_buffer(rows * cols, dev)
         ones = torch.ones(max(rows, cols), device=dev)
-        neg_inf = float('-inf')
-        for i0 in range(0, num_images, rows):
+        for rb, i0 in enumerate(range(0, num_images, rows)):
             i1 = min(i0 + rows, num_images)
             n_i = i1 - i0
             a = img[i0:i1]
             thr_row = s_star[i0:i1].unsqueeze(1)
             acc = i2t_cnt[i0:i1]
-            # own captions of this image block, sorted by caption index
-            own = torch.sort(by_img[bounds[i0]:bounds[i1]]).values
-            own_rows = (txt2img[own] - i0).to(dev)
-            cut = torch.searchsorted(own, col_starts).tolist()
-            own_cols = (own % cols).to(dev)  # block-local caption index
             for cb, t0 in enumerate(range(0, num_texts, cols)):
                 t1 = min(t0 + cols, num_texts)
-                n_t = t1 - t0
-                s = buf[:n_i * n_t].view(n_i, n_t)
+                s = buf[:n_i * (t1 - t0)].view(n_i, t1 - t0)
                 torch.mm(a, txt[t0:t1].t(), out=s)
-                lo, hi = cut[cb], cut[cb + 1]
+                lo, hi = cut[rb * n_cb + cb], cut[rb * n_cb + cb + 1]
                 if hi > lo:  # exclude ground-truth pairs by index
-                    s[own_rows[lo:hi], own_cols[lo:hi]] = neg_inf
-                c = ind[:n_i * n_t].view(n_i, n_t)
+                    s[gt_rows[lo:hi], gt_cols[lo:hi]] = float('-inf')
                 # i2t: captions above the image's best own caption
-                add_counts(acc, torch.gt(s, thr_row, out=c), ones[:n_t])
+                add_greater_counts(acc, s, thr_row, work, ones)
                 # t2i: images above the caption's own image
-                add_counts(t2i_cnt[t0:t1],
-                           torch.gt(s, s_gt[t0:t1].unsqueeze(0), out=c).t(),
-                           ones[:n_i])
+                add_greater_counts(t2i_cnt[t0:t1], s,
+                                   s_gt[t0:t1].unsqueeze(0), work, ones,
+                                   dim=0)
     return rsitr_results(i2t_cnt.cpu().long(), t2i_cnt.cpu().long(), topk)
