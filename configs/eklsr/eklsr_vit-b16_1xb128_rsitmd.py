@@ -7,7 +7,6 @@ _base_ = [
     '../_base_/datasets/rsitmd_galr.py',
     '../_base_/models/eklsr_vit-b16.py',
     '../_base_/schedules/adam_cosine_warmup2000it.py',
-    '../_base_/default_runtime.py',
 ]
 
 train_dataloader = dict(batch_size=128)
@@ -18,4 +17,3 @@ auto_scale_lr = dict(base_batch_size=128)
 # 4,291 non-test images; there is no val split, so no validation and the
 # last checkpoint is kept (the test split is only for tools/test.py).
 val_cfg = None
-default_hooks = dict(checkpoint=dict(save_best=None, save_last=True))

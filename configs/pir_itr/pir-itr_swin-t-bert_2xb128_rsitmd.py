@@ -11,7 +11,6 @@ _base_ = [
     '../_base_/datasets/pipelines/pir_rs.py',
     '../_base_/models/pir_itr_swin-t_bert.py',
     '../_base_/schedules/pir_adamw_linear_warmup.py',
-    '../_base_/default_runtime.py',
 ]
 
 # PIR's train/test transforms: configs/_base_/datasets/pipelines/pir_rs.py
@@ -20,4 +19,3 @@ test_pipeline = {{_base_.pir_test_pipeline}}
 train_dataloader = dict(batch_size=128, dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(batch_size=128, dataset=dict(pipeline=test_pipeline))
 test_dataloader = dict(batch_size=128, dataset=dict(pipeline=test_pipeline))
-default_hooks = dict(checkpoint=dict(save_best='rsitr/mR', rule='greater'))

@@ -6,7 +6,6 @@ _base_ = [
     '../_base_/datasets/icfgpedes.py',
     '../_base_/models/vfe_tps_vit-b16_person.py',
     '../_base_/schedules/irra_adam_cosine_60e.py',
-    '../_base_/default_runtime.py',
 ]
 
 # IS-GVFC (eq. 4) needs same-identity images among its C = 20 sampled rows:
@@ -21,4 +20,3 @@ auto_scale_lr = dict(base_batch_size=100)
 val_cfg = None
 val_dataloader = None
 val_evaluator = None
-default_hooks = dict(checkpoint=dict(save_best=None, save_last=True))

@@ -10,7 +10,6 @@ _base_ = [
     '../_base_/datasets/rsitmd_galr.py',
     '../_base_/models/vfe_tps_vit-b16_person.py',
     '../_base_/schedules/irra_adam_cosine_60e.py',
-    '../_base_/default_runtime.py',
 ]
 
 model = dict(image_encoder=dict(image_size=224))
@@ -30,4 +29,3 @@ auto_scale_lr = dict(base_batch_size=100)
 # 4,291 non-test images; there is no val split, so no validation and the
 # last checkpoint is kept (the test split is only for tools/test.py).
 val_cfg = None
-default_hooks = dict(checkpoint=dict(save_best=None, save_last=True))

@@ -3,7 +3,6 @@ _base_ = [
     '../_base_/datasets/rstpreid.py',
     '../_base_/models/vfe_tps_vit-b16_person.py',
     '../_base_/schedules/irra_adam_cosine_60e.py',
-    '../_base_/default_runtime.py',
 ]
 
 # IS-GVFC (eq. 4) needs same-identity images among its C = 20 sampled rows:
@@ -15,4 +14,3 @@ train_dataloader = dict(
     sampler=dict(_delete_=True, type='IdentityBalancedSampler',
                  batch_size=100, num_instances=4))
 auto_scale_lr = dict(base_batch_size=100)
-default_hooks = dict(checkpoint=dict(save_best='person/R@1', rule='greater'))

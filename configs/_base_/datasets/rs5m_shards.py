@@ -21,6 +21,8 @@
 # PIR-CLIP uses open_clip's train transform RandomResizedCrop(224,
 # scale 0.9-1, bicubic), no flip (docs/methods/pir.md#14-pir-clip-settings).
 # No val split.
+_base_ = ['../default_runtime.py']
+
 __img_size = 224
 __shard_root = 'data/rs5m'
 
@@ -48,3 +50,4 @@ train_dataloader = dict(
         pipeline=train_pipeline))
 # no val split: stage-1 configs set val_dataloader/val_cfg/val_evaluator=None
 custom_hooks = [dict(type='DatasetEpochHook')]
+default_hooks = dict(checkpoint=dict(save_best=None))
