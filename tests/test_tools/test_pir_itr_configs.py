@@ -97,7 +97,7 @@ def test_full_size_builds_and_runs_one_iteration(name, one_thread):
     trainable = sum(p.numel() for p in model.parameters()
                     if p.requires_grad)
     assert abs(trainable / 161e6 - 1) < 0.01  # PIR Table I: 161 M
-    ds = DATASETS.build(dict(type='SyntheticRSCaptions', format='pir',
+    ds = DATASETS.build(dict(type='SyntheticRSCaptionDataset', format='pir',
                              split='train', indices=2,
                              pipeline=cfg.train_pipeline))
     items = [ds[0], ds[1]]
@@ -134,7 +134,7 @@ def test_tiny_config_trains_and_tests(tmp_path, one_thread):
     from sdtr.registry import DATASETS
     from sdtr.utils import register_all_modules
     register_all_modules()
-    img = DATASETS.build(dict(type='SyntheticRSCaptions', split='test',
+    img = DATASETS.build(dict(type='SyntheticRSCaptionDataset', split='test',
                               test_mode=True)).get_data_info(0)['img_path']
     vis = runpy.run_path(
         str(REPO / 'tools/visualization/vis_pir_belief.py'))

@@ -14,7 +14,7 @@
 # flip, pad 10 + random crop, random erasing filled with the CLIP mean.
 _base_ = ['../default_runtime.py']
 
-__dataset_type = 'CUHKPEDES'
+__dataset_type = 'CUHKPEDESDataset'
 __data_root = 'data/CUHK-PEDES'
 __img_size = (384, 128)  # (height, width)
 # CLIP mean in BGR order (the image is BGR until the data preprocessor)

@@ -20,7 +20,7 @@
 # Asking the dataset for split='val' raises an error explaining this.
 _base_ = ['../default_runtime.py']
 
-__dataset_type = 'ICFGPEDES'
+__dataset_type = 'ICFGPEDESDataset'
 __data_root = 'data/ICFG-PEDES'
 __img_size = (384, 128)  # (height, width)
 __random_erasing_fill = (104.09373615, 116.7460125, 122.770938)

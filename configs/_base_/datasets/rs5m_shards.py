@@ -1,5 +1,6 @@
 # RS5M (Zhang et al., GeoRSCLIP; ~5M remote-sensing image-text pairs) as
-# webdataset tar shards, streamed by WebDatasetCaptions (PIR-CLIP stage 1).
+# webdataset tar shards, streamed by WebDatasetCaptionDataset (PIR-CLIP
+# stage 1).
 #
 # Expected layout:
 #   data/rs5m/shards.json          index (file + num_samples per shard);
@@ -39,7 +40,7 @@ train_dataloader = dict(
     drop_last=True,
     sampler=None,  # an IterableDataset splits itself across ranks/workers
     dataset=dict(
-        type='WebDatasetCaptions',
+        type='WebDatasetCaptionDataset',
         shards=__shard_root,
         resampled=True,
         epoch_size=None,

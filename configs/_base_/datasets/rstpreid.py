@@ -9,7 +9,7 @@
 #       imgs/<img_path>
 _base_ = ['../default_runtime.py']
 
-__dataset_type = 'RSTPReid'
+__dataset_type = 'RSTPReidDataset'
 __data_root = 'data/RSTPReid'
 __img_size = (384, 128)  # (height, width)
 __random_erasing_fill = (104.09373615, 116.7460125, 122.770938)
