@@ -180,7 +180,9 @@ def load_config(path: str, cfg_options: Optional[dict] = None):
     would change nothing (:func:`check_cfg_options`, :func:`check_config`).
     """
     from mmengine.config import Config
+    from .renamed_configs import resolve_config_path
     from .setup_env import merge_cfg_options
+    path = resolve_config_path(path)  # config files renamed since
     cfg = Config.fromfile(path)
     if cfg_options:
         check_cfg_options(cfg_options, cfg)

@@ -137,7 +137,7 @@ def test_predict_contract():
     'ablations/clip-al_vit-b32_8xb64_rsitmd-pir',
     'pir-clip_tiny_1xb32_synthetic-shards',
     'pir-clip_tiny_1xb32_synthetic-rs',
-    'pir-clip_tiny_zeroshot_synthetic-scenes'
+    'pir-clip-zeroshot_tiny_1xb64_synthetic-scenes'
 ])
 def test_configs_parse_and_tiny_ones_build(name):
     cfg = Config.fromfile(str(REPO / 'configs/pir_clip' / f'{name}.py'))

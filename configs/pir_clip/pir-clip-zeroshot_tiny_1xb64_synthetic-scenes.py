@@ -2,7 +2,7 @@
 # synthetic folder-of-classes scenes (AID/RESISC45/UCM/EuroSAT layout).
 # Works for any sdtr retriever: swap `model` (e.g. the CLIP quickstart).
 #   sdtr-make-synthetic scenes --out-dir data/synthetic_scenes
-#   python tools/test.py configs/pir_clip/pir-clip_tiny_zeroshot_synthetic-scenes.py CKPT
+#   python tools/test.py configs/pir_clip/pir-clip-zeroshot_tiny_1xb64_synthetic-scenes.py CKPT
 # Real data: data_root='data/AID' with split=None (AID has no split folders),
 # templates='rs' (8 satellite/aerial templates) or a list of "...{}..."
 # strings.
