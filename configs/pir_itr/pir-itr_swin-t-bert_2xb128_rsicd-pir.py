@@ -12,7 +12,7 @@
 _base_ = [
     '../_base_/datasets/rsicd_pir.py',
     '../_base_/datasets/pipelines/pir_rs.py',
-    '../_base_/models/pir_itr_swin-t_bert.py',
+    '../_base_/models/pir_itr_swin-t-bert.py',
     '../_base_/schedules/pir_adamw_linear_warmup.py',
 ]
 

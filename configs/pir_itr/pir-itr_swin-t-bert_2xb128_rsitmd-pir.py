@@ -9,7 +9,7 @@
 _base_ = [
     '../_base_/datasets/rsitmd_pir.py',
     '../_base_/datasets/pipelines/pir_rs.py',
-    '../_base_/models/pir_itr_swin-t_bert.py',
+    '../_base_/models/pir_itr_swin-t-bert.py',
     '../_base_/schedules/pir_adamw_linear_warmup.py',
 ]
 
