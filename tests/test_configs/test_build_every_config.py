@@ -9,29 +9,19 @@ A config whose model does not build fails with the config's name and the
 error.  Model bases (``configs/_base_/models/*.py``) are built too;
 dataset, schedule and pipeline bases carry no model.
 """
-import importlib.util
 from pathlib import Path
 
 import pytest
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
+from test_apis.helpers import load_tool
 
 from sdtr.registry import MODELS
 from sdtr.utils import register_all_modules
 
 REPO = Path(__file__).resolve().parents[2]
 register_all_modules(init_default_scope=False)
-
-
-def _gen_model_zoo():
-    spec = importlib.util.spec_from_file_location(
-        'gen_model_zoo', REPO / 'tools/misc/gen_model_zoo.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-GEN = _gen_model_zoo()
+GEN = load_tool('tools/misc/gen_model_zoo.py')
 
 
 def model_configs():

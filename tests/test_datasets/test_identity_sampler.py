@@ -109,10 +109,10 @@ def test_loader_batch_size_must_match_the_sampler(tmp_path):
     """A P x K sampler yields groups of its own batch_size; a loader that
     cuts the stream by another size mixes identities across batches, so
     the config is refused before anything is built."""
-    import importlib.util
     from pathlib import Path
 
     from mmengine.config import Config
+    from test_apis.helpers import load_tool
 
     from sdtr.utils.config_check import ConfigError, check_config
     repo = Path(__file__).resolve().parents[2]
@@ -134,10 +134,7 @@ def test_loader_batch_size_must_match_the_sampler(tmp_path):
                        r'but train_dataloader\.batch_size is 24'):
         check_config(cfg, str(path))
     # tools/train.py refuses the same override on the command line
-    spec = importlib.util.spec_from_file_location(
-        'train_tool', repo / 'tools/train.py')
-    train = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(train)
+    train = load_tool('tools/train.py')
     with pytest.raises(ConfigError, match='batch sizes disagree'):
         train.main([str(path), '--work-dir', str(tmp_path),
                     '--cfg-options', 'train_dataloader.batch_size=24'])
