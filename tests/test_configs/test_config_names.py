@@ -42,12 +42,17 @@ def test_every_config_file_follows_the_scheme():
     assert bases and all(BASE.match(p.name) for p in bases)
 
 
-def test_the_scheme_refuses_the_old_names():
-    for name in ('eklsr_vit-b16_1xb128_rsitmd_t5-0-baseline.py',
-                 'pir-itr-s-pae_al_swin-t-bert_2xb128_rsitmd.py',
-                 'vfe_tps_vit-b16-mae_1xb100_cuhkpedes.py',
-                 'pir-clip_tiny_zeroshot_synthetic-scenes.py'):
+def test_the_scheme_refuses_malformed_names():
+    for name in ('m_b_1xb1_d_extra.py', 'm_b_zeroshot_d.py', 'm_b_1x1_d.py',
+                 'M_b_1xb1_d.py', 'm__b_1xb1_d.py', 'm_b_1xb1_d.yaml'):
         assert not LEAF.match(name), name
+    assert LEAF.match('m-v1-v2_b-c_8xb64_d-split.py')
+
+
+def old_name_of(new_rel):
+    """The old path (relative to configs/) of a renamed config."""
+    (old,) = [o for o, n in RENAMED_CONFIGS.items() if n == new_rel]
+    return old
 
 
 def test_zoo_names_are_the_config_names():
@@ -67,8 +72,9 @@ def test_renamed_table_points_from_gone_files_to_existing_ones():
 
 
 def test_old_zoo_name_finds_the_renamed_model():
-    old, new = ('eklsr_vit-b16_1xb128_rsitmd_t5-0-baseline',
-                'eklsr-baseline_vit-b16_1xb128_rsitmd-galr')
+    new = 'eklsr-baseline_vit-b16_1xb128_rsitmd-galr'
+    old = Path(old_name_of(f'eklsr/ablations/{new}.py')).stem
+    assert old != new
     assert old not in list_models(index=INDEX)
     with pytest.warns(FutureWarning, match=f"(?i)'{old}' was renamed to "
                       f"'{new}'"):
@@ -83,10 +89,9 @@ def test_old_zoo_name_finds_the_renamed_model():
 
 
 def test_old_config_path_loads_the_renamed_file():
-    old = 'configs/pir_itr/ablations/pir-itr-s-pae_al_swin-t-bert_2xb128_' \
-        'rsitmd.py'
-    new = 'configs/pir_itr/ablations/pir-itr-s-pae-al_swin-t-bert_2xb128_' \
-        'rsitmd-pir.py'
+    new = 'pir_itr/ablations/pir-itr-s-pae-al_swin-t-bert_2xb128_rsitmd-pir.py'
+    old = 'configs/' + old_name_of(new)
+    new = 'configs/' + new
     with pytest.warns(FutureWarning, match='renamed to'):
         assert resolve_config_path(str(REPO / old)) == str(REPO / new)
     with pytest.warns(FutureWarning):
