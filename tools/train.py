@@ -22,6 +22,7 @@ from mmengine.config import Config, DictAction
 
 from sdtr.utils import (check_cfg_options, check_config,
                         register_all_modules)
+from sdtr.utils.renamed_configs import resolve_config_path
 from sdtr.utils.setup_env import (add_tensorboard_if_available,
                                   prepare_default_hooks,
                                   merge_cfg_options, setup_distributed)
@@ -138,6 +139,7 @@ def merge_args(cfg, args):
 def main(argv=None):
     args = parse_args(argv)
     register_all_modules(init_default_scope=False)
+    args.config = resolve_config_path(args.config)  # old names still work
     cfg = Config.fromfile(args.config)
     check_cfg_options(args.cfg_options, cfg)
     cfg = merge_args(cfg, args)

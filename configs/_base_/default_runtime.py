@@ -1,4 +1,9 @@
-# Runtime settings shared by every sdtr config.
+# Runtime settings shared by every sdtr config.  Every dataset base
+# (datasets/*.py) inherits this file and sets, next to its val evaluator,
+# the metric that selects the best checkpoint, so a method config lists
+# dataset, model and schedule bases but not this file (mmengine refuses a
+# key that two sibling bases define: "Duplicate key is not allowed among
+# bases").  Configs without a dataset base list it themselves.
 default_scope = 'sdtr'
 
 default_hooks = dict(
@@ -7,8 +12,8 @@ default_hooks = dict(
     param_scheduler=dict(type='ParamSchedulerHook'),
     # mmengine's CheckpointHook (same options) with crash-safe writes: a kill
     # at any moment leaves `last_checkpoint` naming a complete checkpoint.
-    # "best" is selected on the val split (never test); configs of datasets
-    # without a val split (ICFG-PEDES) set save_best=None.
+    # "best" is selected on the val split (never test): the dataset bases
+    # set save_best (None for datasets without a val split).
     checkpoint=dict(
         type='AtomicCheckpointHook', interval=1, max_keep_ckpts=2,
         save_best='auto'),

@@ -7,7 +7,6 @@ _base_ = [
     '../_base_/datasets/icfgpedes.py',
     '../_base_/models/clip_vit-b16_person.py',
     '../_base_/schedules/adam_cosine_warmup2000it.py',
-    '../_base_/default_runtime.py',
 ]
 
 train_dataloader = dict(batch_size=128)
@@ -20,4 +19,3 @@ auto_scale_lr = dict(base_batch_size=128)
 val_cfg = None
 val_dataloader = None
 val_evaluator = None
-default_hooks = dict(checkpoint=dict(save_best=None, save_last=True))

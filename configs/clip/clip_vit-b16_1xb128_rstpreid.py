@@ -7,10 +7,8 @@ _base_ = [
     '../_base_/datasets/rstpreid.py',
     '../_base_/models/clip_vit-b16_person.py',
     '../_base_/schedules/adam_cosine_warmup2000it.py',
-    '../_base_/default_runtime.py',
 ]
 
 train_dataloader = dict(batch_size=128)
 train_cfg = dict(max_epochs=50)
 auto_scale_lr = dict(base_batch_size=128)
-default_hooks = dict(checkpoint=dict(save_best='person/R@1', rule='greater'))

@@ -6,7 +6,6 @@ _base_ = [
     '../_base_/datasets/cuhkpedes.py',
     '../_base_/models/eklsr_vit-b16_person.py',
     '../_base_/schedules/adam_cosine_warmup2000it.py',
-    '../_base_/default_runtime.py',
 ]
 
 train_dataloader = dict(batch_size=128)

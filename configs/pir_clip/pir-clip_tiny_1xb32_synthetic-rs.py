@@ -7,16 +7,10 @@ _base_ = [
     '../_base_/datasets/synthetic_rs.py',
     '../_base_/models/pir_clip_tiny.py',
     '../_base_/schedules/adamw_cosine_warmup.py',
-    '../_base_/default_runtime.py',
 ]
 
 load_from = 'work_dirs/pir-clip_tiny_1xb32_synthetic-shards/epoch_3.pth'
 optim_wrapper = dict(optimizer=dict(lr=5e-4, weight_decay=0.05))
 param_scheduler = dict(warmup_iters=30, eta_min=1e-5)
 train_cfg = dict(max_epochs=6, val_interval=3)
-default_hooks = dict(
-    logger=dict(interval=25),
-    checkpoint=dict(interval=3, max_keep_ckpts=1, save_best='rsitr/mR',
-                    rule='greater'))
-env_cfg = dict(dist_cfg=dict(backend='gloo'))
 auto_scale_lr = dict(base_batch_size=32)

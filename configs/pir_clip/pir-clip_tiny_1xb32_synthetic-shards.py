@@ -6,7 +6,6 @@
 _base_ = [
     '../_base_/datasets/rs5m_shards.py',
     '../_base_/models/pir_clip_tiny.py',
-    '../_base_/default_runtime.py',
 ]
 
 train_pipeline = [
@@ -37,6 +36,6 @@ val_evaluator = None
 val_cfg = None
 default_hooks = dict(
     logger=dict(interval=25),
-    checkpoint=dict(interval=1, max_keep_ckpts=1, save_best=None))
+    checkpoint=dict(interval=1, max_keep_ckpts=1))
 env_cfg = dict(dist_cfg=dict(backend='gloo'))
 auto_scale_lr = dict(base_batch_size=32, enable=False)

@@ -13,7 +13,6 @@ _base_ = [
     '../_base_/datasets/rs5m_shards.py',
     '../_base_/models/pir_clip_vit-b32-rn50.py',
     '../_base_/schedules/pir_clip_adamw_cosine.py',
-    '../_base_/default_runtime.py',
 ]
 
 train_dataloader = dict(batch_size=32, dataset=dict(epoch_size=1_000_000))
@@ -24,5 +23,3 @@ val_cfg = None
 test_dataloader = None
 test_evaluator = None
 test_cfg = None
-default_hooks = dict(checkpoint=dict(interval=1, max_keep_ckpts=2,
-                                     save_best=None))

@@ -7,7 +7,6 @@ _base_ = [
     '../_base_/models/pir_clip_vit-b32-rn50.py',
     '../_base_/datasets/pipelines/pir_clip_rs.py',
     '../_base_/schedules/pir_clip_finetune_10e.py',
-    '../_base_/default_runtime.py',
 ]
 
 load_from = 'work_dirs/pir-clip_vit-b32-rn50_8xb32_rs5m/epoch_20.pth'
@@ -16,4 +15,3 @@ model = dict(pretrained=None, instruction_encoder=dict(pretrained=None))
 # open_clip's train transform, as the release (no flip)
 train_pipeline = {{_base_.pir_clip_train_pipeline}}
 train_dataloader = dict(batch_size=64, dataset=dict(pipeline=train_pipeline))
-default_hooks = dict(checkpoint=dict(save_best='rsitr/mR', rule='greater'))

@@ -13,7 +13,6 @@ _base_ = [
     '../_base_/datasets/synthetic_rs.py',
     '../_base_/models/pir_itr_tiny.py',
     '../_base_/schedules/pir_adamw_linear_warmup.py',
-    '../_base_/default_runtime.py',
 ]
 
 # the random-init parts need a larger lr than the paper's fine-tuning 6e-5;
@@ -29,7 +28,5 @@ param_scheduler = dict(warmup_ratio=None, warmup_iters=30)
 train_cfg = dict(max_epochs=2, val_interval=2)
 default_hooks = dict(
     logger=dict(interval=10),
-    checkpoint=dict(interval=2, max_keep_ckpts=1, save_best='rsitr/mR',
-                    rule='greater'))
-env_cfg = dict(dist_cfg=dict(backend='gloo'))
+    checkpoint=dict(interval=2, max_keep_ckpts=1))
 auto_scale_lr = dict(base_batch_size=32)

@@ -47,7 +47,8 @@ test_pipeline = [
          interpolation='bicubic'),
     dict(type='mmpretrain.PackInputs'),
 ]
-__synthetic_scenes = dict(type='SyntheticSceneFolders', train_per_class=24,
+__synthetic_scenes = dict(type='SyntheticSceneFolderDataset',
+                          train_per_class=24,
                           test_per_class=8, img_size=__img_size,
                           num_scenes=__num_classes)
 train_dataloader = dict(

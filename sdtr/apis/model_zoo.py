@@ -32,6 +32,8 @@ from typing import Dict, List, Optional, Tuple, Union
 
 import yaml
 
+from sdtr.utils.renamed_configs import renamed_model_name, resolve_config_path
+
 INDEX_ENV = 'SDTR_MODEL_INDEX'
 SHA256_KEY = 'Weights SHA256'
 _SHA256_RE = re.compile(r'[0-9a-f]{64}')
@@ -244,6 +246,10 @@ def get_model_info(name: str, index: Optional[str] = None) -> ModelInfo:
     models = load_model_index(index)
     info = models.get(str(name).lower())
     if info is None:
+        new = renamed_model_name(name)  # a name used before the renaming
+        if new is not None and new.lower() in models:
+            return models[new.lower()]
+    if info is None:
         close = [m.name for k, m in models.items()
                  if str(name).lower() in k or k in str(name).lower()]
         hint = f' Similar names: {close[:10]}.' if close else ''
@@ -263,7 +269,7 @@ def _resolve_config(name_or_config, index):
     if not isinstance(name_or_config, (str, os.PathLike)):
         raise TypeError('name_or_config must be a model name, a config path '
                         f'or a Config, got {type(name_or_config).__name__}')
-    text = str(name_or_config)
+    text = resolve_config_path(str(name_or_config))
     if text.endswith('.py') or osp.isfile(text):
         if not osp.isfile(text):
             raise FileNotFoundError(f'config file {text!r} does not exist')

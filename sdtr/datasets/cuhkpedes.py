@@ -8,7 +8,7 @@ from .person_json_dataset import PersonJsonDataset
 
 
 @DATASETS.register_module()
-class CUHKPEDES(PersonJsonDataset):
+class CUHKPEDESDataset(PersonJsonDataset):
     """CUHK-PEDES in IRRA's layout::
 
         data_root/            (e.g. data/CUHK-PEDES)

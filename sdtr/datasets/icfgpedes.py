@@ -5,7 +5,7 @@ from .person_json_dataset import PersonJsonDataset
 
 
 @DATASETS.register_module()
-class ICFGPEDES(PersonJsonDataset):
+class ICFGPEDESDataset(PersonJsonDataset):
     """ICFG-PEDES in IRRA's layout::
 
         data_root/            (e.g. data/ICFG-PEDES)

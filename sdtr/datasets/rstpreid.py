@@ -4,7 +4,7 @@ from .person_json_dataset import PersonJsonDataset
 
 
 @DATASETS.register_module()
-class RSTPReid(PersonJsonDataset):
+class RSTPReidDataset(PersonJsonDataset):
     """RSTPReid in IRRA's layout::
 
         data_root/               (e.g. data/RSTPReid)

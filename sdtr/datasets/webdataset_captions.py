@@ -87,7 +87,7 @@ def _split(n: int, parts: int, i: int) -> tuple:
 
 
 @DATASETS.register_module()
-class WebDatasetCaptions(IterableDataset):
+class WebDatasetCaptionDataset(IterableDataset):
     """Image-caption pairs streamed from tar shards.
 
     Args:
@@ -135,15 +135,15 @@ class WebDatasetCaptions(IterableDataset):
                  test_mode: bool = False):
         super().__init__()
         if test_mode:
-            raise ValueError('WebDatasetCaptions is a training stream; use a '
-                             'caption dataset with test_mode=True for val/'
-                             'test galleries')
+            raise ValueError('WebDatasetCaptionDataset is a training '
+                             'stream; use a caption dataset with '
+                             'test_mode=True for val/test galleries')
         self.test_mode = False
         for t in pipeline:
             name = t.get('type') if isinstance(t, dict) else type(t).__name__
             if name in ('LoadImage', 'sdtr.LoadImage'):
                 raise ValueError(
-                    'WebDatasetCaptions decodes the image bytes of the '
+                    'WebDatasetCaptionDataset decodes the image bytes of the '
                     'shards itself: remove LoadImage from its pipeline')
         self.pipeline = Compose(list(pipeline))
         self.data_root = data_root
@@ -218,8 +218,8 @@ class WebDatasetCaptions(IterableDataset):
                 f'{len(missing)} shard file(s) do not exist, e.g. '
                 f'{missing[:3]}', file=str(shards))
         remote = sum(is_url(f) for f in files)
-        print_log(f'WebDatasetCaptions: no shards.json, counting the samples '
-                  f'of {len(files)} shards' +
+        print_log('WebDatasetCaptionDataset: no shards.json, counting the '
+                  f'samples of {len(files)} shards' +
                   (f' (reading {remote} of them from their URLs once; give '
                    'a shards.json to skip this)' if remote else ''),
                   logger='current', level=logging.WARNING if remote
@@ -389,7 +389,7 @@ class WebDatasetCaptions(IterableDataset):
             except BadSampleError as err:
                 if not self.skip_bad_samples:
                     raise
-                print_log(f'WebDatasetCaptions: skipping {err}',
+                print_log(f'WebDatasetCaptionDataset: skipping {err}',
                           logger='current', level=logging.WARNING)
                 continue
             yield self.pipeline(info)

@@ -103,12 +103,47 @@ def dead_keys(cfg) -> Dict[str, str]:
     return dead
 
 
+def batch_size_mismatches(cfg) -> Dict[str, str]:
+    """Loaders whose sampler composes whole batches of another size.
+
+    A sampler that builds its batches itself (it takes ``batch_size``, e.g.
+    :class:`~sdtr.datasets.IdentityBalancedSampler`'s P identities x K
+    instances) yields indices in groups of *its* ``batch_size``; the
+    ``DataLoader`` cuts that stream by the loader's ``batch_size``.  When
+    the two differ, every batch silently mixes the end of one composed batch
+    with the start of the next (``--cfg-options train_dataloader.batch_size=
+    64`` on a 25 x 4 config).  Returns ``{loader: reason}``.
+    """
+    cfg = cfg.to_dict() if hasattr(cfg, 'to_dict') else dict(cfg)
+    bad = {}
+    for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        loader = cfg.get(name)
+        if not isinstance(loader, dict):
+            continue
+        sampler = loader.get('sampler')
+        if not isinstance(sampler, dict) or 'batch_size' not in sampler:
+            continue
+        if sampler['batch_size'] != loader.get('batch_size'):
+            bad[name] = (
+                f'{name}.sampler ({sampler.get("type")}) composes batches of '
+                f'{sampler["batch_size"]} but {name}.batch_size is '
+                f'{loader.get("batch_size")}; set both to the same per-GPU '
+                'batch size')
+    return bad
+
+
 def check_config(cfg, source: Optional[str] = None) -> None:
     """Raise :class:`ConfigError` listing every top-level key of ``cfg``
-    that changes nothing (see the module docstring)."""
+    that changes nothing (see the module docstring), and every loader whose
+    sampler composes batches of another size (:func:`batch_size_mismatches`).
+    """
+    where = f' in {source}' if source else ''
+    mismatched = batch_size_mismatches(cfg)
+    if mismatched:
+        raise ConfigError(f'config{where}: batch sizes disagree:\n' +
+                          '\n'.join(f'  {v}' for v in mismatched.values()))
     dead = dead_keys(cfg)
     if dead:
-        where = f' in {source}' if source else ''
         lines = '\n'.join(f'  {k}: {why}' for k, why in dead.items())
         raise ConfigError(
             f'config{where} has top-level keys that change nothing (mmengine '
@@ -145,7 +180,9 @@ def load_config(path: str, cfg_options: Optional[dict] = None):
     would change nothing (:func:`check_cfg_options`, :func:`check_config`).
     """
     from mmengine.config import Config
+    from .renamed_configs import resolve_config_path
     from .setup_env import merge_cfg_options
+    path = resolve_config_path(path)  # config files renamed since
     cfg = Config.fromfile(path)
     if cfg_options:
         check_cfg_options(cfg_options, cfg)

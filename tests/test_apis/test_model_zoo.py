@@ -109,10 +109,10 @@ def test_list_models_filters(zoo):
 
 def test_repository_index_lists_the_clip_baseline():
     names = list_models()  # found next to the package (editable install)
-    assert 'clip_vit-b16_1xb128_rsitmd' in names
+    assert 'clip_vit-b16_1xb128_rsitmd-galr' in names
     assert set(list_models(task='Text-To-Image')) >= {
         'clip_vit-b16_1xb128_cuhkpedes', 'clip_vit-b16_1xb128_rstpreid'}
-    assert 'clip_vit-b16_1xb128_rsitmd' not in list_models(
+    assert 'clip_vit-b16_1xb128_rsitmd-galr' not in list_models(
         task='Text-To-Image')
     for info in load_model_index().values():
         assert os.path.isfile(info.config), info
@@ -217,7 +217,7 @@ def test_unpublished_weights_and_unknown_names(zoo):
         get_model('tiny_person_unpublished', pretrained=True,
                   index=zoo['index'])
     with pytest.raises(ModelZooError, match='no checkpoint is published'):
-        get_model('clip_vit-b16_1xb128_rsitmd', pretrained=True)
+        get_model('clip_vit-b16_1xb128_rsitmd-galr', pretrained=True)
     with pytest.raises(ModelZooError, match='not a model of the sdtr zoo'):
         get_model('tiny_rs_synthetc', index=zoo['index'])
     with pytest.raises(ModelZooError, match='used by several zoo models'):

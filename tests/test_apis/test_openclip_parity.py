@@ -12,7 +12,7 @@ from PIL import Image
 from sdtr.apis import RetrievalInferencer
 from .helpers import REPO, TINY_RS, load_tool
 
-CONFIG = str(REPO / 'configs' / 'clip' / 'clip_vit-b16_1xb128_rsitmd.py')
+CONFIG = str(REPO / 'configs' / 'clip' / 'clip_vit-b16_1xb128_rsitmd-galr.py')
 CAPTIONS = ['many planes are parked next to a long terminal building',
             'a river with green trees on both sides',
             'a baseball field surrounded by trees and roads']

@@ -163,7 +163,7 @@ def test_every_config_passes_the_dead_key_check():
 def test_the_check_catches_both_override_paths(tmp_path):
     """A child config that sets a schedule variable, or redefines a building
     block without using it, and a --cfg-options of a variable: all loud."""
-    path = REPO / 'configs/clip/clip_vit-b16_1xb128_rsitmd.py'
+    path = REPO / 'configs/clip/clip_vit-b16_1xb128_rsitmd-galr.py'
     child = overridden_in_child(path, 'max_epochs', 50, tmp_path)
     with pytest.raises(ConfigError, match='train_cfg.max_epochs'):
         check_config(child)

@@ -46,18 +46,22 @@ def test_every_config_parses_with_its_paper_setting():
 
 
 ROWS = {  # Table 5 / 6 rows: (KLSF, Text KLR, Image KLR, interaction)
-    't5-0-baseline': (False, False, False, None),
-    't5-1-klsf': (True, False, False, None),
-    't5-2-klsf-textklr': (True, True, False, True),
-    't5-3-klsf-imageklr': (True, False, True, True),
-    't5-4-wo-interaction': (True, True, True, False),
+    'baseline': (False, False, False, None),  # row 0
+    'klsf': (True, False, False, None),  # row 1
+    'klsf-textklr': (True, True, False, True),  # row 2
+    'klsf-imageklr': (True, False, True, True),  # row 3
+    'wo-interaction': (True, True, True, False),  # row 4
 }
 
 
-@pytest.mark.parametrize('ds', ['rsitmd', 'cuhkpedes'])
+def ablation(variant, ds):
+    return load(f'ablations/eklsr-{variant}_vit-b16_1xb128_{ds}.py').model
+
+
+@pytest.mark.parametrize('ds', ['rsitmd-galr', 'cuhkpedes'])
 def test_ablation_rows(ds):
     for tag, (klsf, tklr, iklr, inter) in ROWS.items():
-        m = load(f'ablations/eklsr_vit-b16_1xb128_{ds}_{tag}.py').model
+        m = ablation(tag, ds)
         assert (m.image_neck is not None) == klsf == (
             m.text_neck is not None), tag
         assert (m.text_klr_head is not None) == tklr, tag
@@ -67,14 +71,10 @@ def test_ablation_rows(ds):
             if m[head] is not None:
                 assert m[head].with_interaction == inter, tag
     for mode in ('random', 'topk'):
-        m = load(f'ablations/eklsr_vit-b16_1xb128_{ds}_t6-0-klsf-random.py'
-                 if mode == 'random' else
-                 f'ablations/eklsr_vit-b16_1xb128_{ds}_t6-1-klsf-topk.py'
-                 ).model
+        m = ablation(f'klsf-{mode}', ds)  # Table 6 rows 0-1
         assert m.image_selector.mode == m.text_selector.mode == mode
         assert m.text_klr_head is None and m.image_klr_head is None
-        tag = 't6-3-klr-random' if mode == 'random' else 't6-4-klr-topk'
-        m = load(f'ablations/eklsr_vit-b16_1xb128_{ds}_{tag}.py').model
+        m = ablation(f'klr-{mode}', ds)  # Table 6 rows 3-4
         assert m.image_klr_selector.mode == m.text_klr_selector.mode == mode
         assert m.image_selector.mode == 'polynomial'
 

@@ -259,7 +259,7 @@ def test_overrides_move_the_schedule(tmp_path):
     """train_cfg.max_epochs and the lr act, in a child config file and
     through --cfg-options: the schedule ends with the new run and peaks at
     the new lr; the warm-up (in iterations) stays."""
-    base = REPO / 'configs' / 'eklsr' / 'eklsr_vit-b16_1xb128_rsicd.py'
+    base = REPO / 'configs' / 'eklsr' / 'eklsr_vit-b16_1xb128_rsicd-galr.py'
     child = tmp_path / 'child.py'
     child.write_text(f'_base_ = [{str(base)!r}]\n'
                      'train_cfg = dict(max_epochs=20)\n'

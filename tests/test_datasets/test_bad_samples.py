@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 from conftest import dump_json, write_image
 
-from sdtr.datasets import (BadImageError, BadSampleError, CUHKPEDES,
-                           ICFGPEDES, COCOCaptionDataset, GaLRCaptionDataset,
+from sdtr.datasets import (BadImageError, BadSampleError, CUHKPEDESDataset,
+                           ICFGPEDESDataset, COCOCaptionDataset,
+                           GaLRCaptionDataset,
                            KarpathyCaptionDataset, LoadImage,
-                           PIRCaptionDataset, RSTPReid)
+                           PIRCaptionDataset, RSTPReidDataset)
 
 REPO = Path(__file__).resolve().parents[2]
 PIPE = [dict(type='LoadImage'), dict(type='PackRetrievalInputs')]
@@ -188,9 +189,9 @@ def test_galr_mismatch_and_order(rs_root):
 
 
 @pytest.mark.parametrize('cls,folder,ann,key', [
-    (CUHKPEDES, 'CUHK-PEDES', 'reid_raw.json', 'file_path'),
-    (ICFGPEDES, 'ICFG-PEDES', 'ICFG-PEDES.json', 'file_path'),
-    (RSTPReid, 'RSTPReid', 'data_captions.json', 'img_path'),
+    (CUHKPEDESDataset, 'CUHK-PEDES', 'reid_raw.json', 'file_path'),
+    (ICFGPEDESDataset, 'ICFG-PEDES', 'ICFG-PEDES.json', 'file_path'),
+    (RSTPReidDataset, 'RSTPReid', 'data_captions.json', 'img_path'),
 ])
 def test_person_malformed(person_root, cls, folder, ann, key):
     root = person_root[folder]
@@ -217,7 +218,7 @@ def test_unknown_split_and_icfg_val(rs_root, person_root):
     assert 'karpathy.json' in msg and "'trainval'" in msg
     assert "['train', 'val', 'test']" in msg
     with pytest.raises(BadSampleError) as err:
-        ICFGPEDES(ann_file='ICFG-PEDES.json',
+        ICFGPEDESDataset(ann_file='ICFG-PEDES.json',
                   data_root=str(person_root['ICFG-PEDES']), split='val')
     msg = str(err.value)
     assert 'ICFG-PEDES has no val split' in msg

@@ -141,7 +141,7 @@ def test_filename_dedupe_and_errors(two_sets, person_root):
     assert ds.num_images == 3 and len(ds.removed_duplicates) == 3
     with pytest.raises(ValueError, match='dedupe must be one of'):
         RetrievalConcatDataset(datasets=[a], dedupe='sha')
-    person = dict(type='RSTPReid', ann_file='data_captions.json',
+    person = dict(type='RSTPReidDataset', ann_file='data_captions.json',
                   data_root=str(person_root['RSTPReid']),
                   data_prefix=dict(img_path='imgs'))
     with pytest.raises(ValueError, match='different domains'):
@@ -149,10 +149,10 @@ def test_filename_dedupe_and_errors(two_sets, person_root):
 
 
 def test_person_pid_offsets(person_root):
-    cuhk = dict(type='CUHKPEDES', ann_file='reid_raw.json',
+    cuhk = dict(type='CUHKPEDESDataset', ann_file='reid_raw.json',
                 data_root=str(person_root['CUHK-PEDES']),
                 data_prefix=dict(img_path='imgs'))
-    rstp = dict(type='RSTPReid', ann_file='data_captions.json',
+    rstp = dict(type='RSTPReidDataset', ann_file='data_captions.json',
                 data_root=str(person_root['RSTPReid']),
                 data_prefix=dict(img_path='imgs'))
     ds = RetrievalConcatDataset(datasets=[cuhk, rstp], dedupe=None)

@@ -107,9 +107,10 @@ def check_batch(batch, size, test_mode):
 
 def synthetic_for(name, split, test_mode, pipeline):
     if name in PERSON_CFGS:
-        return dict(type='SyntheticPersonCaptions', format='cuhkpedes',
+        return dict(type='SyntheticPersonCaptionDataset', format='cuhkpedes',
                     split=split, test_mode=test_mode, pipeline=pipeline)
-    return dict(type='SyntheticRSCaptions', format='karpathy', split=split,
+    return dict(type='SyntheticRSCaptionDataset', format='karpathy',
+                split=split,
                 test_mode=test_mode, pipeline=pipeline)
 
 
@@ -155,7 +156,7 @@ def test_ret2_style_concat_on_synthetic():
     train = cfg.train_dataloader.dataset
     assert train.type == 'RetrievalConcatDataset'
     assert train.dedupe == 'ahash' and len(train.exclude) == 4
-    syn = dict(type='SyntheticRSCaptions', split='train')
+    syn = dict(type='SyntheticRSCaptionDataset', split='train')
     ds = DATASETS.build(dict(
         train, datasets=[dict(syn, format='karpathy'),
                          dict(syn, format='galr')],

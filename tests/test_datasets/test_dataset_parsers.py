@@ -2,9 +2,10 @@
 import pytest
 from conftest import PERSON, RS_IMAGES, caps_of, dump_json, write_image
 
-from sdtr.datasets import (CUHKPEDES, ICFGPEDES, COCOCaptionDataset,
+from sdtr.datasets import (CUHKPEDESDataset, ICFGPEDESDataset,
+                           COCOCaptionDataset,
                            GaLRCaptionDataset, KarpathyCaptionDataset,
-                           PIRCaptionDataset, RSTPReid)
+                           PIRCaptionDataset, RSTPReidDataset)
 from sdtr.datasets.utils import UCM_CLASSES, scene_name_from_filename
 from sdtr.registry import DATASETS
 
@@ -169,7 +170,7 @@ def test_cuhkpedes(person_root):
     root = person_root['CUHK-PEDES']
     kw = dict(ann_file='reid_raw.json', data_root=str(root),
               data_prefix=dict(img_path='imgs'))
-    tr = CUHKPEDES(split='train', **kw)
+    tr = CUHKPEDESDataset(split='train', **kw)
     assert tr.irra_compatible_ids is True
     assert tr.num_images == 7 and len(tr) == 14 and tr.num_classes == 3
     # pid == id - 1 (ids 1..3)
@@ -178,9 +179,9 @@ def test_cuhkpedes(person_root):
     assert tr.metainfo['num_classes'] == 3
     info = tr.get_data_info(0)
     assert info['label'] == -1 and info['pid'] == 0
-    va = CUHKPEDES(split='val', test_mode=True, **kw)
+    va = CUHKPEDESDataset(split='val', test_mode=True, **kw)
     assert va.num_images == 2 and va.image_pids == [4, 4]
-    te = CUHKPEDES(split='test', test_mode=True, **kw)
+    te = CUHKPEDESDataset(split='test', test_mode=True, **kw)
     assert te.image_pids == [5, 5, 6, 6]
     assert te.text_pids == [5, 5, 5, 5, 6, 6, 6, 6]
     assert te.txt2img == [0, 0, 1, 1, 2, 2, 3, 3]
@@ -194,25 +195,27 @@ def test_cuhkpedes_noncontiguous_ids(tmp_path):
         dict(split='train', id=10, file_path='b.jpg', captions=['y'])])
     kw = dict(ann_file='reid_raw.json', data_root=str(tmp_path),
               data_prefix=dict(img_path='imgs'))
-    ds = CUHKPEDES(**kw)
+    ds = CUHKPEDESDataset(**kw)
     assert ds.irra_compatible_ids is False
     assert ds.image_pids == [0, 1]
     with pytest.raises(ValueError, match='not contiguous'):
-        CUHKPEDES(strict_irra_ids=True, **kw)
+        CUHKPEDESDataset(strict_irra_ids=True, **kw)
 
 
 def test_icfg_and_rstpreid(person_root):
     kw = dict(data_prefix=dict(img_path='imgs'))
-    ic = ICFGPEDES(ann_file='ICFG-PEDES.json',
+    ic = ICFGPEDESDataset(ann_file='ICFG-PEDES.json',
                    data_root=str(person_root['ICFG-PEDES']), **kw)
     assert ic.num_classes == 3 and ic.image_pids[0] == 0
-    ict = ICFGPEDES(ann_file='ICFG-PEDES.json', split='test', test_mode=True,
+    ict = ICFGPEDESDataset(ann_file='ICFG-PEDES.json', split='test',
+                           test_mode=True,
                     data_root=str(person_root['ICFG-PEDES']), **kw)
     assert ict.image_pids == [4, 4, 5, 5]
-    rs = RSTPReid(ann_file='data_captions.json',
+    rs = RSTPReidDataset(ann_file='data_captions.json',
                   data_root=str(person_root['RSTPReid']), **kw)
     assert rs.image_pids == [0, 0, 1, 1, 1, 2, 2]
-    rv = RSTPReid(ann_file='data_captions.json', split='val', test_mode=True,
+    rv = RSTPReidDataset(ann_file='data_captions.json', split='val',
+                         test_mode=True,
                   data_root=str(person_root['RSTPReid']), **kw)
     assert rv.num_images == 2 and rv.num_texts == 4
     assert sum(n for s, _, n in PERSON if s == 'train') == rs.num_images

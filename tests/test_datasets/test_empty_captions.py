@@ -121,7 +121,7 @@ def test_captionless_person_entry_skipped(person_root):
     test_idx = [i for i, e in enumerate(data) if e['split'] == 'test']
     data[test_idx[1]]['captions'] = ['', ' ']
     (root / 'reid_raw.json').write_text(json.dumps(data))
-    ds = DATASETS.build(dict(type='CUHKPEDES', ann_file='reid_raw.json',
+    ds = DATASETS.build(dict(type='CUHKPEDESDataset', ann_file='reid_raw.json',
                              data_root=str(root), split='test',
                              test_mode=True,
                              data_prefix=dict(img_path='imgs')))
@@ -232,7 +232,7 @@ def test_gallery_malformed_entry_raises_even_in_skip_mode(rs_empty):
     ('GaLRCaptionDataset', {}),
     ('PIRCaptionDataset', {}),
     ('COCOCaptionDataset', {}),
-    ('CUHKPEDES', {}),
+    ('CUHKPEDESDataset', {}),
     ('RetrievalConcatDataset', dict(datasets=[])),
     ('SceneFolderDataset', dict(data_root='x')),
 ])

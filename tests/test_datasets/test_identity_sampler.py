@@ -96,10 +96,46 @@ def test_errors():
 
 def test_with_synthetic_person_dataset():
     from sdtr.registry import DATASETS
-    ds = DATASETS.build(dict(type='SyntheticPersonCaptions',
+    ds = DATASETS.build(dict(type='SyntheticPersonCaptionDataset',
                              format='cuhkpedes', split='train'))
     s = IdentityBalancedSampler(ds, batch_size=16, num_instances=4, seed=0)
     pids = ds.get_pids()
     for b in batches_of(s):
         check_pk(b, pids, p=4, k=4)
         assert all(ds.get_data_info(i)['pid'] == pids[i] for i in b[:2])
+
+
+def test_loader_batch_size_must_match_the_sampler(tmp_path):
+    """A P x K sampler yields groups of its own batch_size; a loader that
+    cuts the stream by another size mixes identities across batches, so
+    the config is refused before anything is built."""
+    from pathlib import Path
+
+    from mmengine.config import Config
+    from test_apis.helpers import load_tool
+
+    from sdtr.utils.config_check import ConfigError, check_config
+    repo = Path(__file__).resolve().parents[2]
+    path = repo / 'configs/vfe_tps/vfe-tps_tiny_1xb32_synthetic-person.py'
+    cfg = Config.fromfile(str(path))
+    check_config(cfg)  # 32 = 8 identities x 4, loader batch 32
+    # why it matters: a loader cutting the 8 x 4 stream by 24 (or 30)
+    # gets 6 identities per batch (or an identity with 2 of its 4 samples)
+    ds = FakeDataset([4] * 16)
+    idx = list(IdentityBalancedSampler(ds, batch_size=32, num_instances=4,
+                                       seed=0))
+    check_pk(idx[:32], ds.pids, p=8, k=4)
+    assert len({ds.pids[i] for i in idx[:24]}) == 6
+    assert sorted(Counter(ds.pids[i] for i in idx[:30]).values()) == \
+        [2] + [4] * 7
+    cfg.merge_from_dict({'train_dataloader.batch_size': 24})
+    with pytest.raises(ConfigError, match=r'train_dataloader\.sampler '
+                       r'\(IdentityBalancedSampler\) composes batches of 32 '
+                       r'but train_dataloader\.batch_size is 24'):
+        check_config(cfg, str(path))
+    # tools/train.py refuses the same override on the command line
+    train = load_tool('tools/train.py')
+    with pytest.raises(ConfigError, match='batch sizes disagree'):
+        train.main([str(path), '--work-dir', str(tmp_path),
+                    '--cfg-options', 'train_dataloader.batch_size=24'])
+    assert not any(tmp_path.iterdir())  # refused before the runner

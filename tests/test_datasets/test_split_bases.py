@@ -120,18 +120,18 @@ def test_named_base_builds_every_split(name, data_roots):
 
 # every method config trains on the split its paper used
 PAPER_SPLIT = {
-    'configs/clip/clip_vit-b16_1xb128_rsitmd.py': 'rsitmd_precomp',
-    'configs/clip/clip_vit-b16_1xb128_rsicd.py': 'rsicd_precomp',
-    'configs/eklsr/eklsr_vit-b16_1xb128_rsitmd.py': 'rsitmd_precomp',
-    'configs/eklsr/eklsr_vit-b16_1xb128_rsicd.py': 'rsicd_precomp',
-    'configs/vfe_tps/vfe_tps_vit-b16_1xb100_rsitmd.py': 'rsitmd_precomp',
-    'configs/pir_itr/pir-itr_swin-t-bert_2xb128_rsitmd.py':
+    'configs/clip/clip_vit-b16_1xb128_rsitmd-galr.py': 'rsitmd_precomp',
+    'configs/clip/clip_vit-b16_1xb128_rsicd-galr.py': 'rsicd_precomp',
+    'configs/eklsr/eklsr_vit-b16_1xb128_rsitmd-galr.py': 'rsitmd_precomp',
+    'configs/eklsr/eklsr_vit-b16_1xb128_rsicd-galr.py': 'rsicd_precomp',
+    'configs/vfe_tps/vfe-tps_vit-b16_1xb100_rsitmd-galr.py': 'rsitmd_precomp',
+    'configs/pir_itr/pir-itr_swin-t-bert_2xb128_rsitmd-pir.py':
     'finetune/rsitmd_train.json',
-    'configs/pir_itr/pir-itr_swin-t-bert_2xb128_rsicd.py':
+    'configs/pir_itr/pir-itr_swin-t-bert_2xb128_rsicd-pir.py':
     'finetune/rsicd_train.json',
-    'configs/pir_clip/pir-clip_vit-b32-rn50_8xb64_rsitmd.py':
+    'configs/pir_clip/pir-clip_vit-b32-rn50_8xb64_rsitmd-pir.py':
     'finetune/rsitmd_train.json',
-    'configs/pir_clip/pir-clip_vit-b32-rn50_8xb64_rsicd.py':
+    'configs/pir_clip/pir-clip_vit-b32-rn50_8xb64_rsicd-pir.py':
     'finetune/rsicd_train.json',
 }
 

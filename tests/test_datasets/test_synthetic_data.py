@@ -92,7 +92,8 @@ def test_rs_formats_give_same_data(rs_default):
     for split in ('train', 'val', 'test'):
         ref = None
         for fmt in ('karpathy', 'galr', 'coco', 'pir'):
-            ds = DATASETS.build(dict(type='SyntheticRSCaptions', format=fmt,
+            ds = DATASETS.build(dict(type='SyntheticRSCaptionDataset',
+                                     format=fmt,
                                      split=split, test_mode=True))
             got = (ds.img_paths, ds.captions,
                    ds.metainfo['scene_classes'])
@@ -120,7 +121,7 @@ def test_person_content():
     assert img.shape == (96, 32, 3)
     icfg = json.loads((root / 'ICFG-PEDES' / 'ICFG-PEDES.json').read_text())
     assert {e['split'] for e in icfg} == {'train', 'test'}
-    ds = DATASETS.build(dict(type='SyntheticPersonCaptions',
+    ds = DATASETS.build(dict(type='SyntheticPersonCaptionDataset',
                              format='rstpreid', split='test',
                              test_mode=True))
     assert ds.num_images == 32 * 4 and ds.num_texts == 32 * 4 * 2
@@ -128,7 +129,7 @@ def test_person_content():
     assert set(__import__('collections').Counter(
         ds.image_pids).values()) == {4}
     with pytest.raises(ValueError, match='no val split'):
-        DATASETS.build(dict(type='SyntheticPersonCaptions',
+        DATASETS.build(dict(type='SyntheticPersonCaptionDataset',
                             format='icfgpedes', split='val'))
 
 

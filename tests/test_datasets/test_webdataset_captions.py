@@ -1,4 +1,4 @@
-"""WebDatasetCaptions + shard writer: exact once-per-epoch splitting over
+"""WebDatasetCaptionDataset + shard writer: exact once-per-epoch splitting over
 ranks x workers, resampled streams, scene labels, bad input."""
 import collections
 import io
@@ -10,7 +10,7 @@ import pytest
 from mmengine.config import Config
 from torch.utils.data import DataLoader
 
-from sdtr.datasets import BadSampleError, WebDatasetCaptions
+from sdtr.datasets import BadSampleError, WebDatasetCaptionDataset
 from sdtr.datasets.shard_utils import (expand_braces, index_shards,
                                        write_caption_shards)
 from sdtr.datasets.webdataset_captions import stable_label
@@ -22,7 +22,7 @@ N_IMAGES = 21  # x 5 captions = 105 pairs, shards of 13 (uneven)
 @pytest.fixture(scope='module')
 def shard_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp('shards')
-    ds = DATASETS.build(dict(type='SyntheticRSCaptions', split='train',
+    ds = DATASETS.build(dict(type='SyntheticRSCaptionDataset', split='train',
                              indices=N_IMAGES, pipeline=[]))
     result = write_caption_shards(ds, str(out), prefix='rs', maxcount=13)
     assert result['num_samples'] == N_IMAGES * 5
@@ -33,7 +33,8 @@ def shard_dir(tmp_path_factory):
 def _collect(shard_dir, world=2, workers=2, epoch=0, **kwargs):
     per_rank = []
     for rank in range(world):
-        ds = WebDatasetCaptions(str(shard_dir), rank=rank, world_size=world,
+        ds = WebDatasetCaptionDataset(str(shard_dir), rank=rank,
+                                      world_size=world,
                                 **kwargs)
         ds.set_epoch(epoch)
         loader = DataLoader(ds, batch_size=None, num_workers=workers)
@@ -69,13 +70,13 @@ def test_resampled_mode_quota_and_disjoint_passes(shard_dir):
     assert [len(r) for r in more] == [200, 200]
     assert set(i for r in more for i in r) == set(range(105))  # resampled
     with pytest.raises(ValueError, match='ranks'):
-        list(WebDatasetCaptions(str(folder), resampled=True, rank=0,
+        list(WebDatasetCaptionDataset(str(folder), resampled=True, rank=0,
                                 world_size=200))
 
 
 def test_samples_contract_and_scene_labels(shard_dir):
     folder, ds = shard_dir
-    stream = WebDatasetCaptions(
+    stream = WebDatasetCaptionDataset(
         str(folder), shuffle=False,
         pipeline=[dict(type='PackRetrievalInputs')])
     assert stream.scene_classes == sorted(
@@ -89,7 +90,8 @@ def test_samples_contract_and_scene_labels(shard_dir):
     assert stream.scene_classes[meta['label']] == rec['label_name']
     assert items[7]['inputs'].shape[0] == 3
     # without a class list the label is a stable hash of the scene name
-    hashed = WebDatasetCaptions(str(folder), shuffle=False, scene_classes=[])
+    hashed = WebDatasetCaptionDataset(str(folder), shuffle=False,
+                                      scene_classes=[])
     hashed.scene_classes, hashed._class_idx = None, None
     first = next(iter(hashed))
     assert first['label'] == stable_label(ds.image_records[0]['label_name'])
@@ -117,19 +119,20 @@ def test_upstream_keys_brace_patterns_and_bad_input(tmp_path, shard_dir):
     _write_tar(tmp_path / 'u-1.tar', [('c.png', img)])  # no caption
     files = expand_braces(str(tmp_path / 'u-{0..1}.tar'))
     assert [f[-7:] for f in files] == ['u-0.tar', 'u-1.tar']
-    ds = WebDatasetCaptions(str(tmp_path / 'u-{0..0}.tar'), shuffle=False)
+    ds = WebDatasetCaptionDataset(str(tmp_path / 'u-{0..0}.tar'),
+                                  shuffle=False)
     got = list(ds)
     assert [g['text'] for g in got] == ['a harbor with boats', 'x']
     assert [g['scene'] for g in got] == ['harbor', 'farmland']
     with pytest.raises(BadSampleError, match=r"u-1.tar.*'c'.*caption"):
-        list(WebDatasetCaptions(files, shuffle=False))
-    skipped = list(WebDatasetCaptions(files, shuffle=False,
+        list(WebDatasetCaptionDataset(files, shuffle=False))
+    skipped = list(WebDatasetCaptionDataset(files, shuffle=False,
                                       skip_bad_samples=True))
     assert len(skipped) == 2
     with pytest.raises(BadSampleError, match='missing.tar.*do not exist'):
-        WebDatasetCaptions([str(tmp_path / 'missing.tar')])
+        WebDatasetCaptionDataset([str(tmp_path / 'missing.tar')])
     with pytest.raises(ValueError, match='LoadImage'):
-        WebDatasetCaptions(files, pipeline=[dict(type='LoadImage')])
+        WebDatasetCaptionDataset(files, pipeline=[dict(type='LoadImage')])
     # an index that promises more samples than the shard holds
     index_shards(str(tmp_path), 'u-0.tar')
     idx = json.loads((tmp_path / 'shards.json').read_text())
@@ -137,10 +140,10 @@ def test_upstream_keys_brace_patterns_and_bad_input(tmp_path, shard_dir):
     idx['shards'][0]['num_samples'] = 5
     (tmp_path / 'shards.json').write_text(json.dumps(idx))
     with pytest.raises(BadSampleError, match='index says 5'):
-        list(WebDatasetCaptions(str(tmp_path), shuffle=False))
+        list(WebDatasetCaptionDataset(str(tmp_path), shuffle=False))
     (tmp_path / 'empty').mkdir()
     with pytest.raises(BadSampleError, match='shards.json'):
-        WebDatasetCaptions(str(tmp_path / 'empty'))
+        WebDatasetCaptionDataset(str(tmp_path / 'empty'))
 
 
 def test_rs5m_base_config():
@@ -149,7 +152,7 @@ def test_rs5m_base_config():
         Path(__file__).resolve().parents[2] /
         'configs/_base_/datasets/rs5m_shards.py'))
     dl = cfg.train_dataloader
-    assert dl.sampler is None and dl.dataset.type == 'WebDatasetCaptions'
+    assert dl.sampler is None and dl.dataset.type == 'WebDatasetCaptionDataset'
     assert dl.dataset.resampled is True
     assert cfg.custom_hooks == [dict(type='DatasetEpochHook')]
 
@@ -158,10 +161,10 @@ def test_epoch_counter_without_set_epoch(shard_dir):
     """Persistent workers never see set_epoch: every new iteration of the
     same copy advances the epoch; set_epoch resets the counter."""
     folder, _ = shard_dir
-    ds = WebDatasetCaptions(str(folder), shuffle_buffer=8)
+    ds = WebDatasetCaptionDataset(str(folder), shuffle_buffer=8)
     first = [s['sample_idx'] for s in ds]
     second = [s['sample_idx'] for s in ds]
-    ref = WebDatasetCaptions(str(folder), shuffle_buffer=8)
+    ref = WebDatasetCaptionDataset(str(folder), shuffle_buffer=8)
     ref.set_epoch(1)
     assert second == [s['sample_idx'] for s in ref] and second != first
     ds.set_epoch(0)
@@ -196,7 +199,7 @@ def http_shards(shard_dir):
 
 def _local_order(folder, **kwargs):
     return [(s['sample_idx'], s['text']) for s in
-            WebDatasetCaptions(str(folder), **kwargs)]
+            WebDatasetCaptionDataset(str(folder), **kwargs)]
 
 
 def test_http_shards_with_index_exact_split(shard_dir, http_shards):
@@ -204,7 +207,8 @@ def test_http_shards_with_index_exact_split(shard_dir, http_shards):
     exact mode still yields every sample once over 2 ranks x 2 workers."""
     folder, _ = shard_dir
     base, requests = http_shards
-    ds = WebDatasetCaptions(base + '/', rank=0, world_size=1, shuffle=False)
+    ds = WebDatasetCaptionDataset(base + '/', rank=0, world_size=1,
+                                  shuffle=False)
     assert ds.shard_files[0] == base + '/rs-000000.tar'
     assert ds.num_samples_total == N_IMAGES * 5
     assert '/shards.json' in requests
@@ -223,7 +227,7 @@ def test_http_brace_pattern_without_index_and_resampled(shard_dir,
     folder, _ = shard_dir
     base, _ = http_shards
     pattern = base + '/rs-{000000..000008}.tar'
-    ds = WebDatasetCaptions(pattern, shuffle=False)
+    ds = WebDatasetCaptionDataset(pattern, shuffle=False)
     assert ds.shard_sizes == [13] * 8 + [1]  # counted over HTTP
     per_rank = _collect(pattern, resampled=True, epoch_size=60,
                         shuffle_buffer=0)
@@ -240,7 +244,7 @@ def test_pipe_and_s3_urls(shard_dir, tmp_path, monkeypatch):
     want = _local_order(folder, shuffle=False)
     piped = [f'pipe:cat {f}' for f in files]
     got = [(s['sample_idx'], s['text']) for s in
-           WebDatasetCaptions(piped, shuffle=False)]
+           WebDatasetCaptionDataset(piped, shuffle=False)]
     assert got == want
     bin_dir = tmp_path / 'bin'
     bin_dir.mkdir()
@@ -250,7 +254,7 @@ def test_pipe_and_s3_urls(shard_dir, tmp_path, monkeypatch):
                         f'exec cat {folder}/"${{3##*/}}"\n')
     fake_aws.chmod(0o755)
     monkeypatch.setenv('PATH', f'{bin_dir}{os.pathsep}{os.environ["PATH"]}')
-    s3 = WebDatasetCaptions('s3://bucket/rs5m/rs-{000000..000008}.tar',
+    s3 = WebDatasetCaptionDataset('s3://bucket/rs5m/rs-{000000..000008}.tar',
                             shuffle=False)
     assert [(s['sample_idx'], s['text']) for s in s3] == want
 
@@ -259,10 +263,10 @@ def test_url_errors_name_the_url(shard_dir, http_shards):
     base, _ = http_shards
     missing = base + '/rs-999999.tar'
     with pytest.raises(BadSampleError, match='rs-999999.tar.*URL'):
-        WebDatasetCaptions([missing])
+        WebDatasetCaptionDataset([missing])
     with pytest.raises(BadSampleError, match='nosuch/shards.json'):
-        WebDatasetCaptions(base + '/nosuch/')
+        WebDatasetCaptionDataset(base + '/nosuch/')
     with pytest.raises(BadSampleError, match='pipe:false'):
-        list(WebDatasetCaptions(['pipe:false'], shuffle=False))
+        list(WebDatasetCaptionDataset(['pipe:false'], shuffle=False))
     with pytest.raises(BadSampleError, match='no gopen handler|supported'):
-        WebDatasetCaptions(['nosuchscheme://x/y.tar'])
+        WebDatasetCaptionDataset(['nosuchscheme://x/y.tar'])

@@ -12,7 +12,7 @@ from torch import nn
 
 REPO = Path(__file__).resolve().parents[2]
 CONV = REPO / 'tools/model_converters'
-TINY = str(REPO / 'configs/vfe_tps/vfe_tps_tiny_1xb32_synthetic-person.py')
+TINY = str(REPO / 'configs/vfe_tps/vfe-tps_tiny_1xb32_synthetic-person.py')
 W, LAYERS, P, GRID, D = 128, 3, 8, (12, 4), 128  # tiny towers
 CTX, VOCAB, HEAD_LAYERS = 32, 49408, 2
 

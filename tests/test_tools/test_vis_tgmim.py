@@ -39,7 +39,7 @@ def test_avg_dist_by_hand():
 def test_png_and_stats(tmp_path):
     tool = _tool()
     out = tmp_path / 'tgmim.png'
-    cfg = str(REPO / 'configs/vfe_tps/vfe_tps_tiny_1xb32_synthetic-person.py')
+    cfg = str(REPO / 'configs/vfe_tps/vfe-tps_tiny_1xb32_synthetic-person.py')
     with pytest.warns(UserWarning, match='untrained'):
         stats = tool.main([cfg, '--out', str(out), '--num-images', '2',
                            '--batch', '3', '--split', 'val'])
@@ -48,8 +48,8 @@ def test_png_and_stats(tmp_path):
     assert stats['num_images'] == 3 and stats['text_guided'] is True
     assert stats['avg_dist'] > 0 and stats['avg_dist_geometric'] >= 1
     with pytest.raises(ValueError, match='no MIM head'):
-        tool.main([str(REPO / 'configs/vfe_tps/'
-                       'vfe_tps_tiny-baseline_1xb32_synthetic-person.py'),
+        tool.main([str(REPO / 'configs/vfe_tps/ablations/'
+                       'vfe-tps-baseline_tiny_1xb32_synthetic-person.py'),
                    '--out', str(tmp_path / 'x.png')])
 
 

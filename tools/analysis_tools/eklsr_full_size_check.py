@@ -9,7 +9,7 @@ retrieval embeddings; at 224x224 (14x14 patches, DALL-E on 112x112) and at
 384x128 (24x8 patches, DALL-E on 192x64).
 
     python tools/analysis_tools/eklsr_full_size_check.py \\
-        configs/eklsr/eklsr_vit-b16_1xb128_rsitmd.py \\
+        configs/eklsr/eklsr_vit-b16_1xb128_rsitmd-galr.py \\
         configs/eklsr/eklsr_vit-b16_1xb128_cuhkpedes.py
 """
 import argparse

@@ -10,9 +10,9 @@ of training samples (captions) and GPUs, with the config's batch and
 Examples::
 
     python tools/analysis_tools/lr_schedule.py \\
-        configs/eklsr/eklsr_vit-b16_1xb128_rsitmd.py --train-samples 21435
+        configs/eklsr/eklsr_vit-b16_1xb128_rsitmd-galr.py --train-samples 21435
     python tools/analysis_tools/lr_schedule.py \\
-        configs/vfe_tps/vfe_tps_vit-b16_1xb100_cuhkpedes.py \\
+        configs/vfe_tps/vfe-tps_vit-b16_1xb100_cuhkpedes.py \\
         --train-samples 68126 --probe mim_head.cross_attn.in_proj_weight
     python tools/analysis_tools/lr_schedule.py CONFIG --iters-per-epoch 134 \\
         --cfg-options train_cfg.max_epochs=20 optim_wrapper.optimizer.lr=2e-5

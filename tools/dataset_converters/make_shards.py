@@ -3,7 +3,7 @@
 Every (image, caption) pair of the chosen split becomes one sample
 ``<key>.<ext>`` (original image bytes) + ``<key>.txt`` + ``<key>.json``
 (``img_name``, ``scene``, ``image_id``); ``shards.json`` indexes the shards
-for :class:`sdtr.datasets.WebDatasetCaptions`.
+for :class:`sdtr.datasets.WebDatasetCaptionDataset`.
 
 Examples::
 
@@ -57,7 +57,7 @@ def main(argv=None):
     if args.out is None:
         raise SystemExit('--out is required')
     if args.synthetic == 'rs':
-        ds_cfg = dict(type='SyntheticRSCaptions', format='karpathy',
+        ds_cfg = dict(type='SyntheticRSCaptionDataset', format='karpathy',
                       num_train=args.synthetic_num_train)
     elif args.config:
         cfg = Config.fromfile(args.config)

@@ -175,9 +175,15 @@ def parameters_on_meta():
     """Create every ``nn.Parameter`` on the meta device (no memory, no
     initialisation cost) while all other tensors stay on the CPU, so
     constructors that compute values (mmpretrain Swin's drop-path rates,
-    a retriever's check of its preprocessor buffers) still run."""
+    a retriever's check of its preprocessor buffers) still run.  In-place
+    random fills (``normal_``, ``uniform_``) do nothing meanwhile: weights
+    that a constructor draws on the CPU before wrapping them in a
+    parameter (mmpretrain's DALL-E encoder) are never used here."""
+    import torch
     from torch import nn
     register = nn.Module.register_parameter
+    fills = {name: getattr(torch.Tensor, name)
+             for name in ('normal_', 'uniform_')}
 
     def on_meta(module, name, param):
         if param is not None and param.device.type != 'meta':
@@ -185,11 +191,18 @@ def parameters_on_meta():
                                  requires_grad=param.requires_grad)
         register(module, name, param)
 
+    def no_fill(tensor, *args, **kwargs):
+        return tensor
+
     nn.Module.register_parameter = on_meta
+    for name in fills:
+        setattr(torch.Tensor, name, no_fill)
     try:
         yield
     finally:
         nn.Module.register_parameter = register
+        for name, fill in fills.items():
+            setattr(torch.Tensor, name, fill)
 
 
 def count_parameters(config_path):

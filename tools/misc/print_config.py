@@ -2,7 +2,7 @@
 
 Example::
 
-    python tools/misc/print_config.py configs/clip/clip_vit-b16_1xb128_rsicd.py
+    python tools/misc/print_config.py configs/clip/clip_vit-b16_1xb128_rsicd-galr.py
     python tools/misc/print_config.py CONFIG \
         --cfg-options train_cfg.max_epochs=20 optim_wrapper.optimizer.lr=2e-5
 

@@ -24,7 +24,7 @@ an error (``--ignore-keys`` excludes keys on purpose).
 Example::
 
     python tools/model_converters/openclip_to_sdtr.py \\
-        configs/clip/clip_vit-b16_1xb128_rsitmd.py RemoteCLIP-ViT-B-32.pt \\
+        configs/clip/clip_vit-b16_1xb128_rsitmd-galr.py RemoteCLIP-ViT-B-32.pt \\
         remoteclip_rsitmd_init.pth
 """
 import argparse

@@ -24,7 +24,7 @@ IRRA MLM branch, ITM branch          dropped and listed (not in the paper)
 ``gToken2id``
 ===================================  =========================================
 
-Check against ``configs/vfe_tps/vfe_tps_vit-b16-released_1xb100_cuhkpedes.py``
+Check against ``configs/vfe_tps/ablations/vfe-tps-released_vit-b16_1xb100_cuhkpedes.py``
 (token masking, image-only MIM head): ``--config`` fails on any missing,
 unexpected or mismatched key.  A checkpoint trained without ``mim`` (e.g. the
 repo's ``run.sh``: ``sdm+mlm+id``) has no MIM keys; check it against the
@@ -33,7 +33,7 @@ baseline config instead.
 Example::
 
     python tools/model_converters/vfe_tps_to_sdtr.py best.pth vfe_sdtr.pth \\
-        --config configs/vfe_tps/vfe_tps_vit-b16-released_1xb100_cuhkpedes.py
+        --config configs/vfe_tps/ablations/vfe-tps-released_vit-b16_1xb100_cuhkpedes.py
 """
 import os.path as osp
 import sys

@@ -9,8 +9,8 @@ Examples::
 
     # a trained model
     python tools/visualization/vis_eklsr_importance.py \\
-        configs/eklsr/eklsr_vit-b16_1xb128_rsitmd.py \\
-        --checkpoint work_dirs/eklsr_vit-b16_1xb128_rsitmd/best.pth \\
+        configs/eklsr/eklsr_vit-b16_1xb128_rsitmd-galr.py \\
+        --checkpoint work_dirs/eklsr_vit-b16_1xb128_rsitmd-galr/best.pth \\
         --image data/rsitmd/images/airport_1.tif \\
         --text "many planes are parked near the terminal" --out fig3.png
     # a randomly initialised tiny model on the first synthetic test image

@@ -9,7 +9,7 @@ over the image, and which tokens the hard belief keeps (the top
 every kept cell::
 
     python tools/visualization/vis_pir_belief.py \
-        configs/pir_itr/pir-itr_swin-t-bert_2xb128_rsitmd.py \
+        configs/pir_itr/pir-itr_swin-t-bert_2xb128_rsitmd-pir.py \
         work_dirs/x/best.pth \
         --img data/rsitmd/images/airport_1.tif --out belief.png
 

@@ -21,8 +21,8 @@ Nearest visible pixels come from OpenCV's L2 distance transform (5x5 mask,
 approximate to a fraction of a pixel)::
 
     python tools/visualization/vis_tgmim.py \\
-        configs/vfe_tps/vfe_tps_tiny_1xb32_synthetic-person.py \\
-        work_dirs/vfe_tps_tiny_1xb32_synthetic-person/epoch_12.pth \\
+        configs/vfe_tps/vfe-tps_tiny_1xb32_synthetic-person.py \\
+        work_dirs/vfe-tps_tiny_1xb32_synthetic-person/epoch_12.pth \\
         --out tgmim.png --num-images 4
 
 Without a checkpoint the model keeps its initial weights (a warning says so).

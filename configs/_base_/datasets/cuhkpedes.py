@@ -12,7 +12,9 @@
 # 1..N, which the loader checks and logs).  Images are uint8 BGR; the model's
 # data preprocessor normalises.  Pipeline = IRRA's: resize 384x128 (bicubic),
 # flip, pad 10 + random crop, random erasing filled with the CLIP mean.
-__dataset_type = 'CUHKPEDES'
+_base_ = ['../default_runtime.py']
+
+__dataset_type = 'CUHKPEDESDataset'
 __data_root = 'data/CUHK-PEDES'
 __img_size = (384, 128)  # (height, width)
 # CLIP mean in BGR order (the image is BGR until the data preprocessor)
@@ -64,6 +66,9 @@ val_dataloader = dict(
         test_mode=True,
         pipeline=test_pipeline))
 val_evaluator = dict(type='PersonSearchMetric')
+# the best checkpoint is selected on val R@1 (never on test)
+default_hooks = dict(
+    checkpoint=dict(save_best='person/R@1', rule='greater'))
 test_dataloader = dict(
     batch_size=128,
     num_workers=4,

@@ -11,14 +11,16 @@
 #
 # ICFG-PEDES HAS NO VAL SPLIT.  This file therefore sets val_dataloader and
 # val_evaluator to None instead of quietly validating on the test split
-# (which would select checkpoints on test).  `val_cfg` lives in the
-# schedule bases (mmengine forbids the same key in two sibling bases), so a
-# method config using this file must also set
+# (which would select checkpoints on test), and keeps the last checkpoint
+# (save_best=None).  `val_cfg` lives in the schedule bases (mmengine
+# forbids the same key in two sibling bases), so a method config using this
+# file must also set
 #     val_cfg = None
-#     default_hooks = dict(checkpoint=dict(save_best=None))
 # and report the last (or a fixed-epoch) checkpoint on test.
 # Asking the dataset for split='val' raises an error explaining this.
-__dataset_type = 'ICFGPEDES'
+_base_ = ['../default_runtime.py']
+
+__dataset_type = 'ICFGPEDESDataset'
 __data_root = 'data/ICFG-PEDES'
 __img_size = (384, 128)  # (height, width)
 __random_erasing_fill = (104.09373615, 116.7460125, 122.770938)
@@ -57,6 +59,8 @@ train_dataloader = dict(
 # no val split (see above): validation is switched off
 val_dataloader = None
 val_evaluator = None
+# no val split: nothing to select on, the last checkpoint is kept
+default_hooks = dict(checkpoint=dict(save_best=None, save_last=True))
 test_dataloader = dict(
     batch_size=128,
     num_workers=4,

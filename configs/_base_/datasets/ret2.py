@@ -15,6 +15,8 @@
 # benchmark galleries stay as published).
 # Test: RSITMD test by default; set `test_dataloader.dataset` to
 # `rsicd_test` (or `rsitmd_test`) to report each benchmark separately.
+_base_ = ['../default_runtime.py']
+
 __img_size = 224
 __rsicd_root = 'data/rsicd'
 __rsitmd_root = 'data/rsitmd'
@@ -80,6 +82,9 @@ val_dataloader = dict(
         test_mode=True,
         pipeline=test_pipeline))
 val_evaluator = dict(type='RSITRRecall')
+# the best checkpoint is selected on val mR (never on test)
+default_hooks = dict(
+    checkpoint=dict(save_best='rsitr/mR', rule='greater'))
 test_dataloader = dict(
     batch_size=64,
     num_workers=4,

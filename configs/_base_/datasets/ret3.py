@@ -18,6 +18,8 @@
 # Val: one gallery = RSICD val + RSITMD val + UCM val (no de-duplication).
 # Test: RSITMD test by default; set `test_dataloader.dataset` to
 # `rsicd_test`, `rsitmd_test` or `ucm_test` to report each benchmark.
+_base_ = ['../default_runtime.py']
+
 __img_size = 224
 __rsicd_root = 'data/rsicd'
 __rsitmd_root = 'data/rsitmd'
@@ -94,6 +96,9 @@ val_dataloader = dict(
         test_mode=True,
         pipeline=test_pipeline))
 val_evaluator = dict(type='RSITRRecall')
+# the best checkpoint is selected on val mR (never on test)
+default_hooks = dict(
+    checkpoint=dict(save_best='rsitr/mR', rule='greater'))
 test_dataloader = dict(
     batch_size=64,
     num_workers=4,

@@ -1,5 +1,6 @@
 # RS5M (Zhang et al., GeoRSCLIP; ~5M remote-sensing image-text pairs) as
-# webdataset tar shards, streamed by WebDatasetCaptions (PIR-CLIP stage 1).
+# webdataset tar shards, streamed by WebDatasetCaptionDataset (PIR-CLIP
+# stage 1).
 #
 # Expected layout:
 #   data/rs5m/shards.json          index (file + num_samples per shard);
@@ -21,6 +22,8 @@
 # PIR-CLIP uses open_clip's train transform RandomResizedCrop(224,
 # scale 0.9-1, bicubic), no flip (docs/methods/pir.md#14-pir-clip-settings).
 # No val split.
+_base_ = ['../default_runtime.py']
+
 __img_size = 224
 __shard_root = 'data/rs5m'
 
@@ -37,7 +40,7 @@ train_dataloader = dict(
     drop_last=True,
     sampler=None,  # an IterableDataset splits itself across ranks/workers
     dataset=dict(
-        type='WebDatasetCaptions',
+        type='WebDatasetCaptionDataset',
         shards=__shard_root,
         resampled=True,
         epoch_size=None,
@@ -48,3 +51,4 @@ train_dataloader = dict(
         pipeline=train_pipeline))
 # no val split: stage-1 configs set val_dataloader/val_cfg/val_evaluator=None
 custom_hooks = [dict(type='DatasetEpochHook')]
+default_hooks = dict(checkpoint=dict(save_best=None))

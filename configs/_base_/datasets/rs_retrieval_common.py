@@ -6,7 +6,11 @@
 #
 # Images are 224x224 uint8 BGR here; the model's data preprocessor
 # normalises.  Train: random resized crop (scale 0.5-1, bicubic) and a
-# horizontal flip; val/test: bicubic resize to 224x224.
+# horizontal flip; val/test: bicubic resize to 224x224.  The runtime
+# (../default_runtime.py) comes with it; each split base sets the checkpoint
+# selection (val mR, or none without a val split).
+_base_ = ['../default_runtime.py']
+
 train_dataloader = dict(
     batch_size=32,
     num_workers=4,

@@ -11,8 +11,8 @@
 # This test list is not the test split of the RSICD release
 # (rsicd_karpathy.py): the two 1,093-image lists share 108 images.
 # Val: none (train + test = all 10,921 images).  Train without validation
-# and keep the last checkpoint (a method config on this base sets
-# val_cfg = None and default_hooks.checkpoint.save_best = None).  For a
+# and keep the last checkpoint (this file sets save_best = None; a method
+# config on this base sets val_cfg = None).  For a
 # held-out val use rsicd_pir.py (1,966 val images carved out of these
 # 9,828).
 #
@@ -30,6 +30,8 @@ train_dataloader = dict(
         data_prefix=dict(img_path='RSICD_images')))
 val_dataloader = None
 val_evaluator = None
+# no val split: nothing to select on, the last checkpoint is kept
+default_hooks = dict(checkpoint=dict(save_best=None, save_last=True))
 test_dataloader = dict(
     dataset=dict(
         type='GaLRCaptionDataset',

@@ -27,6 +27,10 @@ val_dataloader = dict(
         data_root='data/rsicd',
         ann_file='dataset_rsicd.json',
         data_prefix=dict(img_path='RSICD_images')))
+# val evaluator: rs_retrieval_common.py; the best checkpoint is selected
+# on val mR (never on test)
+default_hooks = dict(
+    checkpoint=dict(save_best='rsitr/mR', rule='greater'))
 test_dataloader = dict(
     dataset=dict(
         type='KarpathyCaptionDataset',

@@ -38,6 +38,10 @@ val_dataloader = dict(
         ann_file='finetune/rsicd_val.json',
         data_prefix=dict(img_path='RSICD_images'),
         image_name_only=True))
+# val evaluator: rs_retrieval_common.py; the best checkpoint is selected
+# on val mR (never on test)
+default_hooks = dict(
+    checkpoint=dict(save_best='rsitr/mR', rule='greater'))
 test_dataloader = dict(
     dataset=dict(
         type='PIRCaptionDataset',

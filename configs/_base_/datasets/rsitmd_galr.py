@@ -14,9 +14,9 @@
 #       (one file-name line per caption)
 # Val: none.  The 4,291 train images are every non-test image of RSITMD,
 # so any val set would overlap train or test.  Train without validation and
-# keep the last checkpoint; the test split is for tools/test.py only (a
-# method config on this base sets val_cfg = None and
-# default_hooks.checkpoint.save_best = None).  To select checkpoints on a
+# keep the last checkpoint; the test split is for tools/test.py only (this
+# file sets save_best = None; a method config on this base sets
+# val_cfg = None).  To select checkpoints on a
 # held-out val, use rsitmd_pir.py: its 3,435 / 856 train/val split is carved
 # out of these 4,291 images, so train is 20 % smaller.
 #
@@ -34,6 +34,8 @@ train_dataloader = dict(
         data_prefix=dict(img_path='images')))
 val_dataloader = None
 val_evaluator = None
+# no val split: nothing to select on, the last checkpoint is kept
+default_hooks = dict(checkpoint=dict(save_best=None, save_last=True))
 test_dataloader = dict(
     dataset=dict(
         type='GaLRCaptionDataset',

@@ -7,7 +7,9 @@
 #   data/RSTPReid/
 #       data_captions.json  [{"id", "img_path", "captions", "split"}]
 #       imgs/<img_path>
-__dataset_type = 'RSTPReid'
+_base_ = ['../default_runtime.py']
+
+__dataset_type = 'RSTPReidDataset'
 __data_root = 'data/RSTPReid'
 __img_size = (384, 128)  # (height, width)
 __random_erasing_fill = (104.09373615, 116.7460125, 122.770938)
@@ -58,6 +60,9 @@ val_dataloader = dict(
         test_mode=True,
         pipeline=test_pipeline))
 val_evaluator = dict(type='PersonSearchMetric')
+# the best checkpoint is selected on val R@1 (never on test)
+default_hooks = dict(
+    checkpoint=dict(save_best='person/R@1', rule='greater'))
 test_dataloader = dict(
     batch_size=128,
     num_workers=4,

@@ -11,6 +11,8 @@
 # The file names are numeric and carry no scene class, so scene labels are
 # off (scene_rule=None -> label -1).  Some releases ship COCO-captions json
 # instead; then use type='COCOCaptionDataset', ann_file='<file>.json'.
+_base_ = ['../default_runtime.py']
+
 __dataset_type = 'KarpathyCaptionDataset'
 __data_root = 'data/sydney_captions'
 __img_size = 224
@@ -59,6 +61,9 @@ val_dataloader = dict(
         test_mode=True,
         pipeline=test_pipeline))
 val_evaluator = dict(type='RSITRRecall')
+# the best checkpoint is selected on val mR (never on test)
+default_hooks = dict(
+    checkpoint=dict(save_best='rsitr/mR', rule='greater'))
 test_dataloader = dict(
     batch_size=64,
     num_workers=4,

@@ -14,10 +14,12 @@
 # the dataset fields (train_dataloader.dataset.img_size=...).
 #
 # No horizontal flip: the captions say "left"/"right".
+_base_ = ['../default_runtime.py']
+
 __img_size = 64
 __synthetic_format = 'karpathy'
 __synthetic_rs = dict(
-    type='SyntheticRSCaptions',
+    type='SyntheticRSCaptionDataset',
     format=__synthetic_format,
     num_train=480,
     num_val=80,
@@ -54,6 +56,14 @@ val_dataloader = dict(
     dataset=dict(
         __synthetic_rs, split='val', test_mode=True, pipeline=test_pipeline))
 val_evaluator = dict(type='RSITRRecall')
+# the best checkpoint is selected on val mR (never on test).  Runs on
+# this data are short CPU runs: log every 25 iterations, keep one
+# checkpoint, written every 3 epochs, gloo between CPU processes.
+default_hooks = dict(
+    logger=dict(interval=25),
+    checkpoint=dict(interval=3, max_keep_ckpts=1, save_best='rsitr/mR',
+                    rule='greater'))
+env_cfg = dict(dist_cfg=dict(backend='gloo'))
 test_dataloader = dict(
     batch_size=64,
     num_workers=2,

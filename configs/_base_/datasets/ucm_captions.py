@@ -14,6 +14,8 @@
 # ASSUMPTION about the numbering of the release; check a few images.
 # Some releases ship COCO-captions json instead; then use
 #   type='COCOCaptionDataset', ann_file='captions_<split>.json'.
+_base_ = ['../default_runtime.py']
+
 __dataset_type = 'KarpathyCaptionDataset'
 __data_root = 'data/ucm_captions'
 __img_size = 224
@@ -62,6 +64,9 @@ val_dataloader = dict(
         test_mode=True,
         pipeline=test_pipeline))
 val_evaluator = dict(type='RSITRRecall')
+# the best checkpoint is selected on val mR (never on test)
+default_hooks = dict(
+    checkpoint=dict(save_best='rsitr/mR', rule='greater'))
 test_dataloader = dict(
     batch_size=64,
     num_workers=4,

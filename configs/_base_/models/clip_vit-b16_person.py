@@ -1,32 +1,18 @@
 # CLIP ViT-B/16 for person search (docs/methods/irra_clip.md#2-clip-towers):
-# 384x128 person crops, patch = stride = 16 -> a 24x8 grid (192
-# patches + class token); the 14x14 position embedding of the 224 checkpoint
-# is interpolated to 24x8 at load time (bicubic + antialias as open_clip;
-# IRRA uses interpolation='bilinear', antialias=False).  QuickGELU (OpenAI
-# weights), text length 77.  Baseline loss: IRRA's ITC, InfoNCE with the
-# fixed scale 1/0.02 = 50 and identity (pid) positives.  Weights:
-# open_clip's 'openai' ViT-B-16 (see clip_vit-b16.py).
+# the towers of clip_vit-b16.py on 384x128 person crops, patch = stride = 16
+# -> a 24x8 grid (192 patches + class token); the 14x14 position embedding
+# of the 224 checkpoint is interpolated to 24x8 at load time (bicubic +
+# antialias as open_clip; IRRA uses interpolation='bilinear',
+# antialias=False).  QuickGELU (OpenAI weights), text length 77.  Baseline
+# loss: IRRA's ITC, InfoNCE with the fixed scale 1/0.02 = 50 and identity
+# (pid) positives.  Weights: open_clip's 'openai' ViT-B-16 (see
+# clip_vit-b16.py).
+_base_ = ['./clip_vit-b16.py']
 
-# The data preprocessor defaults to RetrievalDataPreprocessor (CLIP mean/std,
-# BGR->RGB); a top-level `data_preprocessor` of a dataset config is merged in
-# by the Runner.
 model = dict(
-    type='CLIPRetriever',
-    image_encoder=dict(
-        type='CLIPVisionTransformer',
-        arch='ViT-B-16',
-        image_size=(384, 128),
-        patch_size=16,
-        act='quick_gelu'),
-    text_encoder=dict(
-        type='CLIPTextTransformer',
-        arch='ViT-B-16',
-        context_length=77,
-        act='quick_gelu'),
-    tokenizer=dict(type='CLIPTokenizer', context_length=77),
+    image_encoder=dict(image_size=(384, 128)),
     losses=dict(itc=dict(type='InfoNCELoss', temperature=0.02,
                          learnable=False)),
-    label_key='pid',
     pretrained=dict(
         checkpoint='openclip:ViT-B-16/openai',
         interpolation='bicubic',

@@ -27,8 +27,10 @@ class IdentityBalancedSampler(Sampler):
     shares are disjoint, equally sized, and deterministic.
 
     The dataloader's ``batch_size`` must equal ``batch_size`` here (the
-    per-rank batch); use ``drop_last=False`` (the length is already a
-    multiple of the batch).
+    per-rank batch), otherwise the loader cuts the P x K groups apart;
+    ``tools/train.py`` / ``tools/test.py`` refuse such a config
+    (:func:`sdtr.utils.config_check.batch_size_mismatches`).  Use
+    ``drop_last=False`` (the length is already a multiple of the batch).
 
     Args:
         dataset: a dataset with ``get_pids()`` (sdtr retrieval datasets) or

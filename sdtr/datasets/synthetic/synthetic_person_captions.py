@@ -6,20 +6,22 @@ from sdtr.registry import DATASETS
 from .person import PERSON_FORMATS, make_synthetic_person
 
 _PERSON_LOADERS = {
-    'cuhkpedes': ('CUHKPEDES', 'CUHK-PEDES', 'reid_raw.json'),
-    'icfgpedes': ('ICFGPEDES', 'ICFG-PEDES', 'ICFG-PEDES.json'),
-    'rstpreid': ('RSTPReid', 'RSTPReid', 'data_captions.json'),
+    'cuhkpedes': ('CUHKPEDESDataset', 'CUHK-PEDES', 'reid_raw.json'),
+    'icfgpedes': ('ICFGPEDESDataset', 'ICFG-PEDES', 'ICFG-PEDES.json'),
+    'rstpreid': ('RSTPReidDataset', 'RSTPReid', 'data_captions.json'),
 }
 
 
 @DATASETS.register_module()
-class SyntheticPersonCaptions:
+class SyntheticPersonCaptionDataset:
     """Synthetic pedestrian captions, generated on first use.
 
-    A factory: ``SyntheticPersonCaptions(format='cuhkpedes', split='train',
+    A factory: ``SyntheticPersonCaptionDataset(format='cuhkpedes',
+    split='train',
     ...)`` generates the data with :func:`make_synthetic_person` (cached,
-    atomic) and returns the real loader (:class:`CUHKPEDES`,
-    :class:`ICFGPEDES` or :class:`RSTPReid`) pointed at the generated
+    atomic) and returns the real loader (:class:`CUHKPEDESDataset`,
+    :class:`ICFGPEDESDataset` or :class:`RSTPReidDataset`) pointed at the
+    generated
     ``data_root`` (``imgs/`` + the json of that dataset).  As with the real
     ICFG-PEDES, ``format='icfgpedes'`` has no val split.
 

@@ -17,10 +17,11 @@ _RS_LOADERS = {
 
 
 @DATASETS.register_module()
-class SyntheticRSCaptions:
+class SyntheticRSCaptionDataset:
     """Synthetic remote-sensing captions, generated on first use.
 
-    A factory: ``SyntheticRSCaptions(format='karpathy', split='train', ...)``
+    A factory: ``SyntheticRSCaptionDataset(format='karpathy',
+    split='train', ...)``
     generates the data with :func:`make_synthetic_rs` (cached, atomic) and
     returns the ordinary loader of that annotation format
     (:class:`KarpathyCaptionDataset`, :class:`GaLRCaptionDataset`,

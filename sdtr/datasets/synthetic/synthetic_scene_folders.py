@@ -6,10 +6,10 @@ from .scene_folders import make_synthetic_scene_folders
 
 
 @DATASETS.register_module()
-class SyntheticSceneFolders:
+class SyntheticSceneFolderDataset:
     """Synthetic scene-classification images, generated on first use.
 
-    A factory like :class:`SyntheticRSCaptions`: generates (once, cached)
+    A factory like :class:`SyntheticRSCaptionDataset`: generates (once, cached)
     the folder-of-classes data of :func:`make_synthetic_scene_folders` and
     returns a :class:`~sdtr.datasets.SceneFolderDataset` on it, so a scene
     classifier (e.g. the PIR-ITR instruction-encoder prior,

@@ -9,7 +9,8 @@ class DatasetEpochHook(Hook):
     """Call ``dataset.set_epoch(runner.epoch)`` before every train epoch.
 
     mmengine's ``DistSamplerSeedHook`` seeds a *sampler*; an
-    ``IterableDataset`` such as :class:`~sdtr.datasets.WebDatasetCaptions`
+    ``IterableDataset`` such as
+    :class:`~sdtr.datasets.WebDatasetCaptionDataset`
     has none, so its shard permutation and shuffle buffer get the epoch
     here (datasets without ``set_epoch`` are left alone).
     """

@@ -16,7 +16,8 @@ VFE = REPO / 'configs/vfe_tps'
 # every VFE-TPS config of the person datasets that trains a calibration
 # loss (Table 1-3, Table 6, Fig. 5-7 rows) or is compared with them
 PERSON_CONFIGS = sorted(
-    p.name for p in VFE.glob('vfe_tps_vit-b16*_1xb100_*.py')
+    p.relative_to(VFE).as_posix()
+    for p in VFE.glob('**/vfe-tps*_vit-b16_1xb100_*.py')
     if 'rsitmd' not in p.name and 'released' not in p.name)
 
 
@@ -67,18 +68,18 @@ def test_person_configs_sample_by_identity():
 
 def test_fig7_rows_share_the_sampler():
     samplers = {}
-    for name in ('vfe_tps_vit-b16_1xb100_cuhkpedes.py',
-                 'vfe_tps_vit-b16-isgvfc_1xb100_cuhkpedes.py',
-                 'vfe_tps_vit-b16-idloss_1xb100_cuhkpedes.py',
-                 'vfe_tps_vit-b16-triplet_1xb100_cuhkpedes.py',
-                 'vfe_tps_vit-b16-baseline_1xb100_cuhkpedes.py'):
+    for name in ('vfe-tps_vit-b16_1xb100_cuhkpedes.py',
+                 'ablations/vfe-tps-isgvfc_vit-b16_1xb100_cuhkpedes.py',
+                 'ablations/vfe-tps-idloss_vit-b16_1xb100_cuhkpedes.py',
+                 'ablations/vfe-tps-triplet_vit-b16_1xb100_cuhkpedes.py',
+                 'ablations/vfe-tps-baseline_vit-b16_1xb100_cuhkpedes.py'):
         cfg = Config.fromfile(str(VFE / name))
         samplers[name] = cfg.train_dataloader.sampler.to_dict()
     assert len({repr(sorted(s.items())) for s in samplers.values()}) == 1
 
 
 def test_isgvfc_sees_positives_with_the_config_sampler():
-    cfg = Config.fromfile(str(VFE / 'vfe_tps_vit-b16_1xb100_cuhkpedes.py'))
+    cfg = Config.fromfile(str(VFE / 'vfe-tps_vit-b16_1xb100_cuhkpedes.py'))
     ds = CUHKLikeDataset(num_ids=1100)
     sampler = DATA_SAMPLERS.build(cfg.train_dataloader.sampler,
                                   default_args=dict(dataset=ds, seed=0))

@@ -129,21 +129,24 @@ def test_predict_contract():
 
 
 @pytest.mark.parametrize('name', [
-    'pir-clip_vit-b32-rn50_8xb32_rs5m', 'pir-clip_vit-b32-rn50_8xb64_rsicd',
-    'pir-clip_vit-b32-rn50_8xb64_rsitmd', 'pir-clip_vit-b32-rn50_8xb64_ret2',
+    'pir-clip_vit-b32-rn50_8xb32_rs5m', 'pir-clip_vit-b32-rn50_8xb64_rsicd-pir',
+    'pir-clip_vit-b32-rn50_8xb64_rsitmd-pir', 'pir-clip_vit-b32-rn50_8xb64_ret2',
     'pir-clip_vit-b32-rn50_8xb64_ret3',
-    'pir-clip_vit-b32-rn50_8xb64_rsitmd_wo-al', 'clip_vit-b32_8xb64_rsitmd',
-    'clip-al_vit-b32_8xb64_rsitmd', 'pir-clip_tiny_1xb32_synthetic-shards',
+    'ablations/pir-clip-wo-al_vit-b32-rn50_8xb64_rsitmd-pir',
+    'ablations/clip_vit-b32_8xb64_rsitmd-pir',
+    'ablations/clip-al_vit-b32_8xb64_rsitmd-pir',
+    'pir-clip_tiny_1xb32_synthetic-shards',
     'pir-clip_tiny_1xb32_synthetic-rs',
-    'pir-clip_tiny_zeroshot_synthetic-scenes'
+    'pir-clip-zeroshot_tiny_1xb64_synthetic-scenes'
 ])
 def test_configs_parse_and_tiny_ones_build(name):
     cfg = Config.fromfile(str(REPO / 'configs/pir_clip' / f'{name}.py'))
+    stem = name.rsplit('/', 1)[-1]
     if 'tiny' in name:
         model = MODELS.build(cfg.model)
         assert isinstance(model, PIRCLIPRetriever)
         return
-    if name.startswith('pir-clip'):
+    if stem.startswith('pir-clip'):
         assert cfg.model.type == 'PIRCLIPRetriever'
         assert cfg.model.image_encoder.arch == 'ViT-B-32'
         assert cfg.model.instruction_encoder.out_dim == 768
@@ -152,19 +155,19 @@ def test_configs_parse_and_tiny_ones_build(name):
         assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
         # PIR §V-C: pre-training batch 256, fine-tuning batch 512
         assert cfg.train_dataloader.batch_size * 8 == (
-            256 if name.endswith('rs5m') else 512)
-    if name.endswith('rs5m'):
+            256 if stem.endswith('rs5m') else 512)
+    if stem.endswith('rs5m'):
         assert cfg.train_dataloader.dataset.resampled is True
         assert cfg.train_dataloader.dataset.epoch_size == 1_000_000
         assert cfg.train_cfg.max_epochs == 20
         assert cfg.param_scheduler.warmup_iters == 10000
-    elif name.startswith('pir-clip'):
+    elif stem.startswith('pir-clip'):
         assert cfg.train_cfg.max_epochs == 10 and cfg.load_from
         assert cfg.model.pretrained is None
-    if name.endswith('wo-al'):
+    if stem.startswith('pir-clip-wo-al'):
         assert cfg.model.affiliation_loss is None
-    if name.startswith('clip-al'):
+    if stem.startswith('clip-al'):
         assert cfg.model.instruction_encoder is None
         assert cfg.model.image_encoder.type == 'CLIPVisionTransformer'
-    if name.startswith('clip_'):
+    if stem.startswith('clip_'):
         assert cfg.model.type == 'CLIPRetriever'

@@ -1,0 +1,12 @@
+# PIR Table III (RSITMD) "baseline": paper-reported mR 36.53.
+# The full model (+S-PAE+T-PAE+AL, mR 38.24) is
+# configs/pir_itr/pir-itr_swin-t-bert_2xb128_rsitmd-pir.py.
+_base_ = ['../pir-itr_swin-t-bert_2xb128_rsitmd-pir.py']
+model = dict(
+    instruction_encoder=None,
+    belief=None,
+    spatial_pae=None,
+    temporal_pae=None,
+    losses=dict(_delete_=True, itc=dict(type='InfoNCELoss', temperature=0.07)),
+    loss_label_keys=dict(_delete_=True),
+)

@@ -1,7 +1,0 @@
-# PIR Table III (RSITMD) "+S-PAE+AL": paper-reported mR 37.71.
-# The full model (+S-PAE+T-PAE+AL, mR 38.24) is configs/pir_itr/pir-itr_swin-t-
-# bert_2xb128_rsitmd.py.
-_base_ = ['../pir-itr_swin-t-bert_2xb128_rsitmd.py']
-model = dict(
-    temporal_pae=None,
-)

@@ -1,9 +1,0 @@
-# PIR Table III (RSITMD) "+S-PAE": paper-reported mR 36.81.
-# The full model (+S-PAE+T-PAE+AL, mR 38.24) is configs/pir_itr/pir-itr_swin-t-
-# bert_2xb128_rsitmd.py.
-_base_ = ['../pir-itr_swin-t-bert_2xb128_rsitmd.py']
-model = dict(
-    temporal_pae=None,
-    losses=dict(_delete_=True, itc=dict(type='InfoNCELoss', temperature=0.07)),
-    loss_label_keys=dict(_delete_=True),
-)
