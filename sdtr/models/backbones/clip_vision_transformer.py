@@ -39,7 +39,7 @@ from open_clip.transformer import VisionTransformer
 
 from sdtr.registry import MODELS
 from ..utils.clip_arch import act_layer, resolve_tower_cfg
-from ..utils.clip_checkpoint import resize_vision_pos_embed
+from ..utils.clip_checkpoint import clip_tower_state_dict, resize_vision_pos_key
 from .base_clip_tower import CLIPTowerMixin
 
 
@@ -82,7 +82,6 @@ class CLIPVisionTransformer(CLIPTowerMixin, VisionTransformer, BaseModule):
     """
 
     clip_tower = 'visual'
-    _resize_options = ('interpolation', 'antialias', 'old_grid_size')
 
     def __init__(self,
                  arch: Union[str, dict, None] = 'ViT-B-16',
@@ -136,7 +135,7 @@ class CLIPVisionTransformer(CLIPTowerMixin, VisionTransformer, BaseModule):
         self.width = cfg['width']
         self.heads = heads
         self.set_grad_checkpointing(with_cp)
-        self._setup_pretrained(pretrained, init_cfg)
+        self.init_cfg = self.setup_pretrained(pretrained, init_cfg)
 
     @property
     def num_patches(self) -> int:
@@ -199,22 +198,16 @@ class CLIPVisionTransformer(CLIPTowerMixin, VisionTransformer, BaseModule):
         return self.forward_tokens(self.embed(images))
 
     # ----------------------------------------------------------- weights
-    def adapt_pretrained_state_dict(self,
-                                    state_dict: dict,
-                                    interpolation: str = 'bicubic',
-                                    antialias: bool = True,
-                                    old_grid_size=None) -> dict:
-        """Resize ``positional_embedding`` to this tower's grid."""
-        key = 'positional_embedding'
-        if key in state_dict and state_dict[key].ndim == 2 and \
-                state_dict[key].shape[0] != self.positional_embedding.shape[0]:
-            old = state_dict[key].shape[0]
-            state_dict[key] = resize_vision_pos_embed(
-                state_dict[key], self.grid_size, num_prefix_tokens=1,
-                old_grid_size=old_grid_size, interpolation=interpolation,
-                antialias=antialias)
-            print_log(f'{self.__class__.__name__}: resized the position '
-                      f'embedding from {old} to '
-                      f'{state_dict[key].shape[0]} tokens ({interpolation})',
-                      logger='current')
-        return state_dict
+    def convert_state_dict(self,
+                           state_dict: dict,
+                           report,
+                           interpolation: str = 'bicubic',
+                           antialias: bool = True,
+                           old_grid_size=None) -> dict:
+        """The ``visual.*`` part of a CLIP checkpoint, with
+        ``positional_embedding`` resized to this tower's grid."""
+        state_dict = clip_tower_state_dict(state_dict, report, 'visual')
+        return resize_vision_pos_key(
+            state_dict, report, 'positional_embedding', self.grid_size,
+            self.positional_embedding.shape[0], interpolation=interpolation,
+            antialias=antialias, old_grid_size=old_grid_size)
