@@ -31,13 +31,12 @@ from torch import nn
 
 from sdtr.registry import MODELS
 from ..utils.clip_arch import resolve_tower_cfg
-from ..utils.clip_checkpoint import clip_tower_state_dict, resize_vision_pos_key
-from .base_clip_tower import CLIPTowerMixin
+from .base_clip_tower import CLIPImageTowerMixin
 from .clip_vision_transformer import _pair
 
 
 @MODELS.register_module()
-class CLIPModifiedResNet(CLIPTowerMixin, ModifiedResNet, BaseModule):
+class CLIPModifiedResNet(CLIPImageTowerMixin, ModifiedResNet, BaseModule):
     """CLIP ModifiedResNet image tower.
 
     Args:
@@ -55,7 +54,7 @@ class CLIPModifiedResNet(CLIPTowerMixin, ModifiedResNet, BaseModule):
         init_cfg (dict, optional): mmengine init config.
     """
 
-    clip_tower = 'visual'
+    pos_embed_key = 'attnpool.positional_embedding'
 
     def __init__(self,
                  arch: Union[str, dict, None] = 'RN50',
@@ -135,18 +134,3 @@ class CLIPModifiedResNet(CLIPTowerMixin, ModifiedResNet, BaseModule):
     def forward(self, images: torch.Tensor) -> dict:
         """``images`` -> ``dict(global=[B, D], tokens=[B, 1 + hw, D])``."""
         return self.attention_pool(self.forward_features(images))
-
-    def convert_state_dict(self,
-                           state_dict: dict,
-                           report,
-                           interpolation: str = 'bicubic',
-                           antialias: bool = True,
-                           old_grid_size=None) -> dict:
-        """The ``visual.*`` part of a CLIP checkpoint, with
-        ``attnpool.positional_embedding`` resized to this tower's grid."""
-        state_dict = clip_tower_state_dict(state_dict, report, 'visual')
-        return resize_vision_pos_key(
-            state_dict, report, 'attnpool.positional_embedding',
-            self.grid_size, self.attnpool.positional_embedding.shape[0],
-            interpolation=interpolation, antialias=antialias,
-            old_grid_size=old_grid_size)

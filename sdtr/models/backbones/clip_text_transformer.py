@@ -28,7 +28,8 @@ from open_clip.transformer import TextTransformer
 
 from sdtr.registry import MODELS
 from ..utils.clip_arch import act_layer, resolve_tower_cfg
-from ..utils.clip_checkpoint import clip_tower_state_dict, resize_text_pos_embed
+from ..utils.clip_checkpoint import (clip_tower_state_dict,
+                                     resize_text_pos_embed)
 from .base_clip_tower import CLIPTowerMixin
 
 

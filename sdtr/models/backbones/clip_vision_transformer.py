@@ -39,8 +39,7 @@ from open_clip.transformer import VisionTransformer
 
 from sdtr.registry import MODELS
 from ..utils.clip_arch import act_layer, resolve_tower_cfg
-from ..utils.clip_checkpoint import clip_tower_state_dict, resize_vision_pos_key
-from .base_clip_tower import CLIPTowerMixin
+from .base_clip_tower import CLIPImageTowerMixin
 
 
 def _pair(size) -> tuple:
@@ -52,7 +51,8 @@ def _pair(size) -> tuple:
 
 
 @MODELS.register_module()
-class CLIPVisionTransformer(CLIPTowerMixin, VisionTransformer, BaseModule):
+class CLIPVisionTransformer(CLIPImageTowerMixin, VisionTransformer,
+                            BaseModule):
     """CLIP ViT image tower built from open_clip modules.
 
     Args:
@@ -81,7 +81,6 @@ class CLIPVisionTransformer(CLIPTowerMixin, VisionTransformer, BaseModule):
         init_cfg (dict, optional): mmengine init config.
     """
 
-    clip_tower = 'visual'
 
     def __init__(self,
                  arch: Union[str, dict, None] = 'ViT-B-16',
@@ -196,18 +195,3 @@ class CLIPVisionTransformer(CLIPTowerMixin, VisionTransformer, BaseModule):
     def forward(self, images: torch.Tensor) -> dict:
         """``images`` ``[B, 3, H, W]`` -> ``dict(global, tokens)``."""
         return self.forward_tokens(self.embed(images))
-
-    # ----------------------------------------------------------- weights
-    def convert_state_dict(self,
-                           state_dict: dict,
-                           report,
-                           interpolation: str = 'bicubic',
-                           antialias: bool = True,
-                           old_grid_size=None) -> dict:
-        """The ``visual.*`` part of a CLIP checkpoint, with
-        ``positional_embedding`` resized to this tower's grid."""
-        state_dict = clip_tower_state_dict(state_dict, report, 'visual')
-        return resize_vision_pos_key(
-            state_dict, report, 'positional_embedding', self.grid_size,
-            self.positional_embedding.shape[0], interpolation=interpolation,
-            antialias=antialias, old_grid_size=old_grid_size)

@@ -139,8 +139,8 @@ def test_openai_rn50_layout_reports_reinitialised_keys():
     with pytest.raises(CheckpointMismatchError, match='attnpool.c_proj'):
         PIRInstructionEncoder(out_dim=768).load_pretrained(
             sd, reinit_keys=())
-    # any other mismatched tensor is an error naming it, even with
-    # reinit_mismatched=True, and nothing is loaded
+    # any other mismatched tensor is an error naming it, even with the
+    # default reinit_keys, and nothing is loaded
     sd['visual.layer1.0.conv1.weight'] = torch.zeros(3, 64, 1, 1)
     enc = PIRInstructionEncoder(out_dim=768)
     before = enc.resnet.layer4[2].conv3.weight.detach().clone()
