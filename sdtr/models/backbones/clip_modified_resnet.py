@@ -24,7 +24,6 @@ from typing import Optional, Sequence, Union
 
 import torch
 import torch.nn.functional as F
-from mmengine.logging import print_log
 from mmengine.model import BaseModule
 from open_clip.modified_resnet import ModifiedResNet
 from torch import nn

@@ -22,7 +22,6 @@ into :meth:`embed` and :meth:`forward_embeds`.
 from typing import Optional, Union
 
 import torch
-from mmengine.logging import print_log
 from mmengine.model import BaseModule
 from open_clip.transformer import TextTransformer
 

@@ -33,7 +33,6 @@ then hold ``E + 1 + N`` tokens and ``global`` is still the class token
 from typing import Optional, Sequence, Union
 
 import torch
-from mmengine.logging import print_log
 from mmengine.model import BaseModule
 from open_clip.transformer import VisionTransformer
 

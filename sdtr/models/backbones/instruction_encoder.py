@@ -32,7 +32,7 @@ Frozen by default (PIR: ``finetune_conv: False``); ``norm_eval=True`` also
 keeps the BatchNorm statistics fixed (the released code leaves the frozen
 ResNet in train mode, so its running statistics drift: ``norm_eval=False``).
 """
-from typing import Optional, Sequence, Union
+from typing import Optional, Union
 
 import torch
 from mmengine.model import BaseModule

@@ -22,7 +22,7 @@ used, except the keys dropped on purpose (classifier head, attention masks
 and relative-position indices, which are recomputed) and ``ignore_keys``;
 relative-position bias tables are resized when the window size differs.
 """
-from typing import Optional, Sequence, Union
+from typing import Optional, Union
 
 import torch
 from mmengine.model import BaseModule

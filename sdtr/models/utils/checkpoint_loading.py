@@ -198,10 +198,10 @@ class LoadReport:
             kept = self.missing + [m.split(': ')[0] for m in self.mismatched]
             text += (f'; partial load ({self._option("strict")}=False), kept '
                      f'as initialised: {_short(sorted(kept))}\n' +
-                     '\n'.join(self._key_lines(limit=40)))
+                     '\n'.join(self.key_lines(limit=40)))
         return text
 
-    def _key_lines(self, limit: Optional[int] = None) -> List[str]:
+    def key_lines(self, limit: Optional[int] = None) -> List[str]:
         lines = []
         for title, keys in (('missing keys', self.missing),
                             ('unexpected keys', self.unexpected),
@@ -225,7 +225,7 @@ class LoadReport:
                                  self.mismatched[0], 'es'))
         lines = [f'Checkpoint {self.source} does not match {self.name}: '
                  f'{", ".join(counts)}; nothing was loaded.']
-        lines += self._key_lines()
+        lines += self.key_lines()
         if self.mismatched and self.reinit_allowed:
             lines.append(f'  {self._option("reinit_keys")} allow '
                          're-initialising only '
