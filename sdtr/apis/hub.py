@@ -26,27 +26,19 @@ import hashlib
 import os
 import os.path as osp
 import re
-from collections import OrderedDict
 from typing import Dict, Optional
 from urllib.parse import urlparse
 
 import torch
 
-from sdtr.utils.compat import is_url
+from sdtr.utils.compat import hash_prefix_from_name, is_url
 
 OFFLINE_ENV = 'SDTR_OFFLINE_DIR'
-_HASH_RE = re.compile(r'-([0-9a-f]{8,64})\.[A-Za-z0-9]+$')
 _HEX_RE = re.compile(r'[0-9a-f]{8,64}')
 
 
 class ChecksumError(RuntimeError):
     """A checkpoint's SHA-256 does not match the expected digest."""
-
-
-def hash_prefix_from_name(name: str) -> Optional[str]:
-    """The SHA-256 prefix in ``<stem>-<hex>.<ext>``, or None."""
-    match = _HASH_RE.search(osp.basename(str(name)))
-    return match.group(1) if match else None
 
 
 def sha256_file(path: str, chunk: int = 1 << 20) -> str:
@@ -155,18 +147,10 @@ def load_model_state_dict(checkpoint: str,
     """Read the model weights of an sdtr checkpoint (path or URL).
 
     Accepts a published/Runner checkpoint (``{'state_dict': ..., 'meta':
-    ...}``) or a bare state dict; a leading ``module.`` (DDP) is stripped.
-    ``check_hash``/``sha256``: see :func:`resolve_checkpoint`.
+    ...}``) or a bare state dict; a leading ``module.`` (DDP) is stripped
+    (:func:`sdtr.models.utils.read_state_dict`).  ``check_hash``/``sha256``:
+    see :func:`resolve_checkpoint`.
     """
-    from sdtr.utils.compat import safe_torch_load
+    from sdtr.models.utils import read_state_dict
     path = resolve_checkpoint(checkpoint, offline_dir, check_hash, sha256)
-    obj = safe_torch_load(path, map_location=map_location)
-    if isinstance(obj, dict) and isinstance(obj.get('state_dict'), dict):
-        obj = obj['state_dict']
-    if not isinstance(obj, dict) or not all(
-            isinstance(v, torch.Tensor) for v in obj.values()):
-        raise TypeError(f'{path!r} holds no model state dict (expected a '
-                        "dict of tensors or {'state_dict': {...}})")
-    return OrderedDict(
-        (k[len('module.'):] if k.startswith('module.') else k, v)
-        for k, v in obj.items())
+    return read_state_dict(path, map_location=map_location)

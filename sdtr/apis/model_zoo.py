@@ -339,7 +339,7 @@ def get_model(name_or_config,
     """
     from mmengine.registry import DefaultScope
 
-    from sdtr.models.utils.clip_checkpoint import load_state_dict_strict
+    from sdtr.models.utils import load_weights
     from sdtr.registry import MODELS
     from sdtr.utils import register_all_modules
     from .hub import load_model_state_dict, resolve_checkpoint
@@ -387,9 +387,7 @@ def get_model(name_or_config,
     if checkpoint is not None:
         local = resolve_checkpoint(checkpoint, offline_dir, check_hash,
                                    sha256)
-        state_dict = load_model_state_dict(local)
-        load_state_dict_strict(model, state_dict, name=type(model).__name__,
-                               source=local)
+        load_weights(model, load_model_state_dict(local), source=local)
         # the weights are loaded: init_weights() must not overwrite them
         model._is_init = True
         for module in model.modules():

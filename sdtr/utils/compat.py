@@ -38,6 +38,7 @@ import io
 import os
 import os.path as osp
 import pickle
+import re
 import sys
 from typing import Optional
 from urllib.parse import urlparse
@@ -48,6 +49,8 @@ from mmengine.runner.checkpoint import CheckpointLoader
 
 TRUST_ENV = 'SDTR_TRUST_CHECKPOINTS'
 URL_PREFIXES = ('http://', 'https://')
+_SHA256_RE = re.compile(r'[0-9a-f]{64}')
+_HASH_SUFFIX_RE = re.compile(r'-([0-9a-f]{8,64})\.[A-Za-z0-9]+$')
 
 
 def _numpy_safe_globals():
@@ -149,14 +152,34 @@ def is_url(path) -> bool:
     return isinstance(path, str) and path.startswith(URL_PREFIXES)
 
 
+def url_hash_folder(url: str) -> Optional[str]:
+    """The 64-hex SHA-256 folder of a URL (OpenAI's layout,
+    ``.../clip/models/<sha256>/ViT-B-16.pt``), or None."""
+    parts = urlparse(url).path.split('/')
+    if len(parts) >= 2 and _SHA256_RE.fullmatch(parts[-2]):
+        return parts[-2]
+    return None
+
+
+def hash_prefix_from_name(name: str) -> Optional[str]:
+    """The SHA-256 prefix in ``<stem>-<hex>.<ext>`` (torch.hub's and the
+    model zoo's file names), or None."""
+    match = _HASH_SUFFIX_RE.search(osp.basename(str(name)))
+    return match.group(1) if match else None
+
+
 def cached_download(url: str,
                     model_dir: Optional[str] = None,
-                    progress: Optional[bool] = None) -> str:
+                    progress: Optional[bool] = None,
+                    hash_prefix: Optional[str] = None) -> str:
     """Download ``url`` into torch.hub's cache once and return the file.
 
     The cache is ``<torch.hub.get_dir()>/checkpoints/<file name of the
     URL>`` (``$TORCH_HOME/hub/checkpoints``), the folder and naming of
     ``torch.hub.load_state_dict_from_url``; an existing file is reused.
+    Files of URLs with a SHA-256 folder (OpenAI's, whose files share plain
+    names such as ``ViT-B-16.pt``) are cached as ``<sha256[:8]>-<name>`` so
+    that two different files never collide.
     ``torch.hub.download_url_to_file`` writes to a temporary file and moves
     it in place, so an interrupted download leaves no partial file under the
     final name.  In a distributed run rank 0 downloads first and the other
@@ -167,6 +190,8 @@ def cached_download(url: str,
         model_dir (str, optional): another cache folder.
         progress (bool, optional): progress bar (default: when stderr is a
             terminal).
+        hash_prefix (str, optional): expected SHA-256 (or prefix) of a
+            download; a mismatch raises and nothing is cached.
 
     Returns:
         str: the local file.
@@ -178,6 +203,9 @@ def cached_download(url: str,
     filename = osp.basename(urlparse(url).path)
     if not filename:
         raise ValueError(f'URL {url!r} names no file')
+    folder_hash = url_hash_folder(url)
+    if folder_hash is not None:
+        filename = f'{folder_hash[:8]}-{filename}'
     model_dir = model_dir or osp.join(get_dir(), 'checkpoints')
     cached = osp.join(model_dir, filename)
     if progress is None:
@@ -188,7 +216,7 @@ def cached_download(url: str,
             os.makedirs(model_dir, exist_ok=True)
             from mmengine.logging import print_log
             print_log(f'Downloading {url} to {cached}', logger='current')
-            download_url_to_file(url, cached, None, progress=progress)
+            download_url_to_file(url, cached, hash_prefix, progress=progress)
 
     rank, world_size = get_dist_info()
     if rank == 0:

@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from sdtr.apis import RetrievalInferencer
+from sdtr.models.utils.clip_checkpoint import detect_clip_layout
 from .helpers import REPO, TINY_RS, load_tool
 
 CONFIG = str(REPO / 'configs' / 'clip' / 'clip_vit-b16_1xb128_rsitmd-galr.py')
@@ -39,7 +40,7 @@ def test_converter_coverage(converted):
     _, report, _ = converted
     assert report['image']['coverage'] == 1.0
     assert report['text']['coverage'] == 1.0
-    assert report['logit_scale'] is True
+    assert report['logit_scale'].loaded == 1
     assert report['coverage'] == 1.0  # every model tensor from the file
 
 
@@ -110,10 +111,10 @@ def test_georsclip_layout(tiny_openclip, tmp_path):
     geo = {('image_backbone.' + k[len('visual.'):]) if k.startswith(
         'visual.') else ('text_backbone.' + k): v
         for k, v in ref.items() if k != 'logit_scale'}
-    assert conv.detect_format(geo) == 'georsclip'
+    assert detect_clip_layout(geo) == 'georsclip'
     out = tmp_path / 'geo.pth'
     rep = conv.convert(str(TINY_RS), sd_path(tmp_path, geo), str(out))
-    assert rep['logit_scale'] is False  # the release has none
+    assert rep['logit_scale'].loaded == 0  # the release has none
     loaded = torch.load(out, weights_only=True)['state_dict']
     assert torch.equal(loaded['image_encoder.proj'], ref['visual.proj'])
     assert torch.equal(loaded['text_encoder.text_projection'],

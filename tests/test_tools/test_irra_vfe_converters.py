@@ -128,7 +128,7 @@ def test_irra_converter_maps_and_covers():
                                       num_classes=64))})
     cov = conv.check_coverage(out, state)
     assert cov['missing'] == [] and cov['unexpected'] == []
-    assert cov['mismatched'] == [] and cov['covered'] == cov['total']
+    assert cov['mismatched'] == [] and cov.loaded == cov.total
     # unknown keys fail loudly, naming them
     bad = dict(_irra_state_dict(g, mlm=False))
     bad['something_new.weight'] = torch.zeros(1)

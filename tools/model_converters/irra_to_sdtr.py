@@ -37,7 +37,6 @@ Example::
         model.losses.id.in_channels=512 model.losses.id.num_classes=11003
 """
 import argparse
-import re
 from collections import OrderedDict
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
@@ -146,28 +145,18 @@ def convert_irra(checkpoint,
 
 def check_coverage(converted: Dict[str, torch.Tensor],
                    model_state: Dict[str, torch.Tensor],
-                   ignore: Sequence[str] = ()) -> dict:
+                   ignore: Sequence[str] = ()):
     """Compare converted keys with a model's state dict.
 
     Returns:
-        dict: ``missing`` (model keys not provided), ``unexpected``
-        (converted keys the model lacks), ``mismatched`` (``(key, ckpt
-        shape, model shape)``) and ``covered`` (count).
+        LoadReport: sdtr's one load-report format
+        (:func:`sdtr.models.utils.compare_state_dicts`): ``missing``,
+        ``unexpected``, ``mismatched``, ``loaded`` / ``total``.
     """
-    def ignored(k):
-        return any(re.search(p, k) for p in ignore)
-
-    missing = sorted(k for k in model_state
-                     if k not in converted and not ignored(k))
-    unexpected = sorted(k for k in converted if k not in model_state)
-    mismatched = sorted(
-        (k, tuple(v.shape), tuple(model_state[k].shape))
-        for k, v in converted.items()
-        if k in model_state and tuple(v.shape) != tuple(model_state[k].shape))
-    covered = sum(1 for k in model_state if k in converted)
-    return dict(missing=missing, unexpected=unexpected,
-                mismatched=mismatched, covered=covered,
-                total=len(model_state))
+    from sdtr.models.utils import LoadReport, compare_state_dicts
+    return compare_state_dicts(model_state, converted,
+                               LoadReport(name='the target model'),
+                               ignore_keys=ignore)
 
 
 def model_state_from_config(config: str, cfg_options=None) -> dict:
@@ -185,18 +174,15 @@ def model_state_from_config(config: str, cfg_options=None) -> dict:
     return MODELS.build(model_cfg).state_dict()
 
 
-def report(result: dict, coverage: Optional[dict] = None) -> str:
+def report(result: dict, coverage=None) -> str:
     lines = [f'mapped {len(result["converted"])} tensors']
     for group, keys in result['dropped'].items():
         lines.append(f'dropped {len(keys)} tensors: {group} '
                      f'(e.g. {keys[0]})')
     if coverage is not None:
-        lines.append(f'covers {coverage["covered"]}/{coverage["total"]} '
+        lines.append(f'covers {coverage.loaded}/{coverage.total} '
                      'tensors of the target model')
-        for name in ('missing', 'unexpected', 'mismatched'):
-            if coverage[name]:
-                lines.append(f'{name} ({len(coverage[name])}): '
-                             f'{coverage[name][:10]}')
+        lines += coverage.key_lines(limit=10)
     return '\n'.join(lines)
 
 
@@ -229,8 +215,7 @@ def run(converter, argv=None, description='', **defaults):
             result['converted'],
             model_state_from_config(args.config, args.cfg_options))
     print(report(result, coverage))
-    if coverage and (coverage['missing'] or coverage['unexpected']
-                     or coverage['mismatched']):
+    if coverage is not None and not coverage.ok:
         raise SystemExit(f'{args.src} does not match {args.config}: see the '
                          'missing / unexpected / mismatched keys above')
     torch.save(dict(state_dict=result['converted'],

@@ -8,18 +8,20 @@ Inputs (path or URL; the format is detected):
   optionally wrapped in ``{'state_dict': ...}`` with ``module.`` prefixes);
 * GeoRSCLIP releases, whose keys start with ``image_backbone.`` /
   ``text_backbone.`` (renamed to ``visual.`` / text-tower keys, as GeoRSCLIP's
-  own ``convert_weight.py`` does).
+  own ``convert_weight.py`` does; the layouts are
+  ``sdtr.models.utils.clip_checkpoint.CLIP_LAYOUTS``).
 
 The CLIP image and text towers of the config's model (``CLIPVisionTransformer``
 / ``CLIPModifiedResNet`` and ``CLIPTextTransformer``, found anywhere in the
-model) are loaded strictly through the loaders of
-:mod:`sdtr.models.utils.clip_checkpoint` (position tables resized as the
-config asks), the checkpoint's ``logit_scale`` goes to the learnable
-temperatures, and the whole model state dict is saved as
-``{'state_dict': ..., 'meta': ...}``, loadable by ``tools/test.py``,
-``load_from=`` and :func:`sdtr.apis.get_model`.  Key coverage is printed; a
+model) and its learnable logit scale are loaded strictly by
+:func:`sdtr.models.utils.load_weights` with the converter a CLIP retriever's
+``pretrained`` uses (position tables resized as the config asks), and the
+whole model state dict is saved as ``{'state_dict': ..., 'meta': ...}``,
+loadable by ``tools/test.py``, ``load_from=`` and
+:func:`sdtr.apis.get_model`.  The load report is printed (key coverage); a
 checkpoint key that fits no tower, a missing tower key or a shape mismatch is
-an error (``--ignore-keys`` excludes keys on purpose).
+an error (``--ignore-keys`` excludes keys on purpose: regexes searched in the
+checkpoint's keys and the model's).
 
 Example::
 
@@ -28,36 +30,10 @@ Example::
         remoteclip_rsitmd_init.pth
 """
 import argparse
-import os.path as osp
-import re
+import functools
 import sys
-from collections import OrderedDict
 
 import torch
-
-
-def detect_format(state_dict) -> str:
-    keys = list(state_dict)
-    if any(k.startswith(('image_backbone.', 'text_backbone.'))
-           for k in keys):
-        return 'georsclip'
-    return 'openclip'
-
-
-def to_openclip_keys(state_dict, fmt: str):
-    """Rename a release's keys to open_clip's ``CLIP`` names."""
-    if fmt == 'openclip':
-        return state_dict
-    if fmt != 'georsclip':
-        raise ValueError(f'unknown checkpoint format {fmt!r}')
-    out = OrderedDict()
-    for key, value in state_dict.items():
-        if key.startswith('image_backbone.'):
-            key = 'visual.' + key[len('image_backbone.'):]
-        elif key.startswith('text_backbone.'):
-            key = key[len('text_backbone.'):]
-        out[key] = value
-    return out
 
 
 def find_towers(model):
@@ -81,83 +57,38 @@ def convert(config, checkpoint, out_file, ignore_keys=(), fmt='auto',
     """Build ``config``'s model, load ``checkpoint`` into it, save it.
 
     Returns:
-        dict: ``image``/``text`` load reports, ``logit_scale`` (bool),
-        ``coverage`` (model tensors taken from the checkpoint / all).
+        LoadReport: of the towers and the logit scale, with ``parts``
+        ``image``, ``text`` and ``logit_scale``.
     """
     from mmengine.config import Config
     from sdtr.apis import get_model
-    from sdtr.models.utils.clip_checkpoint import (CheckpointMismatchError,
-                                                   load_clip_state_dict,
-                                                   split_clip_state_dict)
-    resize_options = dict(resize_options or {})
+    from sdtr.models.utils import load_weights
+    from sdtr.models.utils.clip_checkpoint import (convert_clip_checkpoint,
+                                                   logit_scale_targets)
     cfg = Config.fromfile(config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     model = get_model(cfg)  # architecture only: nothing is downloaded
-    source = str(checkpoint)
-    raw = load_clip_state_dict(source)
-    fmt = detect_format(raw) if fmt == 'auto' else fmt
-    state_dict = to_openclip_keys(raw, fmt)
-    print(f'{source}: {len(state_dict)} tensors, format {fmt}')
-    ignore = [re.compile(p) for p in ignore_keys]
-    kept = OrderedDict((k, v) for k, v in state_dict.items()
-                       if not any(p.search(k) for p in ignore))
-    parts = split_clip_state_dict(kept)
-    if parts['others']:
-        raise CheckpointMismatchError(
-            f'{source} has keys of neither CLIP tower: '
-            f'{sorted(parts["others"])}; pass --ignore-keys to drop them')
     (img_name, img_tower), (txt_name, txt_tower) = find_towers(model)
-
-    def tower_ignores(tower, prefix):
-        return ['^' + re.escape(k) + '$' for k in tower.state_dict()
-                if any(p.search(prefix + k) for p in ignore)]
-
-    img_opts = {k: v for k, v in resize_options.items()
-                if k in img_tower._resize_options}
-    txt_opts = {k: v for k, v in resize_options.items()
-                if k in txt_tower._resize_options}
-    unknown = set(resize_options) - set(img_opts) - set(txt_opts)
-    if unknown:
-        raise ValueError(f'unknown resize options {sorted(unknown)}')
-    report = dict(
-        image=img_tower.load_tower_state_dict(
-            parts['visual'], ignore_keys=tower_ignores(img_tower, 'visual.'),
-            source=source, **img_opts),
-        text=txt_tower.load_tower_state_dict(
-            parts['text'], ignore_keys=tower_ignores(txt_tower, ''),
-            source=source, **txt_opts))
-    # the checkpoint's temperature initialises every learnable logit scale
-    scale_keys = []
-    if parts['logit_scale'] is not None:
-        for name, param in model.named_parameters():
-            if name.split('.')[-1] == 'logit_scale' and \
-                    param.numel() == parts['logit_scale'].numel():
-                with torch.no_grad():
-                    param.copy_(parts['logit_scale'].reshape(param.shape))
-                scale_keys.append(name)
-    report['logit_scale'] = bool(scale_keys)
-
+    towers = {img_name + '.': img_tower, txt_name + '.': txt_tower}
+    scales = logit_scale_targets(model)
+    report = load_weights(
+        model, str(checkpoint), targets=list(towers) + list(scales),
+        converter=functools.partial(convert_clip_checkpoint, towers=towers,
+                                    scale_targets=scales, layout=fmt),
+        ignore_keys=ignore_keys, **dict(resize_options or {}))
+    report.parts.update(
+        image=report.subset([img_name + '.'], img_name),
+        text=report.subset([txt_name + '.'], txt_name),
+        logit_scale=report.subset(list(scales), 'logit_scale'))
     model_sd = model.state_dict()
-    from_ckpt = {f'{img_name}.{k}' for k in img_tower.state_dict()} | {
-        f'{txt_name}.{k}' for k in txt_tower.state_dict()} | set(scale_keys)
-    ignored = {f'{img_name}.{k}' for k in report['image']['ignored']} | {
-        f'{txt_name}.{k}' for k in report['text']['ignored']}
-    from_ckpt -= ignored
-    rest = sorted(k for k in model_sd if k not in from_ckpt)
-    report['coverage'] = len(from_ckpt) / max(len(model_sd), 1)
-    print(f'key coverage: {len(from_ckpt)}/{len(model_sd)} model tensors '
-          f'({100 * report["coverage"]:.1f}%) from {osp.basename(source)}; '
-          f'checkpoint tensors used: {len(kept)}/{len(state_dict)}'
-          + (f' ({len(state_dict) - len(kept)} ignored on purpose)'
-             if len(kept) != len(state_dict) else ''))
-    if scale_keys:
-        print(f'logit_scale -> {scale_keys}')
+    rest = sorted(k for k in model_sd if k not in set(report.loaded_keys))
     if rest:
-        shown = ', '.join(rest[:20]) + (' ...' if len(rest) > 20 else '')
-        print(f'kept as initialised by the config ({len(rest)}): {shown}')
-    meta = dict(converted_from=source, format=fmt,
-                config=cfg.pretty_text, coverage=report['coverage'])
+        print(f'model tensors not in the checkpoint, kept as initialised by '
+              f'the config ({len(rest)}/{len(model_sd)}): '
+              + ', '.join(rest[:20]) + (' ...' if len(rest) > 20 else ''))
+    meta = dict(converted_from=str(checkpoint), format=report.layout,
+                config=cfg.pretty_text, coverage=report.coverage)
     import sdtr
     meta['sdtr_version'] = sdtr.__version__
     torch.save(dict(state_dict=model_sd, meta=meta), out_file)
@@ -167,13 +98,14 @@ def convert(config, checkpoint, out_file, ignore_keys=(), fmt='auto',
 
 def main(argv=None):
     from mmengine.config import DictAction
+    from sdtr.models.utils.clip_checkpoint import CLIP_LAYOUTS
     parser = argparse.ArgumentParser(
         description='open_clip / OpenAI / RemoteCLIP / GeoRSCLIP -> sdtr')
     parser.add_argument('config', help='sdtr config of a CLIP-based model')
     parser.add_argument('checkpoint', help='CLIP checkpoint (path or URL)')
     parser.add_argument('out_file', help='sdtr checkpoint to write')
     parser.add_argument('--format', default='auto',
-                        choices=['auto', 'openclip', 'georsclip'],
+                        choices=['auto', 'openclip', *CLIP_LAYOUTS],
                         help='key layout (auto-detected by default; OpenAI '
                         'and RemoteCLIP files are open_clip layout)')
     parser.add_argument('--ignore-keys', nargs='*', default=[],

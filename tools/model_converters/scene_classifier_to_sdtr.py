@@ -68,12 +68,11 @@ def main(argv=None) -> int:
     torch.save(dict(state_dict={'instruction_encoder.' + k: v
                                 for k, v in state_dict.items()},
                     meta=dict(source=osp.basename(args.src),
-                              layout=report['layout'],
-                              dropped=report['dropped'],
+                              layout=report.layout, dropped=report.dropped,
                               out_dim=encoder.out_dim)), args.dst)
-    print(f'{args.dst}: {report["loaded"]} tensors ({report["layout"]} '
-          f'layout), prior width {encoder.out_dim}, dropped classifier '
-          f'{report["dropped"]}')
+    print(f'{args.dst}: {report.loaded} tensors ({report.layout} '
+          f'layout), prior width {encoder.out_dim}, not used on purpose '
+          f'{report.dropped}')
     return 0
 
 

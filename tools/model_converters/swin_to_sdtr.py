@@ -41,13 +41,13 @@ def parse_args(argv=None):
 def main(argv=None) -> int:
     args = parse_args(argv)
     from sdtr.models.backbones import SwinTransformerEncoder
-    from sdtr.models.utils.clip_checkpoint import load_clip_state_dict
+    from sdtr.models.utils import load_weights, read_state_dict
     from sdtr.models.utils.swin_checkpoint import (convert_microsoft_swin,
                                                    is_microsoft_swin)
     if not osp.isfile(args.src):
         print(f'error: {args.src} does not exist', file=sys.stderr)
         return 1
-    sd = load_clip_state_dict(args.src)
+    sd = read_state_dict(args.src)
     if not is_microsoft_swin(sd):
         print(f'error: {args.src} is not in Microsoft\'s Swin layout '
               '(expected keys layers.<i>.blocks.<j>.* and patch_embed.proj.*)',
@@ -57,14 +57,17 @@ def main(argv=None) -> int:
         args.arch
     encoder = SwinTransformerEncoder(arch=arch, img_size=args.img_size,
                                      window_size=args.window_size)
+    # the strict check: what the encoder's pretrained load would do
+    report = load_weights(encoder.pretrained_target(), sd,
+                          converter=encoder.convert_state_dict,
+                          name='SwinTransformerEncoder', source=args.src)
     converted, dropped = convert_microsoft_swin(sd, encoder.num_stages)
-    report = encoder.load_swin_state_dict(converted, source=args.src)
     os.makedirs(osp.dirname(osp.abspath(args.dst)), exist_ok=True)
     torch.save(dict(state_dict=converted,
                     meta=dict(source=osp.basename(args.src), dropped=dropped,
-                          arch=args.arch)), args.dst)
+                              arch=args.arch)), args.dst)
     print(f'{args.dst}: {len(converted)} tensors, coverage '
-          f'{100 * report["coverage"]:.1f}%, dropped {len(dropped)} '
+          f'{100 * report.coverage:.1f}%, dropped {len(dropped)} '
           f'({", ".join(dropped[:4])}{" ..." if len(dropped) > 4 else ""})')
     return 0
 

@@ -49,8 +49,10 @@ model = dict(
                     embed_dim=512),
         out_dim=768,
         freeze_trunk=True,
+        # OpenAI RN50's attention-pool output is 1024 wide, 512 here: only
+        # these tensors may keep their initialisation (shape differs)
         pretrained=dict(checkpoint='openclip:RN50/openai',
-                        reinit_mismatched=True)),
+                        reinit_keys=[r'^attnpool\.c_proj\.'])),
     text_encoder=dict(
         type='CLIPTextTransformer',
         arch='ViT-B-32',

@@ -42,22 +42,18 @@ def _source_name(runner) -> str:
     return str(latest) if latest else '<checkpoint>'
 
 
-def _short(keys, limit=40) -> str:
-    keys = list(keys)
-    text = ', '.join(keys[:limit])
-    return text + (f', ... ({len(keys) - limit} more)' if len(keys) > limit
-                   else '')
-
-
 @HOOKS.register_module()
 class StrictLoadHook(Hook):
     """Refuse a ``load_from``/``resume`` checkpoint that does not match the
     model; with ``load_cfg.strict=False`` load it partially and report the
-    coverage."""
+    coverage (in the :class:`~sdtr.models.utils.LoadReport` format of every
+    pretrained load)."""
 
     priority = 'VERY_HIGH'
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        from sdtr.models.utils import (CheckpointMismatchError, LoadReport,
+                                       compare_state_dicts)
         load_cfg = dict(runner.cfg.get('load_cfg') or {})
         unknown = sorted(set(load_cfg) - set(LOAD_CFG_KEYS))
         if unknown:
@@ -77,60 +73,28 @@ class StrictLoadHook(Hook):
         state_dict = holder['state_dict'] if holder else checkpoint
         model = runner.model.module if is_model_wrapper(
             runner.model) else runner.model
-        target = model.state_dict()
         # the names mmengine will use (its default revise_keys)
         names = OrderedDict((re.sub(r'^module\.', '', k), k)
                             for k in state_dict)
-
-        def ignored(key):
-            return any(re.search(p, key) for p in ignore)
-
-        wanted = [k for k in target if not ignored(k)]
-        given = [k for k in names if not ignored(k)]
-        missing = [k for k in wanted if k not in names]
-        unexpected = [k for k in given if k not in target]
-        mismatched = [
-            k for k in given if k in target and hasattr(
-                state_dict[names[k]], 'shape') and tuple(
-                    state_dict[names[k]].shape) != tuple(target[k].shape)
-        ]
-        excluded = [names[k] for k in names if ignored(k)]
-
-        lines = []
-        for title, keys in (('missing keys', missing),
-                            ('unexpected keys', unexpected),
-                            ('shape mismatches', [
-                                f'{k}: checkpoint '
-                                f'{tuple(state_dict[names[k]].shape)} vs '
-                                f'model {tuple(target[k].shape)}'
-                                for k in mismatched
-                            ])):
-            if keys:
-                lines.append(f'  {title} ({len(keys)}): {_short(keys)}')
-        if lines and strict:
-            from sdtr.models.utils import CheckpointMismatchError
-            hint = ('a resumed run must continue the same model.' if resume
-                    else 'to fine-tune from a partial checkpoint on purpose, '
-                    'set load_cfg.strict=False (tools: --partial-load) or '
-                    'exclude keys with load_cfg.ignore_keys=[regex, ...].')
-            raise CheckpointMismatchError(
-                f'{what} checkpoint {source} does not match '
-                f'{type(model).__name__}; nothing was loaded:\n' +
-                '\n'.join(lines) + f'\n{hint}')
-
+        report = LoadReport(
+            name=type(model).__name__, source=f'{source} ({what} checkpoint)',
+            strict=strict, option_prefix='load_cfg.',
+            hint='A resumed run must continue the same model.' if resume else
+            'To fine-tune from a partial checkpoint on purpose, set '
+            'load_cfg.strict=False (tools: --partial-load) or exclude keys '
+            'with load_cfg.ignore_keys=[regex, ...].')
+        compare_state_dicts(model.state_dict(),
+                            {k: state_dict[old] for k, old in names.items()},
+                            report, ignore_keys=ignore)
+        if strict and not report.ok:
+            raise CheckpointMismatchError(report.error_message())
         # leave mmengine only what is meant to be copied
-        for key in excluded + [names[k] for k in mismatched]:
-            state_dict.pop(key, None)
-        loaded = len(wanted) - len(missing) - len(mismatched)
-        msg = (f'{what} {source}: loaded {loaded}/{len(target)} model '
-               f'tensors ({100.0 * loaded / max(len(target), 1):.1f}%)')
-        if excluded:
-            msg += f'; excluded by load_cfg.ignore_keys: {_short(excluded)}'
-        if lines:
-            not_loaded = [k for k in target
-                          if k in set(missing) | set(mismatched)]
-            msg += ('; partial load (load_cfg.strict=False), kept as '
-                    f'initialised: {_short(not_loaded)}\n' + '\n'.join(lines))
-            runner.logger.warning(msg)
+        drop = set(report.ignored) | {
+            m.split(': ')[0] for m in report.mismatched}
+        for key, old in names.items():
+            if key in drop:
+                state_dict.pop(old)
+        if report.ok:
+            runner.logger.info(report.summary())
         else:
-            runner.logger.info(msg)
+            runner.logger.warning(report.summary())

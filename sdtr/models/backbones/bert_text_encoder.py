@@ -6,53 +6,39 @@ features of every token ([CLS] first).  The model is
 :class:`transformers.BertModel` built from a local Hugging Face folder
 (``config.json`` + weights + vocab); nothing is downloaded.
 
-Weights are read in :meth:`init_weights` and loaded strictly: every model
-tensor must be in the file and every file tensor must be used, except keys
-dropped on purpose and reported (the ``pooler.*`` of a checkpoint when the
-encoder is built without pooling layer, the ``embeddings.position_ids``
-buffer).  Old-format keys (``bert.`` prefix, ``LayerNorm.gamma/beta``) are
-renamed, so the released PIR ``bert-base-uncased`` copy loads (the release's
-``strict=False`` load would miss them, docs/methods/pir.md#12-pir-itr-release).
+Weights are read in :meth:`init_weights` (from the folder, or any file
+given to :meth:`load_pretrained`) and loaded strictly by
+:class:`~sdtr.models.utils.PretrainedMixin`: every model tensor must be in
+the file and every file tensor must be used, except keys dropped on purpose
+and reported (the ``pooler.*`` of a checkpoint when the encoder is built
+without pooling layer, the ``embeddings.position_ids`` buffer).  The key
+converter renames old-format keys (``bert.`` prefix,
+``LayerNorm.gamma/beta``), so the released PIR ``bert-base-uncased`` copy
+loads (the release's ``strict=False`` load would miss them,
+docs/methods/pir.md#12-pir-itr-release).
 
 ``use_attention_mask=True`` (default) passes the padding mask to BERT;
 ``False`` reproduces the released PIR-ITR, which never passes one, so padded
 positions are attended (§1.2).
 """
-import os.path as osp
 import re
 from typing import Optional
 
 import torch
-from mmengine.logging import print_log
 from mmengine.model import BaseModule
 
 from sdtr.registry import MODELS
-from ..utils.clip_checkpoint import load_state_dict_strict
-from ..utils.hf_model_dir import find_weights_file, resolve_model_dir
+from ..utils.checkpoint_loading import PretrainedMixin
+from ..utils.hf_model_dir import resolve_model_dir
 
-
-def read_bert_state_dict(path: str) -> dict:
-    """Read a BERT weights file and normalise old key names."""
-    if path.endswith('.safetensors'):
-        from safetensors.torch import load_file
-        sd = load_file(path)
-    else:
-        from sdtr.utils.compat import safe_torch_load
-        sd = safe_torch_load(path, map_location='cpu')
-        if isinstance(sd, dict) and 'model' in sd and \
-                isinstance(sd['model'], dict):
-            sd = sd['model']
-    out = {}
-    for key, value in sd.items():
-        key = re.sub(r'^(module\.)?(bert\.|text_encoder\.)', '', key)
-        key = re.sub(r'LayerNorm\.gamma$', 'LayerNorm.weight', key)
-        key = re.sub(r'LayerNorm\.beta$', 'LayerNorm.bias', key)
-        out[key] = value
-    return out
+#: old key names -> transformers' (the released PIR copy of BERT)
+OLD_BERT_KEYS = ((r'^(bert\.|text_encoder\.)', ''),
+                 (r'LayerNorm\.gamma$', 'LayerNorm.weight'),
+                 (r'LayerNorm\.beta$', 'LayerNorm.bias'))
 
 
 @MODELS.register_module()
-class BertTextEncoder(BaseModule):
+class BertTextEncoder(PretrainedMixin, BaseModule):
     """``transformers.BertModel`` from a local folder.
 
     Args:
@@ -61,8 +47,9 @@ class BertTextEncoder(BaseModule):
         config (dict, optional): ``BertConfig`` fields overriding the
             folder's config, or defining a randomly initialised model when
             ``model_dir`` is None.
-        load_weights (bool): load the folder's weights in
-            :meth:`init_weights` (False: random init from the config).
+        load_weights (bool): load the folder's weights (``model.safetensors``
+            or ``pytorch_model.bin``) in :meth:`init_weights` (False: random
+            init from the config).
         add_pooling_layer (bool): build BERT's pooler (unused here).
         use_attention_mask (bool): pass the padding mask (False = released
             PIR-ITR behaviour).
@@ -94,9 +81,10 @@ class BertTextEncoder(BaseModule):
         else:
             bert_cfg = BertConfig(**config)
         self.bert = BertModel(bert_cfg, add_pooling_layer=add_pooling_layer)
-        self.load_weights = bool(load_weights and self.model_dir)
+        self.pretrained = dict(checkpoint=self.model_dir) if (
+            load_weights and self.model_dir) else None
+        self.pretrained_defaults = dict(ignore_keys=list(ignore_keys))
         self.use_attention_mask = use_attention_mask
-        self.ignore_keys = list(ignore_keys)
         self.width = bert_cfg.hidden_size
         self.vocab_size = bert_cfg.vocab_size
         self.context_length = bert_cfg.max_position_embeddings
@@ -122,35 +110,30 @@ class BertTextEncoder(BaseModule):
         modules at construction; mmengine must not re-initialise them)."""
         if self._is_init:
             return
-        if self.load_weights:
+        if self.pretrained is not None:
             self.load_pretrained()
         self._is_init = True
 
-    def load_pretrained(self, path: Optional[str] = None) -> dict:
-        """Load BERT weights strictly; returns the load report."""
-        if path is None:
-            if self.model_dir is None:
-                raise ValueError('no model_dir to load weights from')
-            path = find_weights_file(self.model_dir)
-        if not osp.isfile(path):
-            raise FileNotFoundError(f'BERT weights file {path} not found')
-        sd = read_bert_state_dict(path)
+    def pretrained_target(self) -> torch.nn.Module:
+        return self.bert
+
+    def convert_state_dict(self, state_dict: dict, report) -> dict:
+        """Rename old BERT keys; drop what this model does not have on
+        purpose (``pooler.*`` without pooling layer, ``position_ids``)."""
+        out = {}
+        for key, value in state_dict.items():
+            for pattern, new in OLD_BERT_KEYS:
+                key = re.sub(pattern, new, key)
+            out[key] = value
         own = self.bert.state_dict()
-        dropped = sorted(
-            k for k in sd
-            if k not in own and (k.startswith('pooler.')
-                                 or k == 'embeddings.position_ids'))
-        for k in dropped:
-            sd.pop(k)
-        ignore = self.ignore_keys + [
-            '^' + re.escape(k) + '$' for k in own
-            if k == 'embeddings.position_ids' and k not in sd
-        ]
-        report = load_state_dict_strict(
-            self.bert, sd, ignore_keys=ignore, name='BertTextEncoder',
-            source=path)
-        report['dropped'] = dropped
-        if dropped:
-            print_log(f'BertTextEncoder: not used on purpose: {dropped}',
-                      logger='current')
-        return report
+        for prefix, why in (('pooler.', 'no pooling layer '
+                             '(add_pooling_layer=False)'),
+                            ('embeddings.position_ids', 'a constant buffer')):
+            extra = sorted(k for k in out
+                           if k.startswith(prefix) and k not in own)
+            report.drop(extra, why)
+            for key in extra:
+                out.pop(key)
+        report.keep((k for k in own if k == 'embeddings.position_ids'
+                     and k not in out), 'a constant buffer')
+        return out

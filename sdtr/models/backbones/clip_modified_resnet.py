@@ -24,20 +24,18 @@ from typing import Optional, Sequence, Union
 
 import torch
 import torch.nn.functional as F
-from mmengine.logging import print_log
 from mmengine.model import BaseModule
 from open_clip.modified_resnet import ModifiedResNet
 from torch import nn
 
 from sdtr.registry import MODELS
 from ..utils.clip_arch import resolve_tower_cfg
-from ..utils.clip_checkpoint import resize_vision_pos_embed
-from .base_clip_tower import CLIPTowerMixin
+from .base_clip_tower import CLIPImageTowerMixin
 from .clip_vision_transformer import _pair
 
 
 @MODELS.register_module()
-class CLIPModifiedResNet(CLIPTowerMixin, ModifiedResNet, BaseModule):
+class CLIPModifiedResNet(CLIPImageTowerMixin, ModifiedResNet, BaseModule):
     """CLIP ModifiedResNet image tower.
 
     Args:
@@ -55,8 +53,7 @@ class CLIPModifiedResNet(CLIPTowerMixin, ModifiedResNet, BaseModule):
         init_cfg (dict, optional): mmengine init config.
     """
 
-    clip_tower = 'visual'
-    _resize_options = ('interpolation', 'antialias', 'old_grid_size')
+    pos_embed_key = 'attnpool.positional_embedding'
 
     def __init__(self,
                  arch: Union[str, dict, None] = 'RN50',
@@ -95,7 +92,7 @@ class CLIPModifiedResNet(CLIPTowerMixin, ModifiedResNet, BaseModule):
                             channels) / channels**0.5)
         self.arch = arch
         self.embed_dim = cfg['embed_dim']
-        self._setup_pretrained(pretrained, init_cfg)
+        self.init_cfg = self.setup_pretrained(pretrained, init_cfg)
 
     def forward_features(self, images: torch.Tensor) -> torch.Tensor:
         """Stem and the four stages: ``[B, 3, H, W]`` -> ``[B, C, h, w]``."""
@@ -136,23 +133,3 @@ class CLIPModifiedResNet(CLIPTowerMixin, ModifiedResNet, BaseModule):
     def forward(self, images: torch.Tensor) -> dict:
         """``images`` -> ``dict(global=[B, D], tokens=[B, 1 + hw, D])``."""
         return self.attention_pool(self.forward_features(images))
-
-    def adapt_pretrained_state_dict(self,
-                                    state_dict: dict,
-                                    interpolation: str = 'bicubic',
-                                    antialias: bool = True,
-                                    old_grid_size=None) -> dict:
-        """Resize ``attnpool.positional_embedding`` to this tower's grid."""
-        key = 'attnpool.positional_embedding'
-        target = self.attnpool.positional_embedding.shape[0]
-        if key in state_dict and state_dict[key].ndim == 2 and \
-                state_dict[key].shape[0] != target:
-            old = state_dict[key].shape[0]
-            state_dict[key] = resize_vision_pos_embed(
-                state_dict[key], self.grid_size, num_prefix_tokens=1,
-                old_grid_size=old_grid_size, interpolation=interpolation,
-                antialias=antialias)
-            print_log(f'{self.__class__.__name__}: resized the attention-pool '
-                      f'position embedding from {old} to {target} rows',
-                      logger='current')
-        return state_dict

@@ -22,13 +22,13 @@ into :meth:`embed` and :meth:`forward_embeds`.
 from typing import Optional, Union
 
 import torch
-from mmengine.logging import print_log
 from mmengine.model import BaseModule
 from open_clip.transformer import TextTransformer
 
 from sdtr.registry import MODELS
 from ..utils.clip_arch import act_layer, resolve_tower_cfg
-from ..utils.clip_checkpoint import resize_text_pos_embed
+from ..utils.clip_checkpoint import (clip_tower_state_dict,
+                                     resize_text_pos_embed)
 from .base_clip_tower import CLIPTowerMixin
 
 
@@ -57,7 +57,6 @@ class CLIPTextTransformer(CLIPTowerMixin, TextTransformer, BaseModule):
     """
 
     clip_tower = 'text'
-    _resize_options = ('text_pos_resize', )
 
     def __init__(self,
                  arch: Union[str, dict, None] = 'ViT-B-16',
@@ -98,7 +97,7 @@ class CLIPTextTransformer(CLIPTowerMixin, TextTransformer, BaseModule):
         self.act = cfg['act']
         self.embed_dim = cfg['embed_dim']
         self.set_grad_checkpointing(with_cp)
-        self._setup_pretrained(pretrained, init_cfg)
+        self.init_cfg = self.setup_pretrained(pretrained, init_cfg)
 
     # ----------------------------------------------------------------- API
     def embed(self, input_ids: torch.Tensor) -> torch.Tensor:
@@ -145,19 +144,20 @@ class CLIPTextTransformer(CLIPTowerMixin, TextTransformer, BaseModule):
             self.embed(input_ids), input_ids, attention_mask)
 
     # ----------------------------------------------------------- weights
-    def adapt_pretrained_state_dict(self,
-                                    state_dict: dict,
-                                    text_pos_resize: str = 'interpolate'
-                                    ) -> dict:
-        """Resize ``positional_embedding`` to ``context_length``."""
+    def convert_state_dict(self,
+                           state_dict: dict,
+                           report,
+                           text_pos_resize: str = 'interpolate') -> dict:
+        """The text-tower part of a CLIP checkpoint, with
+        ``positional_embedding`` resized to ``context_length``."""
+        state_dict = clip_tower_state_dict(state_dict, report, 'text')
         key = 'positional_embedding'
-        if key in state_dict and state_dict[key].ndim == 2 and \
-                state_dict[key].shape[0] != self.context_length and \
-                state_dict[key].shape[1] == self.width:
-            old = state_dict[key].shape[0]
+        value = state_dict.get(key)
+        if value is not None and value.ndim == 2 and \
+                value.shape[0] != self.context_length and \
+                value.shape[1] == self.width:
             state_dict[key] = resize_text_pos_embed(
-                state_dict[key], self.context_length, mode=text_pos_resize)
-            print_log(f'{self.__class__.__name__}: resized the text position '
-                      f'embedding from {old} to {self.context_length} '
-                      f'({text_pos_resize})', logger='current')
+                value, self.context_length, mode=text_pos_resize)
+            report.note(f'{key} resized from {value.shape[0]} to '
+                        f'{self.context_length} ({text_pos_resize})')
         return state_dict

@@ -33,14 +33,12 @@ then hold ``E + 1 + N`` tokens and ``global`` is still the class token
 from typing import Optional, Sequence, Union
 
 import torch
-from mmengine.logging import print_log
 from mmengine.model import BaseModule
 from open_clip.transformer import VisionTransformer
 
 from sdtr.registry import MODELS
 from ..utils.clip_arch import act_layer, resolve_tower_cfg
-from ..utils.clip_checkpoint import resize_vision_pos_embed
-from .base_clip_tower import CLIPTowerMixin
+from .base_clip_tower import CLIPImageTowerMixin
 
 
 def _pair(size) -> tuple:
@@ -52,7 +50,8 @@ def _pair(size) -> tuple:
 
 
 @MODELS.register_module()
-class CLIPVisionTransformer(CLIPTowerMixin, VisionTransformer, BaseModule):
+class CLIPVisionTransformer(CLIPImageTowerMixin, VisionTransformer,
+                            BaseModule):
     """CLIP ViT image tower built from open_clip modules.
 
     Args:
@@ -81,8 +80,6 @@ class CLIPVisionTransformer(CLIPTowerMixin, VisionTransformer, BaseModule):
         init_cfg (dict, optional): mmengine init config.
     """
 
-    clip_tower = 'visual'
-    _resize_options = ('interpolation', 'antialias', 'old_grid_size')
 
     def __init__(self,
                  arch: Union[str, dict, None] = 'ViT-B-16',
@@ -136,7 +133,7 @@ class CLIPVisionTransformer(CLIPTowerMixin, VisionTransformer, BaseModule):
         self.width = cfg['width']
         self.heads = heads
         self.set_grad_checkpointing(with_cp)
-        self._setup_pretrained(pretrained, init_cfg)
+        self.init_cfg = self.setup_pretrained(pretrained, init_cfg)
 
     @property
     def num_patches(self) -> int:
@@ -197,24 +194,3 @@ class CLIPVisionTransformer(CLIPTowerMixin, VisionTransformer, BaseModule):
     def forward(self, images: torch.Tensor) -> dict:
         """``images`` ``[B, 3, H, W]`` -> ``dict(global, tokens)``."""
         return self.forward_tokens(self.embed(images))
-
-    # ----------------------------------------------------------- weights
-    def adapt_pretrained_state_dict(self,
-                                    state_dict: dict,
-                                    interpolation: str = 'bicubic',
-                                    antialias: bool = True,
-                                    old_grid_size=None) -> dict:
-        """Resize ``positional_embedding`` to this tower's grid."""
-        key = 'positional_embedding'
-        if key in state_dict and state_dict[key].ndim == 2 and \
-                state_dict[key].shape[0] != self.positional_embedding.shape[0]:
-            old = state_dict[key].shape[0]
-            state_dict[key] = resize_vision_pos_embed(
-                state_dict[key], self.grid_size, num_prefix_tokens=1,
-                old_grid_size=old_grid_size, interpolation=interpolation,
-                antialias=antialias)
-            print_log(f'{self.__class__.__name__}: resized the position '
-                      f'embedding from {old} to '
-                      f'{state_dict[key].shape[0]} tokens ({interpolation})',
-                      logger='current')
-        return state_dict

@@ -14,14 +14,16 @@ outputs are average-pooled over space, 3-D token outputs over tokens.
 mmpretrain's ResNet uses torchvision's key names, so torchvision-style
 ResNet classifiers load directly.
 
-The checkpoint is really loaded: strictly, raising
+The checkpoint is really loaded (by
+:class:`~sdtr.models.utils.PretrainedMixin`): strictly, raising
 :class:`~sdtr.models.utils.CheckpointMismatchError` with every missing,
 unexpected and mis-shaped key, and reporting the classifier keys dropped on
 purpose (the released code's ``strict=False`` load into an ``nn.Sequential``
 matched no key: a random ResNet, docs/methods/pir.md#12-pir-itr-release; to
 reproduce that run use ``pretrained=None`` with ``frozen=True`` and
 ``norm_eval=False``).  Accepted files: see
-:mod:`sdtr.models.utils.scene_classifier_checkpoint` (torchvision-style
+:mod:`sdtr.models.utils.scene_classifier_checkpoint`, the key converter
+(torchvision-style
 AID/RESISC45 classifiers, ``tools/train.py`` checkpoints of an mmpretrain
 scene classifier such as ``configs/pir_itr/scene_classifier_*``, the output
 of ``tools/model_converters/scene_classifier_to_sdtr.py``).
@@ -30,21 +32,19 @@ Frozen by default (PIR: ``finetune_conv: False``); ``norm_eval=True`` also
 keeps the BatchNorm statistics fixed (the released code leaves the frozen
 ResNet in train mode, so its running statistics drift: ``norm_eval=False``).
 """
-from typing import Optional, Sequence, Union
+from typing import Optional, Union
 
 import torch
-from mmengine.logging import print_log
 from mmengine.model import BaseModule
 from torch import nn
 
 from sdtr.registry import MODELS
-from ..utils.clip_checkpoint import load_state_dict_strict, parse_pretrained
-from ..utils.scene_classifier_checkpoint import (classifier_num_classes,
-                                                 read_scene_classifier)
+from ..utils.checkpoint_loading import PretrainedMixin
+from ..utils.scene_classifier_checkpoint import convert_scene_classifier
 
 
 @MODELS.register_module()
-class SceneInstructionEncoder(BaseModule):
+class SceneInstructionEncoder(PretrainedMixin, BaseModule):
     """Frozen scene-classifier trunk giving the PIR prior feature.
 
     Args:
@@ -54,8 +54,9 @@ class SceneInstructionEncoder(BaseModule):
         frozen (bool): no gradient to the trunk (default True).
         norm_eval (bool): keep BatchNorm layers in eval mode when frozen.
         pretrained (str | dict, optional): scene-classifier checkpoint,
-            ``dict(checkpoint=..., ignore_keys=[regex])``, loaded strictly
-            in :meth:`init_weights`.
+            ``dict(checkpoint=..., **options)``, loaded strictly in
+            :meth:`init_weights` (options: ``prefix``, ``ignore_keys``,
+            ``reinit_keys``, ``check_hash``, ``sha256``).
         probe_size (int): image size of the width probe.
         init_cfg (dict, optional): mmengine init config.
     """
@@ -72,12 +73,7 @@ class SceneInstructionEncoder(BaseModule):
         self.backbone = MODELS.build(backbone)
         self.frozen = frozen
         self.norm_eval = norm_eval
-        self.pretrained = parse_pretrained(pretrained)
-        if self.pretrained is not None:
-            unknown = set(self.pretrained) - {'checkpoint', 'ignore_keys'}
-            if unknown:
-                raise TypeError('SceneInstructionEncoder: unknown pretrained '
-                                f'options {sorted(unknown)}')
+        self.init_cfg = self.setup_pretrained(pretrained, init_cfg)
         if out_dim is None:
             was_training = self.backbone.training
             self.backbone.eval()
@@ -121,37 +117,9 @@ class SceneInstructionEncoder(BaseModule):
         return self._pool(self.backbone(images))
 
     # ------------------------------------------------------------ weights
-    def init_weights(self) -> None:
-        if self.pretrained is None:
-            super().init_weights()
-            return
-        if self._is_init:
-            return
-        self.load_pretrained(**self.pretrained)
-        self._is_init = True
+    def pretrained_target(self) -> nn.Module:
+        return self.backbone
 
-    def load_pretrained(self, checkpoint,
-                        ignore_keys: Sequence[str] = ()) -> dict:
-        """Load a scene-classifier checkpoint strictly.
-
-        Returns:
-            dict: load report (``loaded``, ``total``, ``coverage``,
-            ``ignored``, ``dropped`` classifier keys, ``layout``).
-
-        Raises:
-            CheckpointMismatchError: missing / unexpected / mis-shaped keys.
-        """
-        source = checkpoint if isinstance(checkpoint, str) else \
-            '<state dict>'
-        trunk, classifier, layout = read_scene_classifier(checkpoint)
-        report = load_state_dict_strict(
-            self.backbone, trunk, ignore_keys=ignore_keys,
-            name='SceneInstructionEncoder', source=source)
-        report['dropped'] = sorted(classifier)
-        report['layout'] = layout
-        if classifier:
-            print_log(
-                f'SceneInstructionEncoder: {layout} checkpoint; classifier '
-                f'with {classifier_num_classes(classifier)} classes dropped '
-                f'({sorted(classifier)})', logger='current')
-        return report
+    def convert_state_dict(self, state_dict: dict, report) -> dict:
+        """The trunk of a scene classifier (classifier dropped)."""
+        return convert_scene_classifier(state_dict, report)

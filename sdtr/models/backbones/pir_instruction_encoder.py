@@ -12,31 +12,28 @@ The ResNet is the existing :class:`CLIPModifiedResNet` (open_clip's
 ``ModifiedResNet``), so the ``visual.*`` part of OpenAI's RN50 checkpoint
 loads into it, except the attention-pool output projection
 ``attnpool.c_proj`` (1024 outputs in RN50, 512 here), which keeps its
-initialisation; :meth:`load_pretrained` reports exactly which keys were
-re-initialised.  Only the keys named in ``reinit_keys`` (default these two)
-may be re-initialised: any other shape mismatch means a wrong checkpoint
-(e.g. another ResNet width, whose keys are all the same) and is an error
-that lists every mismatched key.
+initialisation; the load report lists exactly which keys were
+re-initialised.  Only the keys matched by ``reinit_keys`` (default
+``^attnpool\\.c_proj\\.``, these two) may be re-initialised: any other
+shape mismatch means a wrong checkpoint (e.g. another ResNet width, whose
+keys are all the same) and is an error that lists every mismatched key.
 
 Freezing: the paper freezes the trunk "before the attention pool layer"
 during CLIP tuning (§V-C, ``freeze_trunk=True``, trunk BatchNorms kept in eval
 mode); the released code trains everything (``freeze_trunk=False``).
 """
-from typing import Optional, Sequence, Union
+from typing import Optional, Union
 
 import torch
-from mmengine.logging import print_log
 from mmengine.model import BaseModule
 from torch import nn
 
 from sdtr.registry import MODELS
-from ..utils.clip_checkpoint import (CheckpointMismatchError,
-                                     load_clip_state_dict, parse_pretrained,
-                                     split_clip_state_dict)
+from ..utils.checkpoint_loading import PretrainedMixin
 
 
 @MODELS.register_module()
-class PIRInstructionEncoder(BaseModule):
+class PIRInstructionEncoder(PretrainedMixin, BaseModule):
     """Scene-prior instruction encoder of PIR-CLIP.
 
     Args:
@@ -47,12 +44,12 @@ class PIRInstructionEncoder(BaseModule):
             (released).
         pretrained (str | dict, optional): an OpenAI-format RN50 (or any
             open_clip ModifiedResNet) checkpoint for the ResNet, read in
-            :meth:`init_weights`: ``dict(checkpoint=..., reinit_mismatched=
-            True, reinit_keys=[...], ignore_keys=[...])``; with
-            ``reinit_mismatched`` the ``reinit_keys`` (default
-            ``attnpool.c_proj.weight/bias``) keep their initialisation when
-            their shape differs and are reported; every other mismatch
-            raises.  The linear map is always freshly initialised.
+            :meth:`init_weights`: ``dict(checkpoint=..., reinit_keys=[...],
+            ignore_keys=[...], **resize_options)``; the ``reinit_keys``
+            (default ``attnpool.c_proj.weight/bias``; ``()`` to allow none)
+            keep their initialisation when their shape differs and are
+            reported; every other mismatch raises.  The linear map is always
+            freshly initialised.
         init_cfg (dict, optional): mmengine init config.
     """
 
@@ -71,17 +68,7 @@ class PIRInstructionEncoder(BaseModule):
         self.proj = nn.Linear(in_dim, out_dim)
         self.out_dim = out_dim
         self.freeze_trunk = freeze_trunk
-        self.pretrained = parse_pretrained(pretrained)
-        if self.pretrained is not None:
-            unknown = set(self.pretrained) - {
-                'checkpoint', 'reinit_mismatched', 'reinit_keys',
-                'ignore_keys',
-                'check_hash', 'sha256', 'interpolation', 'antialias',
-                'old_grid_size'}
-            if unknown:
-                raise TypeError(f'PIRInstructionEncoder: unknown pretrained '
-                                f'options {sorted(unknown)}')
-        self.last_load_report: Optional[dict] = None
+        self.init_cfg = self.setup_pretrained(pretrained, init_cfg)
         if freeze_trunk:
             for name, p in self.resnet.named_parameters():
                 if not name.startswith('attnpool.'):
@@ -101,79 +88,19 @@ class PIRInstructionEncoder(BaseModule):
         return self.proj(self.resnet(images)['global'])
 
     # ----------------------------------------------------------- weights
-    def init_weights(self) -> None:
-        super().init_weights()
-        if self.pretrained is not None and self.last_load_report is None:
-            self.load_pretrained(**self.pretrained)
-
     #: the tensors whose shape legitimately differs from an OpenAI RN50
     #: checkpoint (attention-pool output 512 here, 1024 there)
-    REINIT_KEYS = ('attnpool.c_proj.weight', 'attnpool.c_proj.bias')
+    pretrained_defaults = dict(reinit_keys=(r'^attnpool\.c_proj\.', ))
+    #: the checkpoint covers the ResNet only: the map is initialised first
+    keeps_default_init = True
 
-    def load_pretrained(self,
-                        checkpoint,
-                        reinit_mismatched: bool = True,
-                        reinit_keys: Sequence[str] = REINIT_KEYS,
-                        ignore_keys: Sequence[str] = (),
-                        check_hash: bool = False,
-                        sha256: Optional[str] = None,
-                        **resize_options) -> dict:
-        """Load a CLIP ResNet checkpoint into :attr:`resnet`.
+    def pretrained_target(self) -> nn.Module:
+        return self.resnet
 
-        Args:
-            checkpoint: path/URL or state dict (OpenAI / open_clip layout).
-            reinit_mismatched (bool): keep the initialisation of the
-                ``reinit_keys`` whose shape differs (True) or raise (False).
-            reinit_keys (Sequence[str]): the only tensor names (relative to
-                the ResNet) that may be re-initialised.
-            ignore_keys (Sequence[str]): regular expressions of keys left
-                out on purpose.
+    def pretrained_options(self) -> set:
+        return self.resnet.pretrained_options()
 
-        Returns:
-            dict: the strict-load report of the tower (``loaded``, ``total``,
-            ``coverage``, ``ignored``) plus ``reinitialized`` (keys kept at
-            their initialisation because their shape differs, e.g.
-            ``attnpool.c_proj.weight``/``bias`` of OpenAI RN50).
-
-        Raises:
-            CheckpointMismatchError: missing/unexpected keys, a mismatched
-                shape outside ``reinit_keys`` (all such keys are listed), or
-                any mismatch with ``reinit_mismatched=False``.
-        """
-        import re
-        source = checkpoint if isinstance(checkpoint, str) else \
-            '<state dict>'
-        state_dict = load_clip_state_dict(checkpoint, check_hash=check_hash,
-                                          sha256=sha256)
-        visual = split_clip_state_dict(state_dict)['visual']
-        tower_sd = dict(visual) if visual else dict(state_dict)
-        tower_sd = self.resnet.adapt_pretrained_state_dict(
-            tower_sd, **resize_options)
-        own = self.resnet.state_dict()
-        reinit = []
-        if reinit_mismatched:
-            mismatched = sorted(k for k, v in tower_sd.items()
-                                if k in own and own[k].shape != v.shape)
-            allowed = set(reinit_keys)
-            wrong = [k for k in mismatched if k not in allowed]
-            if wrong:
-                shapes = ', '.join(
-                    f'{k}: checkpoint {tuple(tower_sd[k].shape)} vs model '
-                    f'{tuple(own[k].shape)}' for k in wrong)
-                raise CheckpointMismatchError(
-                    f'Checkpoint {source} does not match the PIR-CLIP '
-                    f'instruction ResNet: {len(wrong)} shape mismatch(es) '
-                    f'outside the re-initialisable keys {sorted(allowed)}: '
-                    f'{shapes}. Is it the right architecture (RN50 trunk)? '
-                    'Nothing was loaded.')
-            reinit = [k for k in mismatched if k in allowed]
-        patterns = list(ignore_keys) + [
-            '^' + re.escape(k) + '$' for k in reinit]
-        report = self.resnet.load_tower_state_dict(
-            tower_sd, ignore_keys=patterns, source=source)
-        report['reinitialized'] = reinit
-        if reinit:
-            print_log(f'PIRInstructionEncoder: re-initialised {reinit} '
-                      f'(shape differs from {source})', logger='current')
-        self.last_load_report = report
-        return report
+    def convert_state_dict(self, state_dict: dict, report,
+                           **options) -> dict:
+        """The ResNet tower's converter (``visual.*``, resized tables)."""
+        return self.resnet.convert_state_dict(state_dict, report, **options)

@@ -12,32 +12,28 @@ mmpretrain's :class:`~mmpretrain.models.SwinTransformer`, composed, not
 re-implemented.
 
 Pretrained weights (``pretrained=dict(checkpoint=...)``, read in
-:meth:`init_weights`) may be Microsoft's release (``{'model': ...}``,
-``layers.*`` keys; converted by
-:func:`sdtr.models.utils.swin_checkpoint.convert_microsoft_swin`), an
-mmpretrain classifier checkpoint (``backbone.*`` keys) or the output of
-``tools/model_converters/swin_to_sdtr.py``.  Loading is strict: every
-backbone tensor must be present (key-coverage check) and every checkpoint
-key used, except the keys dropped on purpose (classifier head, attention
-masks and relative-position indices, which are recomputed) and
-``ignore_keys``; relative-position bias tables are resized when the window
-size differs.
+:meth:`init_weights` by :class:`~sdtr.models.utils.PretrainedMixin`) may be
+Microsoft's release (``{'model': ...}``, ``layers.*`` keys), an mmpretrain
+classifier checkpoint (``backbone.*`` keys) or the output of
+``tools/model_converters/swin_to_sdtr.py``; the key converter is
+:func:`sdtr.models.utils.swin_checkpoint.convert_swin_checkpoint`.  Loading
+is strict: every backbone tensor must be present and every checkpoint key
+used, except the keys dropped on purpose (classifier head, attention masks
+and relative-position indices, which are recomputed) and ``ignore_keys``;
+relative-position bias tables are resized when the window size differs.
 """
-from typing import Optional, Sequence, Union
+from typing import Optional, Union
 
 import torch
-from mmengine.logging import print_log
 from mmengine.model import BaseModule
 
 from sdtr.registry import MODELS
-from ..utils.clip_checkpoint import (load_clip_state_dict,
-                                     load_state_dict_strict, parse_pretrained,
-                                     select_prefix)
-from ..utils.swin_checkpoint import convert_microsoft_swin, is_microsoft_swin
+from ..utils.checkpoint_loading import PretrainedMixin
+from ..utils.swin_checkpoint import convert_swin_checkpoint
 
 
 @MODELS.register_module()
-class SwinTransformerEncoder(BaseModule):
+class SwinTransformerEncoder(PretrainedMixin, BaseModule):
     """mmpretrain Swin Transformer with PIR's token output.
 
     Args:
@@ -47,8 +43,10 @@ class SwinTransformerEncoder(BaseModule):
         patch_size (int): patch size (4).
         window_size (int): attention window (7).
         drop_path_rate (float): stochastic depth (0.1 in PIR-ITR).
-        pretrained (str | dict, optional): ``dict(checkpoint=..., prefix=None,
-            ignore_keys=[regex])``, loaded strictly in :meth:`init_weights`.
+        pretrained (str | dict, optional): ``dict(checkpoint=...,
+            **options)``, loaded strictly in :meth:`init_weights` (options:
+            ``prefix``, ``ignore_keys``, ``reinit_keys``, ``check_hash``,
+            ``sha256``).
         frozen_stages (int): mmpretrain option (-1: train everything).
         init_cfg (dict, optional): mmengine init config.
         **kwargs: other :class:`mmpretrain.models.SwinTransformer` arguments.
@@ -85,13 +83,7 @@ class SwinTransformerEncoder(BaseModule):
             **kwargs)
         self.num_stages = self.swin.num_layers
         self.width = self.swin.num_features[-1]
-        self.pretrained = parse_pretrained(pretrained)
-        if self.pretrained is not None:
-            unknown = set(self.pretrained) - {'checkpoint', 'prefix',
-                                              'ignore_keys'}
-            if unknown:
-                raise TypeError(f'SwinTransformerEncoder: unknown pretrained '
-                                f'options {sorted(unknown)}')
+        self.init_cfg = self.setup_pretrained(pretrained, init_cfg)
 
     @property
     def grid_size(self):
@@ -108,78 +100,10 @@ class SwinTransformerEncoder(BaseModule):
         return torch.cat([tokens.mean(dim=1, keepdim=True), tokens], dim=1)
 
     # ------------------------------------------------------------ weights
-    def init_weights(self) -> None:
-        if self.pretrained is None:
-            super().init_weights()
-            return
-        if self._is_init:
-            return
-        self.load_pretrained(**self.pretrained)
-        self._is_init = True
+    def pretrained_target(self) -> torch.nn.Module:
+        return self.swin
 
-    def load_pretrained(self,
-                        checkpoint,
-                        prefix: Optional[str] = None,
-                        ignore_keys: Sequence[str] = ()) -> dict:
-        """Load a Swin checkpoint strictly; returns the load report."""
-        source = checkpoint if isinstance(checkpoint, str) else \
-            '<state dict>'
-        state_dict = load_clip_state_dict(checkpoint)
-        if prefix is None:
-            for cand in ('backbone.', 'swin.', 'image_encoder.swin.'):
-                sel, num = select_prefix(state_dict, cand)
-                if num and not is_microsoft_swin(state_dict):
-                    state_dict = sel
-                    break
-        else:
-            state_dict, num = select_prefix(state_dict, prefix)
-            if num == 0:
-                raise KeyError(f'no key of {source} starts with {prefix!r}')
-        return self.load_swin_state_dict(state_dict, ignore_keys, source)
-
-    def load_swin_state_dict(self, state_dict, ignore_keys=(),
-                             source: str = '') -> dict:
-        """Convert (if Microsoft layout), resize tables and load strictly."""
-        dropped = []
-        if is_microsoft_swin(state_dict):
-            state_dict, dropped = convert_microsoft_swin(
-                state_dict, self.num_stages)
-        else:
-            state_dict = dict(state_dict)
-            for key in list(state_dict):
-                if key.startswith('head.') or key.endswith(
-                        ('attn_mask', 'relative_position_index')):
-                    dropped.append(key)
-                    state_dict.pop(key)
-            if 'norm.weight' in state_dict:  # old mmcls layout
-                last = self.num_stages - 1
-                for s in ('weight', 'bias'):
-                    state_dict[f'norm{last}.{s}'] = state_dict.pop(
-                        f'norm.{s}')
-        own = self.swin.state_dict()
-        from mmpretrain.models.utils import \
-            resize_relative_position_bias_table
-        for key, value in list(state_dict.items()):
-            if key.endswith('relative_position_bias_table') and key in own \
-                    and value.shape != own[key].shape \
-                    and value.shape[1] == own[key].shape[1]:
-                src, dst = int(value.shape[0]**0.5), int(
-                    own[key].shape[0]**0.5)
-                state_dict[key] = resize_relative_position_bias_table(
-                    src, dst, value, value.shape[1])
-        ignore = list(ignore_keys) + [r'relative_position_index$']
-        report = load_state_dict_strict(
-            self.swin, state_dict, ignore_keys=ignore,
-            name='SwinTransformerEncoder', source=source)
-        # relative-position indices are recomputed buffers, not weights
-        regenerated = [k for k in report['ignored']
-                       if k.endswith('relative_position_index')]
-        report['coverage'] = report['loaded'] / max(
-            report['total'] - len(regenerated), 1)
-        report['dropped'] = dropped
-        if dropped:
-            print_log(f'SwinTransformerEncoder: dropped {len(dropped)} '
-                      f'checkpoint keys on purpose (classifier head, '
-                      f'attention masks, relative-position indices)',
-                      logger='current')
-        return report
+    def convert_state_dict(self, state_dict: dict, report) -> dict:
+        """Microsoft / mmpretrain / sdtr Swin keys -> mmpretrain's."""
+        return convert_swin_checkpoint(state_dict, report,
+                                       self.swin.state_dict(), self.num_stages)

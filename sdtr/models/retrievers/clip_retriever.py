@@ -10,22 +10,17 @@ over the batch, with positives defined by the label ``y`` (``pid``; equal
 to ``image_id`` for remote sensing): symmetric InfoNCE by default, IRRA's SDM
 and ID losses configurable.  Retrieval ranks by :math:`\\cos(g_v, g_t)`.
 """
-import re
-from typing import Dict, Optional, Sequence, Union
+from typing import Dict, List, Optional, Sequence, Union
 
 import torch
-from mmengine.logging import print_log
 from mmpretrain.structures import DataSample
 from torch import nn
 
 from sdtr.registry import MODELS
-from ..utils.clip_checkpoint import (CheckpointMismatchError,
-                                     load_clip_state_dict, parse_pretrained,
-                                     split_clip_state_dict)
+from ..utils.checkpoint_loading import LoadReport, PretrainedMixin
+from ..utils.clip_checkpoint import (convert_clip_checkpoint,
+                                     logit_scale_targets)
 from .base import BaseRetriever
-
-_IMAGE_OPTIONS = ('interpolation', 'antialias', 'old_grid_size')
-_TEXT_OPTIONS = ('text_pos_resize', )
 
 
 def build_losses(losses) -> nn.ModuleDict:
@@ -58,7 +53,7 @@ def build_losses(losses) -> nn.ModuleDict:
 
 
 @MODELS.register_module()
-class CLIPRetriever(BaseRetriever):
+class CLIPRetriever(PretrainedMixin, BaseRetriever):
     """CLIP dual-encoder retriever.
 
     Args:
@@ -70,14 +65,15 @@ class CLIPRetriever(BaseRetriever):
             ``InfoNCELoss``.
         label_key (str): metainfo field whose equality defines positives
             (``'pid'``).
-        pretrained (str | dict, optional): an open_clip-format CLIP
-            checkpoint for both towers, loaded strictly in
-            :meth:`init_weights`: ``dict(checkpoint=<path or URL>,
-            check_hash=..., ignore_keys=[regex on full keys],
-            load_logit_scale=True, interpolation='bicubic', antialias=True,
-            old_grid_size=None, text_pos_resize='interpolate')``.  The
-            checkpoint's ``logit_scale`` initialises the learnable
-            temperature of InfoNCE losses.
+        pretrained (str | dict, optional): a CLIP checkpoint for both
+            towers (read once), loaded strictly in :meth:`init_weights`:
+            ``dict(checkpoint=<path, URL or openclip:<arch>/<tag>>,
+            check_hash=..., ignore_keys=[regex], load_logit_scale=True,
+            layout='auto', interpolation='bicubic', antialias=True,
+            old_grid_size=None, text_pos_resize='interpolate')``
+            (``convert_clip_checkpoint`` in
+            :mod:`sdtr.models.utils.clip_checkpoint`).  The checkpoint's
+            ``logit_scale`` initialises the model's learnable logit scale.
         data_preprocessor (dict, optional): default
             ``RetrievalDataPreprocessor``.
         init_cfg (dict, optional): mmengine init config.
@@ -101,7 +97,7 @@ class CLIPRetriever(BaseRetriever):
         self.text_encoder = MODELS.build(text_encoder)
         self.losses = build_losses(losses)
         self.label_key = label_key
-        self.pretrained = parse_pretrained(pretrained)
+        self.setup_pretrained(pretrained)
         self._check_compatible()
 
     def _check_compatible(self) -> None:
@@ -145,117 +141,39 @@ class CLIPRetriever(BaseRetriever):
         }
 
     # ------------------------------------------------------------ weights
-    def init_weights(self) -> None:
-        """Initialise the towers and load ``pretrained`` (read once).
+    #: the CLIP checkpoint covers the towers and the logit scale only
+    keeps_default_init = True
 
-        The checkpoint is split here and each tower loads its part inside
-        mmengine's ``init_weights`` traversal (so the initialisation log
-        credits the towers), then the logit scale is copied.
-        """
-        if self.pretrained is None or self._is_init:
-            super().init_weights()
-            return
-        prepared = self._prepare_pretrained(**self.pretrained)
-        self.image_encoder.set_pending_state_dict(
-            prepared['visual'], **prepared['visual_kwargs'])
-        self.text_encoder.set_pending_state_dict(
-            prepared['text'], **prepared['text_kwargs'])
-        super().init_weights()
-        self._load_logit_scale(prepared['logit_scale'])
+    def _clip_towers(self) -> Dict[str, nn.Module]:
+        return {'image_encoder.': self.image_encoder,
+                'text_encoder.': self.text_encoder}
 
-    def load_pretrained(self,
-                        checkpoint,
-                        ignore_keys=(),
-                        check_hash: bool = False,
-                        sha256: Optional[str] = None,
-                        load_logit_scale: bool = True,
-                        **resize_options) -> dict:
-        """Load an open_clip-format CLIP checkpoint into both towers now.
+    def pretrained_targets(self) -> List[str]:
+        return list(self._clip_towers()) + list(logit_scale_targets(self))
 
-        Args: see ``pretrained`` in the class docstring.
+    def pretrained_options(self) -> set:
+        return {'load_logit_scale', 'layout'}.union(
+            *(t.pretrained_options() for t in self._clip_towers().values()))
 
-        Raises:
-            CheckpointMismatchError: any tower key missing, unexpected or of
-                the wrong shape, or checkpoint keys that belong to neither
-                tower (other than ``logit_scale``), unless matched by
-                ``ignore_keys``.
+    def convert_state_dict(self, state_dict: dict, report: LoadReport,
+                           **options) -> dict:
+        """A CLIP checkpoint -> ``image_encoder.*``, ``text_encoder.*`` and
+        the logit scale."""
+        return convert_clip_checkpoint(state_dict, report,
+                                       self._clip_towers(),
+                                       logit_scale_targets(self), **options)
+
+    def load_pretrained(self, checkpoint=None, **options) -> LoadReport:
+        """Load a CLIP checkpoint into both towers and the logit scale now.
 
         Returns:
-            dict: ``image`` and ``text`` load reports and ``logit_scale``
-            (whether it was copied).
+            LoadReport: with ``parts`` ``image``, ``text`` and
+            ``logit_scale``.
         """
-        prepared = self._prepare_pretrained(
-            checkpoint, ignore_keys=ignore_keys, check_hash=check_hash,
-            sha256=sha256, load_logit_scale=load_logit_scale,
-            **resize_options)
-        return dict(
-            image=self.image_encoder.load_tower_state_dict(
-                prepared['visual'], **prepared['visual_kwargs']),
-            text=self.text_encoder.load_tower_state_dict(
-                prepared['text'], **prepared['text_kwargs']),
-            logit_scale=self._load_logit_scale(prepared['logit_scale']))
-
-    def _prepare_pretrained(self,
-                            checkpoint,
-                            ignore_keys=(),
-                            check_hash: bool = False,
-                            sha256: Optional[str] = None,
-                            load_logit_scale: bool = True,
-                            **resize_options) -> dict:
-        """Read and split a CLIP checkpoint; check it has no stray keys."""
-        unknown = set(resize_options) - set(_IMAGE_OPTIONS) - set(
-            _TEXT_OPTIONS)
-        if unknown:
-            raise TypeError(f'unknown pretrained options {sorted(unknown)}')
-        source = checkpoint if isinstance(checkpoint, str) else \
-            '<state dict>'
-        state_dict = load_clip_state_dict(
-            checkpoint, check_hash=check_hash, sha256=sha256)
-        ignore_keys = list(ignore_keys)
-
-        def ignored(key):
-            return any(re.search(p, key) for p in ignore_keys)
-
-        parts = split_clip_state_dict(
-            {k: v for k, v in state_dict.items() if not ignored(k)})
-        if parts['others']:
-            raise CheckpointMismatchError(
-                f'Checkpoint {source} has keys of neither tower: '
-                f'{sorted(parts["others"])}; pass ignore_keys to drop them.')
-        img_ignore = [
-            '^' + re.escape(k) + '$'
-            for k in self.image_encoder.state_dict() if ignored('visual.' + k)
-        ]
-        txt_ignore = [
-            '^' + re.escape(k) + '$' for k in self.text_encoder.state_dict()
-            if ignored(k)
-        ]
-        return dict(
-            visual=parts['visual'],
-            visual_kwargs=dict(
-                ignore_keys=img_ignore, source=source,
-                **{k: v for k, v in resize_options.items()
-                   if k in _IMAGE_OPTIONS}),
-            text=parts['text'],
-            text_kwargs=dict(
-                ignore_keys=txt_ignore, source=source,
-                **{k: v for k, v in resize_options.items()
-                   if k in _TEXT_OPTIONS}),
-            logit_scale=parts['logit_scale'] if load_logit_scale else None)
-
-    def _load_logit_scale(self, logit_scale: Optional[torch.Tensor]) -> bool:
-        """Copy a checkpoint ``logit_scale`` into learnable loss scales."""
-        if logit_scale is None:
-            return False
-        loaded = False
-        for name, loss_fn in self.losses.items():
-            param = getattr(loss_fn, 'logit_scale', None)
-            if isinstance(param, nn.Parameter):
-                with torch.no_grad():
-                    param.copy_(logit_scale.reshape(param.shape))
-                loaded = True
-                print_log(
-                    f'CLIPRetriever: loss "{name}" logit_scale <- '
-                    f'{float(logit_scale.exp()):.4g} (exp)',
-                    logger='current')
-        return loaded
+        report = super().load_pretrained(checkpoint, **options)
+        report.parts.update(
+            image=report.subset(['image_encoder.'], 'image_encoder'),
+            text=report.subset(['text_encoder.'], 'text_encoder'),
+            logit_scale=report.subset(list(logit_scale_targets(self)),
+                                      'logit_scale'))
+        return report

@@ -34,9 +34,7 @@ import torch.nn.functional as F
 from mmengine.model import BaseModule
 
 from sdtr.registry import MODELS
-from ..utils.clip_checkpoint import (load_clip_state_dict,
-                                     load_state_dict_strict, parse_pretrained,
-                                     select_prefix)
+from ..utils.checkpoint_loading import PretrainedMixin
 
 CLIP_MEAN = (0.48145466 * 255, 0.4578275 * 255, 0.40821073 * 255)
 CLIP_STD = (0.26862954 * 255, 0.26130258 * 255, 0.27577711 * 255)
@@ -46,7 +44,7 @@ DALLE_ENCODER_URL = ('https://download.openmmlab.com/mmselfsup/1.x/'
 
 
 @MODELS.register_module()
-class DALLETargetGenerator(BaseModule):
+class DALLETargetGenerator(PretrainedMixin, BaseModule):
     """Frozen DALL-E encoder giving one visual token per ViT patch.
 
     Args:
@@ -62,8 +60,9 @@ class DALLETargetGenerator(BaseModule):
         interpolation (str): resize mode to the encoder input
             (``'bicubic'``; BEiT's second view uses Lanczos on PIL images).
         pretrained (str | dict, optional): ``dict(checkpoint=<path or URL>,
-            prefix=None, check_hash=False)`` loaded strictly in
-            :meth:`init_weights`.
+            prefix=None, check_hash=False, ...)`` loaded strictly into the
+            encoder in :meth:`init_weights` (no key conversion: mmpretrain's
+            ``DALLEEncoder`` names).
         init_cfg (dict, optional): mmengine init config.
 
     Forward:
@@ -109,37 +108,15 @@ class DALLETargetGenerator(BaseModule):
             persistent=False)
         self.eps = float(logit_laplace_eps)
         self.interpolation = interpolation
-        self.pretrained = parse_pretrained(pretrained)
-        if self.pretrained is not None:
-            unknown = set(self.pretrained) - {'checkpoint', 'prefix',
-                                              'check_hash', 'sha256'}
-            if unknown:
-                raise TypeError('DALLETargetGenerator: unknown pretrained '
-                                f'options {sorted(unknown)}')
+        self.init_cfg = self.setup_pretrained(pretrained, init_cfg)
 
     def train(self, mode: bool = True):
         """The tokenizer is frozen: always in eval mode."""
         super().train(False)
         return self
 
-    def init_weights(self) -> None:
-        """Random init (``init_cfg``) or a strict load of ``pretrained``."""
-        if self.pretrained is None:
-            super().init_weights()
-            return
-        cfg = dict(self.pretrained)
-        checkpoint = cfg.pop('checkpoint')
-        prefix = cfg.pop('prefix', None)
-        source = checkpoint if isinstance(checkpoint, str) else \
-            '<state dict>'
-        state_dict = load_clip_state_dict(checkpoint, **cfg)
-        if prefix:
-            state_dict, num = select_prefix(state_dict, prefix)
-            if num == 0:
-                raise KeyError(f'no key of {source} starts with {prefix!r}')
-        load_state_dict_strict(self.encoder, state_dict,
-                               name='DALLETargetGenerator', source=source)
-        self._is_init = True
+    def pretrained_target(self) -> torch.nn.Module:
+        return self.encoder
 
     def input_size(self, grid_size: Tuple[int, int]) -> Tuple[int, int]:
         """Encoder input size ``(stride * h, stride * w)``."""

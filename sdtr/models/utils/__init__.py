@@ -1,16 +1,18 @@
-from .clip_checkpoint import (CheckpointMismatchError, download_checkpoint,
-                              load_clip_state_dict, load_state_dict_strict,
-                              resize_text_pos_embed, resize_vision_pos_embed,
+from .checkpoint_io import read_state_dict
+from .checkpoint_loading import (CheckpointMismatchError, LoadReport,
+                                 PretrainedMixin, compare_state_dicts,
+                                 load_weights)
+from .clip_checkpoint import (resize_text_pos_embed, resize_vision_pos_embed,
                               split_clip_state_dict)
 from .distributed import (gather_no_grad, gather_with_grad,
                           get_rank_and_world_size, is_distributed)
 
 __all__ = [
     'gather_with_grad', 'gather_no_grad', 'is_distributed',
-    'get_rank_and_world_size', 'load_clip_state_dict',
-    'split_clip_state_dict', 'load_state_dict_strict',
-    'resize_vision_pos_embed', 'resize_text_pos_embed',
-    'download_checkpoint', 'CheckpointMismatchError'
+    'get_rank_and_world_size', 'read_state_dict', 'load_weights',
+    'compare_state_dicts', 'LoadReport', 'PretrainedMixin',
+    'CheckpointMismatchError', 'split_clip_state_dict',
+    'resize_vision_pos_embed', 'resize_text_pos_embed'
 ]
 from .patch_mask_generator import PatchMaskGenerator  # noqa: E402
 

@@ -1,183 +1,98 @@
-"""Read open_clip-format CLIP checkpoints and load them strictly into towers.
+"""Key layouts of CLIP checkpoints and their conversion to sdtr's towers.
 
-Supported inputs (path, ``http(s)://`` URL, or a name of open_clip's
-pretrained registry such as ``openclip:ViT-B-16/openai``, resolved and
-verified by :mod:`sdtr.models.utils.clip_pretrained`):
+A CLIP checkpoint (read by :func:`sdtr.models.utils.read_state_dict`: OpenAI
+TorchScript archives, open_clip / RemoteCLIP state dicts, ``.safetensors``,
+``openclip:<arch>/<tag>`` registry names) holds, in open_clip's names,
 
-* OpenAI TorchScript archives (``ViT-B-16.pt``): read with
-  ``torch.jit.load(...).state_dict()``; the non-weight entries
-  ``input_resolution``, ``context_length`` and ``vocab_size`` (and a traced
-  ``attn_mask``) are dropped;
-* plain state dicts (open_clip, RemoteCLIP, converted GeoRSCLIP), read with
-  ``weights_only=True`` (:func:`sdtr.utils.compat.safe_torch_load`) or from
-  ``.safetensors``;
-* wrappers ``{'state_dict': ...}`` (open_clip training, mmengine) and
-  ``{'model': ...}``; a leading ``module.`` (DDP) is stripped.
+* the image tower under ``visual.*``;
+* the text tower as ``token_embedding``, ``positional_embedding``,
+  ``transformer.*``, ``ln_final.*``, ``text_projection`` (or ``text.*`` in
+  open_clip's ``CustomTextCLIP``);
+* ``logit_scale`` (log space), and in OpenAI's archives the constants
+  ``input_resolution``, ``context_length`` and ``vocab_size``.
 
-URLs are downloaded once into torch.hub's cache (``<hub dir>/checkpoints``).
-With ``check_hash=True`` the SHA-256 is checked against the 64-hex folder in
-the URL (OpenAI's layout, ``.../<sha256>/ViT-B-16.pt``) or, failing that, the
-torch.hub ``name-<hash prefix>.ext`` convention; ``sha256=`` overrides both.
+Other layouts are renamed to these names first, one function each in
+:data:`CLIP_LAYOUTS` (GeoRSCLIP's ``image_backbone.*`` / ``text_backbone.*``,
+as its own ``convert_weight.py`` does).  Position tables are resized to the
+tower: :func:`resize_vision_pos_embed` (a 14x14 ViT-B/16 grid to 24x8 for
+384x128 person crops; bicubic + antialias as open_clip, or IRRA's bilinear)
+and :func:`resize_text_pos_embed` (another ``context_length``).
 
-:func:`split_clip_state_dict` separates ``visual.*`` (image tower), the text
-tower keys (``token_embedding``, ``positional_embedding``, ``transformer.*``,
-``ln_final.*``, ``text_projection``; or ``text.*`` of open_clip's
-``CustomTextCLIP``) and ``logit_scale``.
-
-:func:`load_state_dict_strict` loads a tower and raises
-:class:`CheckpointMismatchError` listing every missing, unexpected and
-shape-mismatched key; nothing is ever loaded with ``strict=False`` silently.
-Keys can be excluded on purpose with ``ignore_keys`` (regular expressions),
-which are reported.
+:func:`clip_tower_state_dict` gives one tower its part (used by the towers'
+``convert_state_dict``); :func:`convert_clip_checkpoint` maps a whole
+checkpoint onto a model's two towers and its learnable logit scale (used by
+:class:`~sdtr.models.retrievers.CLIPRetriever` and
+``tools/model_converters/openclip_to_sdtr.py``).
 """
-import os
-import os.path as osp
-import re
-import zipfile
 from collections import OrderedDict
-from typing import Dict, Iterable, Optional, Sequence, Tuple, Union
-from urllib.parse import urlparse
+from typing import Callable, Dict, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
-from mmengine.logging import print_log
 from torch import nn
 
-from .clip_pretrained import is_pretrained_name, resolve_pretrained
+from .checkpoint_io import TORCHSCRIPT_CONSTANTS, StateDict
+from .checkpoint_loading import LoadReport
 
-NON_WEIGHT_KEYS = ('input_resolution', 'context_length', 'vocab_size',
-                   'attn_mask')
 TEXT_KEY_PREFIXES = ('token_embedding.', 'positional_embedding',
                      'transformer.', 'ln_final.', 'text_projection')
 
 
-class CheckpointMismatchError(RuntimeError):
-    """A checkpoint does not match the module it is loaded into."""
-
-
 # --------------------------------------------------------------------------
-# reading
+# layouts
 # --------------------------------------------------------------------------
-def _is_url(path) -> bool:
-    return isinstance(path, str) and path.startswith(('http://', 'https://'))
+def _is_georsclip(state_dict: StateDict) -> bool:
+    return any(k.startswith(('image_backbone.', 'text_backbone.'))
+               for k in state_dict)
 
 
-def _expected_hash(url: str) -> Optional[str]:
-    parts = urlparse(url).path.split('/')
-    if len(parts) >= 2 and re.fullmatch(r'[0-9a-f]{64}', parts[-2]):
-        return parts[-2]
-    match = re.search(r'-([a-f0-9]+)\.', parts[-1])
-    return match.group(1) if match else None
-
-
-def download_checkpoint(url: str,
-                        check_hash: bool = False,
-                        sha256: Optional[str] = None,
-                        progress: bool = True) -> str:
-    """Download ``url`` into torch.hub's cache (once) and return the path."""
-    from torch.hub import download_url_to_file, get_dir
-    parts = urlparse(url).path.split('/')
-    hash_dir = parts[-2] if len(parts) >= 2 and re.fullmatch(
-        r'[0-9a-f]{64}', parts[-2]) else None
-    filename = parts[-1]
-    # OpenAI files share plain names (ViT-B-16.pt); keep a hash prefix so
-    # that two different files never collide in the cache.
-    if hash_dir is not None:
-        filename = f'{hash_dir[:8]}-{filename}'
-    cache_dir = osp.join(get_dir(), 'checkpoints')
-    os.makedirs(cache_dir, exist_ok=True)
-    cached = osp.join(cache_dir, filename)
-    if not osp.isfile(cached):
-        hash_prefix = sha256 or (_expected_hash(url) if check_hash else None)
-        print_log(f'Downloading {url} to {cached}', logger='current')
-        download_url_to_file(url, cached, hash_prefix, progress=progress)
-    return cached
-
-
-def _is_torchscript_archive(path: str) -> bool:
-    if not zipfile.is_zipfile(path):
-        return False
-    with zipfile.ZipFile(path) as zf:
-        for name in zf.namelist():
-            parts = name.split('/')
-            if len(parts) > 2 and parts[1] == 'code':
-                return True
-            if len(parts) == 2 and parts[1] == 'constants.pkl':
-                return True
-    return False
-
-
-def _unwrap(obj) -> Dict[str, torch.Tensor]:
-    if isinstance(obj, nn.Module):
-        obj = obj.state_dict()
-    for key in ('state_dict', 'model'):
-        if isinstance(obj, dict) and isinstance(obj.get(key), dict):
-            obj = obj[key]
-            break
-    if not isinstance(obj, dict):
-        raise TypeError(f'checkpoint is a {type(obj)}, not a state dict')
+def _from_georsclip(state_dict: StateDict) -> StateDict:
     out = OrderedDict()
-    for key, value in obj.items():
-        if key.startswith('module.'):
-            key = key[len('module.'):]
-        if key in NON_WEIGHT_KEYS:
-            continue
-        if not isinstance(value, torch.Tensor):
-            raise TypeError(
-                f'checkpoint entry {key!r} is a {type(value).__name__}, not '
-                'a tensor: is this a CLIP state dict?')
+    for key, value in state_dict.items():
+        if key.startswith('image_backbone.'):
+            key = 'visual.' + key[len('image_backbone.'):]
+        elif key.startswith('text_backbone.'):
+            key = key[len('text_backbone.'):]
         out[key] = value
     return out
 
 
-def load_clip_state_dict(checkpoint: Union[str, os.PathLike, dict],
-                         map_location='cpu',
-                         check_hash: bool = False,
-                         sha256: Optional[str] = None) -> Dict[str,
-                                                               torch.Tensor]:
-    """Read an open_clip-format CLIP checkpoint into a flat state dict.
-
-    Args:
-        checkpoint (str | PathLike | dict): path, URL,
-            ``openclip:<arch>/<tag>`` or an in-memory state dict.
-        map_location: passed to the loader.
-        check_hash (bool): verify the SHA-256 of downloaded files (registry
-            names are always verified).
-        sha256 (str, optional): expected hash (prefix) of a download.
-
-    Returns:
-        OrderedDict[str, Tensor]: keys as in open_clip's ``CLIP`` (e.g.
-        ``visual.conv1.weight``, ``token_embedding.weight``, ``logit_scale``).
-    """
-    if isinstance(checkpoint, dict):
-        return _unwrap(checkpoint)
-    path = str(checkpoint)
-    if is_pretrained_name(path):
-        path = resolve_pretrained(path, sha256=sha256)
-    elif _is_url(path):
-        path = download_checkpoint(path, check_hash=check_hash, sha256=sha256)
-    path = osp.expanduser(path)
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'CLIP checkpoint {path!r} does not exist')
-    if path.endswith('.safetensors'):
-        from safetensors.torch import load_file
-        return _unwrap(load_file(path, device=str(map_location)))
-    if _is_torchscript_archive(path):
-        # OpenAI releases: a TorchScript archive; only its tensors are kept.
-        module = torch.jit.load(path, map_location=map_location)
-        return _unwrap(module.state_dict())
-    from sdtr.utils.compat import safe_torch_load
-    return _unwrap(safe_torch_load(path, map_location=map_location))
+#: layout name -> (detect, rename to open_clip's keys)
+CLIP_LAYOUTS: Dict[str, Tuple[Callable, Callable]] = {
+    'georsclip': (_is_georsclip, _from_georsclip),
+}
 
 
-def split_clip_state_dict(state_dict: Dict[str, torch.Tensor]) -> dict:
-    """Split a CLIP state dict into towers.
+def detect_clip_layout(state_dict: StateDict) -> str:
+    """``'openclip'`` (also OpenAI, RemoteCLIP) or a :data:`CLIP_LAYOUTS`
+    name."""
+    for name, (detect, _) in CLIP_LAYOUTS.items():
+        if detect(state_dict):
+            return name
+    return 'openclip'
 
-    Returns:
-        dict: ``visual`` (keys without ``visual.``), ``text`` (text-tower keys
-        as in open_clip's ``TextTransformer``), ``logit_scale`` (Tensor or
-        None) and ``others`` (anything else, e.g. ``logit_bias``).
-    """
+
+def to_openclip_keys(state_dict: StateDict, report: LoadReport,
+                     layout: str = 'auto') -> StateDict:
+    """Rename ``state_dict`` to open_clip's keys; drop OpenAI's constants."""
+    layout = detect_clip_layout(state_dict) if layout == 'auto' else layout
+    if layout != 'openclip':
+        if layout not in CLIP_LAYOUTS:
+            raise ValueError(f'unknown CLIP checkpoint layout {layout!r}; '
+                             f'expected auto, openclip or '
+                             f'{", ".join(CLIP_LAYOUTS)}')
+        state_dict = CLIP_LAYOUTS[layout][1](state_dict)
+    report.layout = report.layout or layout  # a tower's part: keep
+    report.drop((k for k in state_dict if k in TORCHSCRIPT_CONSTANTS),
+                'OpenAI archive constants')
+    return OrderedDict((k, v) for k, v in state_dict.items()
+                       if k not in TORCHSCRIPT_CONSTANTS)
+
+
+def split_clip_state_dict(state_dict: StateDict) -> dict:
+    """Split open_clip keys into ``visual`` (without ``visual.``), ``text``
+    (open_clip ``TextTransformer`` keys), ``logit_scale`` (Tensor or None)
+    and ``others`` (anything else, e.g. ``logit_bias``)."""
     visual, text, others = OrderedDict(), OrderedDict(), OrderedDict()
     logit_scale = None
     for key, value in state_dict.items():
@@ -193,6 +108,26 @@ def split_clip_state_dict(state_dict: Dict[str, torch.Tensor]) -> dict:
             others[key] = value
     return dict(visual=visual, text=text, logit_scale=logit_scale,
                 others=others)
+
+
+def clip_tower_state_dict(state_dict: StateDict, report: LoadReport,
+                          tower: str) -> StateDict:
+    """The ``tower`` (``'visual'`` or ``'text'``) part of a CLIP checkpoint.
+
+    A checkpoint with ``visual.*`` or ``text.*`` keys is a whole CLIP: the
+    tower's part is taken and the rest is reported as dropped.  Otherwise it
+    is a bare tower state dict, used as it is.
+    """
+    state_dict = to_openclip_keys(state_dict, report)
+    if not any(k.startswith(('visual.', 'text.')) for k in state_dict):
+        return state_dict
+    parts = split_clip_state_dict(state_dict)
+    other = 'text' if tower == 'visual' else 'visual'
+    report.drop(list(parts[other]), f'the CLIP {other} tower')
+    report.drop(['logit_scale'] if parts['logit_scale'] is not None else [],
+                'CLIP logit_scale (a model-level parameter)')
+    report.drop(list(parts['others']), 'other CLIP parts')
+    return parts[tower]
 
 
 # --------------------------------------------------------------------------
@@ -262,98 +197,88 @@ def resize_text_pos_embed(pos_embed: torch.Tensor,
     return x[0].t().to(dtype)
 
 
-# --------------------------------------------------------------------------
-# strict loading
-# --------------------------------------------------------------------------
-def _matches(key: str, patterns: Iterable[str]) -> bool:
-    return any(re.search(p, key) for p in patterns)
+def resize_vision_pos_key(state_dict: StateDict, report: LoadReport,
+                          key: str, grid_size: Sequence[int], rows: int,
+                          **options) -> StateDict:
+    """Resize ``state_dict[key]`` (an image tower's position table) to
+    ``rows = 1 + H * W`` rows of ``grid_size`` and note it in ``report``."""
+    value = state_dict.get(key)
+    if value is not None and value.ndim == 2 and value.shape[0] != rows:
+        state_dict[key] = resize_vision_pos_embed(value, grid_size,
+                                                  num_prefix_tokens=1,
+                                                  **options)
+        report.note(f'{key} resized from {value.shape[0]} to {rows} rows '
+                    f'({options.get("interpolation", "bicubic")})')
+    return state_dict
 
 
-def load_state_dict_strict(module: nn.Module,
-                           state_dict: Dict[str, torch.Tensor],
-                           ignore_keys: Sequence[str] = (),
-                           name: Optional[str] = None,
-                           source: str = '') -> dict:
-    """Load ``state_dict`` into ``module``; raise on any mismatch.
+# --------------------------------------------------------------------------
+# whole checkpoints
+# --------------------------------------------------------------------------
+def logit_scale_targets(model: nn.Module) -> Dict[str, torch.Size]:
+    """The model keys that take a CLIP checkpoint's ``logit_scale``, with
+    their shapes: the model's own ``logit_scale`` parameter (open_clip's
+    name), else each loss's learnable ``logit_scale`` (``losses.<name>.``;
+    models that keep the temperature inside their losses)."""
+    own = getattr(model, 'logit_scale', None)
+    if isinstance(own, nn.Parameter):
+        return {'logit_scale': own.shape}
+    losses = getattr(model, 'losses', None) or {}
+    return {
+        f'losses.{name}.logit_scale': loss.logit_scale.shape
+        for name, loss in losses.items()
+        if isinstance(getattr(loss, 'logit_scale', None), nn.Parameter)
+    }
+
+
+def convert_clip_checkpoint(state_dict: StateDict,
+                            report: LoadReport,
+                            towers: Dict[str, nn.Module],
+                            scale_targets: Dict[str, torch.Size],
+                            load_logit_scale: bool = True,
+                            layout: str = 'auto',
+                            **tower_options) -> StateDict:
+    """Map a whole CLIP checkpoint onto a model.
 
     Args:
-        module (nn.Module): target.
-        state_dict (dict): source tensors, keys relative to ``module``.
-        ignore_keys (Sequence[str]): regular expressions; matching keys are
-            neither loaded nor required (they keep their current values).
-        name (str): used in messages.
-        source (str): checkpoint name used in messages.
+        towers (dict): model prefix (``'image_encoder.'``) -> CLIP tower (its
+            ``clip_tower`` says which part it takes; its
+            ``convert_state_dict`` resizes the position tables).
+        scale_targets (dict): model keys (and shapes) that take
+            ``logit_scale`` (:func:`logit_scale_targets`).
+        load_logit_scale (bool): copy ``logit_scale`` (False: the model
+            keeps its initial temperature).
+        layout (str): ``'auto'``, ``'openclip'`` or a :data:`CLIP_LAYOUTS`
+            name.
+        **tower_options: each tower's ``convert_state_dict`` options.
 
-    Returns:
-        dict: ``loaded`` (number of tensors), ``total`` (module tensors),
-        ``coverage`` (loaded / total) and ``ignored`` (keys).
-
-    Raises:
-        CheckpointMismatchError: listing missing, unexpected and
-        shape-mismatched keys.
+    Keys of no tower other than ``logit_scale`` are passed on unchanged, so
+    that a strict load reports them as unexpected.
     """
-    name = name or module.__class__.__name__
-    target = module.state_dict()
-    ignored = sorted(k for k in set(target) | set(state_dict)
-                     if _matches(k, ignore_keys))
-    source_sd = {k: v for k, v in state_dict.items() if k not in ignored}
-    wanted = {k: v for k, v in target.items() if k not in ignored}
-    missing = sorted(set(wanted) - set(source_sd))
-    unexpected = sorted(set(source_sd) - set(wanted))
-    mismatched = sorted(
-        f'{k}: checkpoint {tuple(source_sd[k].shape)} vs model '
-        f'{tuple(wanted[k].shape)}' for k in set(wanted) & set(source_sd)
-        if source_sd[k].shape != wanted[k].shape)
-    if missing or unexpected or mismatched:
-        lines = [f'Checkpoint {source!s} does not match {name}:']
-        for title, keys in (('missing keys', missing),
-                            ('unexpected keys', unexpected),
-                            ('shape mismatches', mismatched)):
-            if keys:
-                lines.append(f'  {title} ({len(keys)}): ' + ', '.join(keys))
-        lines.append('Pass ignore_keys=[regex, ...] to exclude keys on '
-                     'purpose; nothing was loaded.')
-        raise CheckpointMismatchError('\n'.join(lines))
-    incompatible = module.load_state_dict(
-        {k: v for k, v in source_sd.items()}, strict=False)
-    # every remaining key matched by construction
-    assert not incompatible.unexpected_keys, incompatible
-    report = dict(
-        loaded=len(source_sd),
-        total=len(target),
-        coverage=len(source_sd) / max(len(target), 1),
-        ignored=ignored)
-    print_log(
-        f'{name}: loaded {report["loaded"]}/{report["total"]} tensors '
-        f'({100 * report["coverage"]:.1f}%) from {source}' +
-        (f'; ignored {ignored}' if ignored else ''),
-        logger='current')
-    return report
-
-
-def parse_pretrained(pretrained) -> Optional[dict]:
-    """Normalise a ``pretrained`` argument to a dict (or None).
-
-    ``pretrained`` may be a path/URL string or
-    ``dict(checkpoint=..., **options)``.  An mmengine-style
-    ``dict(type='Pretrained', checkpoint=..., prefix=...)`` is accepted too.
-    """
-    if pretrained is None or pretrained is False:
-        return None
-    if isinstance(pretrained, (str, os.PathLike)):
-        return dict(checkpoint=str(pretrained))
-    if isinstance(pretrained, dict):
-        cfg = dict(pretrained)
-        cfg.pop('type', None)
-        if 'checkpoint' not in cfg:
-            raise KeyError(f'pretrained needs a "checkpoint": {pretrained}')
-        return cfg
-    raise TypeError(f'pretrained must be a str or dict, got {pretrained!r}')
-
-
-def select_prefix(state_dict: Dict[str, torch.Tensor],
-                  prefix: str) -> Tuple[Dict[str, torch.Tensor], int]:
-    """Keys starting with ``prefix`` (stripped) and the number selected."""
-    out = OrderedDict((k[len(prefix):], v) for k, v in state_dict.items()
-                      if k.startswith(prefix))
-    return out, len(out)
+    parts = split_clip_state_dict(to_openclip_keys(state_dict, report,
+                                                   layout))
+    out = OrderedDict()
+    for prefix, tower in towers.items():
+        mine = tower.pretrained_options()
+        opts = {k: tower_options.pop(k) for k in list(tower_options)
+                if k in mine}
+        converted = tower.convert_state_dict(parts[tower.clip_tower],
+                                             report, **opts)
+        out.update((prefix + k, v) for k, v in converted.items())
+    if tower_options:
+        raise TypeError(f'unknown pretrained options {sorted(tower_options)}')
+    scale = parts['logit_scale']
+    if scale is None or not load_logit_scale:
+        why = 'load_logit_scale=False' if scale is not None else \
+            'the checkpoint has no logit_scale'
+        report.keep(scale_targets, why)
+        report.drop(['logit_scale'] if scale is not None else [], why)
+    elif not scale_targets:
+        report.drop(['logit_scale'], 'the model has no learnable logit scale')
+    else:
+        for key, shape in scale_targets.items():
+            out[key] = scale.reshape(shape)
+        report.note(f'logit_scale (exp {float(scale.exp()):.4g}) -> '
+                    f'{", ".join(scale_targets)}')
+    out.update(parts['others'])
+    return out

@@ -116,8 +116,8 @@ def fetch_from_hf(repo: str, filename: Optional[str],
 
 def fetch_from_url(url: str) -> str:
     """Download ``url`` once into torch.hub's cache (no hash check here)."""
-    from .clip_checkpoint import download_checkpoint
-    return download_checkpoint(url, check_hash=False)
+    from sdtr.utils.compat import cached_download
+    return cached_download(url)
 
 
 def pretrained_sources(name: str,
@@ -130,7 +130,7 @@ def pretrained_sources(name: str,
         ValueError: no expected SHA-256 for a source and none given.
     """
     import open_clip
-    from .clip_checkpoint import _expected_hash
+    from .checkpoint_io import hash_prefix_from_url
     arch, tag = parse_pretrained_name(name)
     cfg = open_clip.get_pretrained_cfg(arch, tag)
     if not cfg:
@@ -157,7 +157,7 @@ def pretrained_sources(name: str,
     if cfg.get('url'):
         url = cfg['url']
         sources.append(PretrainedSource(
-            'url', url, sha256 or _expected_hash(url),
+            'url', url, sha256 or hash_prefix_from_url(url),
             osp.basename(urlparse(url).path), url=url))
     if not sources:
         raise KeyError(f'{name!r}: open_clip lists neither a hub repository '

@@ -1,4 +1,10 @@
-"""Convert Microsoft Swin Transformer checkpoints to mmpretrain's key layout.
+"""Swin Transformer checkpoints -> mmpretrain's ``SwinTransformer`` keys.
+
+:func:`convert_swin_checkpoint` is the key converter of
+:class:`~sdtr.models.backbones.SwinTransformerEncoder`: it takes the backbone
+part of an mmpretrain classifier (``backbone.*``) or of an sdtr checkpoint
+(``swin.*``, ``image_encoder.swin.*``), converts Microsoft's release
+(below), and resizes relative-position bias tables to the window size.
 
 Microsoft's release (``swin_tiny_patch4_window7_224{,_22k}.pth``, PIR-ITR's
 vision init, docs/methods/pir.md#2-encoders) stores ``{'model': state_dict}``
@@ -24,6 +30,12 @@ from collections import OrderedDict
 from typing import Dict, List, Tuple
 
 import torch
+
+from .checkpoint_loading import LoadReport, select_prefix
+
+#: prefixes of the Swin backbone in classifier / sdtr checkpoints
+BACKBONE_PREFIXES = ('backbone.', 'swin.', 'image_encoder.swin.')
+_NOT_WEIGHTS = 'classifier head, attention masks, relative-position indices'
 
 _MS_PATTERNS = (re.compile(r'^layers\.\d+\.blocks\.'),
                 re.compile(r'^patch_embed\.proj\.'))
@@ -95,3 +107,49 @@ def convert_microsoft_swin(state_dict: Dict[str, torch.Tensor],
         raise KeyError('not a Microsoft Swin Transformer state dict: unknown '
                        f'keys {sorted(unknown)}')
     return out, sorted(dropped)
+
+
+def convert_swin_checkpoint(state_dict: Dict[str, torch.Tensor],
+                            report: LoadReport,
+                            own: Dict[str, torch.Tensor],
+                            num_stages: int) -> Dict[str, torch.Tensor]:
+    """Map a Swin checkpoint onto mmpretrain's ``SwinTransformer`` keys.
+
+    Args:
+        own (dict): the target Swin's state dict (shapes of the
+            relative-position tables; its recomputed indices are kept).
+        num_stages (int): stages of the target Swin.
+    """
+    if not is_microsoft_swin(state_dict):
+        for prefix in BACKBONE_PREFIXES:
+            if any(k.startswith(prefix) for k in state_dict):
+                state_dict = select_prefix(state_dict, prefix, report)
+                break
+    if is_microsoft_swin(state_dict):
+        report.layout = 'microsoft'
+        state_dict, dropped = convert_microsoft_swin(state_dict, num_stages)
+        report.drop(dropped, _NOT_WEIGHTS)
+    else:
+        report.layout = 'mmpretrain'
+        state_dict = OrderedDict(state_dict)
+        dropped = [k for k in state_dict if k.startswith('head.') or
+                   k.endswith(('attn_mask', 'relative_position_index'))]
+        report.drop(dropped, _NOT_WEIGHTS)
+        for key in dropped:
+            state_dict.pop(key)
+        if 'norm.weight' in state_dict:  # old mmcls layout
+            for s in ('weight', 'bias'):
+                state_dict[f'norm{num_stages - 1}.{s}'] = state_dict.pop(
+                    f'norm.{s}')
+    from mmpretrain.models.utils import resize_relative_position_bias_table
+    for key, value in list(state_dict.items()):
+        if key.endswith('relative_position_bias_table') and key in own \
+                and value.shape != own[key].shape \
+                and value.shape[1] == own[key].shape[1]:
+            src, dst = int(value.shape[0]**0.5), int(own[key].shape[0]**0.5)
+            state_dict[key] = resize_relative_position_bias_table(
+                src, dst, value, value.shape[1])
+            report.note(f'{key} resized from {src}x{src} to {dst}x{dst}')
+    report.keep((k for k in own if k.endswith('relative_position_index')),
+                'recomputed from the window size')
+    return state_dict

@@ -105,8 +105,8 @@ def test_vit_b16_resized_384x128(b16_checkpoint):
              if k.startswith('visual.') and
              not k.startswith('visual.transformer.resblocks.') or
              k.startswith('visual.transformer.resblocks.0.')}
-    irra.load_tower_state_dict(state, interpolation='bilinear',
-                               antialias=False)
+    irra.load_pretrained(state, interpolation='bilinear',
+                        antialias=False)
     grid = ref_visual.positional_embedding[1:].reshape(1, 14, 14, -1)
     expected = torch.nn.functional.interpolate(
         grid.permute(0, 3, 1, 2), size=(24, 8), mode='bilinear',

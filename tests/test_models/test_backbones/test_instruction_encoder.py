@@ -54,7 +54,7 @@ def test_strict_load_fails_clearly(tmp_path):
     assert 'missing keys' in msg and 'layer1.0.conv3.weight' in msg
     assert 'shape mismatches' in msg and 'nothing was loaded' in msg
     with pytest.raises(TypeError, match='unknown pretrained options'):
-        SceneInstructionEncoder(pretrained=dict(checkpoint='x', prefix='y'))
+        SceneInstructionEncoder(pretrained=dict(checkpoint='x', prefx='y'))
 
 
 def test_mmpretrain_classifier_checkpoint_from_project_config(tmp_path):

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from sdtr.models.backbones import (CLIPModifiedResNet,
                                    PIRCLIPVisionTransformer,
                                    PIRInstructionEncoder)
-from sdtr.models.utils.clip_checkpoint import CheckpointMismatchError
+from sdtr.models.utils import CheckpointMismatchError
 
 TINY = dict(arch=None, image_size=32, patch_size=8, width=64, layers=2,
             heads=2, embed_dim=32, act='quick_gelu')
@@ -138,9 +138,9 @@ def test_openai_rn50_layout_reports_reinitialised_keys():
     # strict without re-initialisation: a clear error naming the key
     with pytest.raises(CheckpointMismatchError, match='attnpool.c_proj'):
         PIRInstructionEncoder(out_dim=768).load_pretrained(
-            sd, reinit_mismatched=False)
-    # any other mismatched tensor is an error naming it, even with
-    # reinit_mismatched=True, and nothing is loaded
+            sd, reinit_keys=())
+    # any other mismatched tensor is an error naming it, even with the
+    # default reinit_keys, and nothing is loaded
     sd['visual.layer1.0.conv1.weight'] = torch.zeros(3, 64, 1, 1)
     enc = PIRInstructionEncoder(out_dim=768)
     before = enc.resnet.layer4[2].conv3.weight.detach().clone()

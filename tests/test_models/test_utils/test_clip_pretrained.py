@@ -14,7 +14,8 @@ from safetensors.torch import save_file
 
 from sdtr.apis.hub import ChecksumError
 from sdtr.models.backbones import CLIPVisionTransformer
-from sdtr.models.utils import clip_pretrained, load_clip_state_dict
+from sdtr.models.utils import clip_pretrained
+from sdtr.models.utils import read_state_dict as load_clip_state_dict
 from sdtr.models.utils.clip_pretrained import (PINNED_HF_FILES,
                                                pretrained_sources,
                                                resolve_pretrained)
