@@ -4,4 +4,4 @@
 #   python tools/train.py configs/vfe_tps/vfe_tps_tiny-baseline_1xb32_synthetic-person.py
 _base_ = ['./vfe_tps_tiny_1xb32_synthetic-person.py']
 
-model = dict(mim_head=None, calibration_losses=None)
+model = dict(mim_head=None, losses=dict(isgvfc=None))

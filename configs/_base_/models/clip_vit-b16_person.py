@@ -26,7 +26,7 @@ model = dict(
     tokenizer=dict(type='CLIPTokenizer', context_length=77),
     losses=dict(itc=dict(type='InfoNCELoss', temperature=0.02,
                          learnable=False)),
-    label_key='pid',
+    logit_scale=None,  # IRRA's fixed scale lives on the loss
     pretrained=dict(
         checkpoint='openclip:ViT-B-16/openai',
         interpolation='bicubic',

@@ -27,9 +27,10 @@ model = dict(
         embed_dim=128,
         act='quick_gelu'),
     tokenizer=dict(type='CLIPTokenizer', context_length=32),
-    losses=dict(cmpm=dict(type='CMPMLoss', mode='paper', temperature=0.02)),
-    calibration_losses=dict(
+    losses=dict(
+        cmpm=dict(type='CMPMLoss', mode='paper', temperature=0.02),
         isgvfc=dict(type='ISGVFCLoss', num_samples=20, temperature=0.02)),
+    logit_scale=None,  # both losses have their own temperature
     mim_head=dict(
         type='TGMIMHead',
         embed_dims=128,
@@ -43,5 +44,4 @@ model = dict(
         mask_ratio=0.6,
         mask_patch_size=16,
         mode='pixel'),
-    label_key='pid',
 )

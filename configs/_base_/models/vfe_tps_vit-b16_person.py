@@ -23,11 +23,13 @@ model = dict(
         context_length=77,
         act='quick_gelu'),
     tokenizer=dict(type='CLIPTokenizer', context_length=77),
-    # cross-modal global alignment (§3.3)
-    losses=dict(cmpm=dict(type='CMPMLoss', mode='paper', temperature=0.02)),
-    # identity-supervised global visual feature calibration (§3.2.2)
-    calibration_losses=dict(
+    losses=dict(
+        # cross-modal global alignment (§3.3)
+        cmpm=dict(type='CMPMLoss', mode='paper', temperature=0.02),
+        # identity-supervised global visual feature calibration (§3.2.2),
+        # on the global visual features only (ISGVFCLoss.inputs = ('img',))
         isgvfc=dict(type='ISGVFCLoss', num_samples=20, temperature=0.02)),
+    logit_scale=None,  # both losses have their own temperature
     # text-guided masked image modelling (§3.2.1)
     mim_head=dict(
         type='TGMIMHead',
@@ -42,7 +44,6 @@ model = dict(
         mask_ratio=0.6,
         mask_patch_size=32,
         mode='pixel'),
-    label_key='pid',
     pretrained=dict(
         checkpoint='openclip:ViT-B-16/openai',
         interpolation='bicubic',

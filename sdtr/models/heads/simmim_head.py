@@ -40,6 +40,7 @@ class SimMIMHead(BaseModule):
     """
 
     text_guided = False
+    requires_visible_only = False  # MIMHead interface
 
     def __init__(self,
                  visual_dim: int = 512,

@@ -92,6 +92,8 @@ class TGMIMHead(BaseModule):
         init_cfg (dict, optional): mmengine init config.
     """
 
+    requires_visible_only = False  # MIMHead interface: sees every token
+
     def __init__(self,
                  visual_dim: int = 512,
                  text_dim: int = 512,

@@ -4,57 +4,31 @@ A dual encoder: an image tower and a text tower (open_clip-compatible CLIP
 towers) map an image and a caption to global embeddings :math:`g_v, g_t`;
 training minimises a weighted sum of matching losses
 
-.. math::  \\mathcal{L} = \\sum_k \\lambda_k\\, \\mathcal{L}_k(g_v, g_t, y)
+.. math::  \\mathcal{L} = \\sum_k \\lambda_k\\, \\mathcal{L}_k(g_v, g_t, y; s)
 
-over the batch, with positives defined by the label ``y`` (``pid``; equal
-to ``image_id`` for remote sensing): symmetric InfoNCE by default, IRRA's SDM
-and ID losses configurable.  Retrieval ranks by :math:`\\cos(g_v, g_t)`.
+over the batch, with positives defined by each loss's label ``y`` (``pid``;
+equal to ``image_id`` for remote sensing) and the model's logit scale ``s``
+(open_clip's learnable ``logit_scale``, loaded from the CLIP checkpoint):
+symmetric InfoNCE by default, IRRA's SDM and ID losses configurable.  The
+loss loop is :meth:`BaseRetriever.loss`.  Retrieval ranks by
+:math:`\\cos(g_v, g_t)`.
 """
 import re
-from typing import Dict, Optional, Sequence, Union
+from typing import Optional, Sequence, Union
 
 import torch
 from mmengine.logging import print_log
-from mmpretrain.structures import DataSample
 from torch import nn
 
 from sdtr.registry import MODELS
+from ..interfaces import ImageTower, TextTower, require_equal
 from ..utils.clip_checkpoint import (CheckpointMismatchError,
                                      load_clip_state_dict, parse_pretrained,
                                      split_clip_state_dict)
-from .base import BaseRetriever
+from .base import BaseRetriever, build_losses  # noqa: F401 (build_losses)
 
 _IMAGE_OPTIONS = ('interpolation', 'antialias', 'old_grid_size')
 _TEXT_OPTIONS = ('text_pos_resize', )
-
-
-def build_losses(losses) -> nn.ModuleDict:
-    """Build ``losses`` into an ``nn.ModuleDict`` keyed by loss name.
-
-    ``losses`` may be one config (``dict(type=...)``), a list of configs
-    (named by each class's ``default_name``: ``itc``, ``sdm``, ``cmpm``,
-    ``id``) or a dict ``{name: config}``.
-    """
-    if losses is None:
-        return nn.ModuleDict()
-    if isinstance(losses, (dict, )) and 'type' in losses:
-        losses = [losses]
-    if isinstance(losses, dict):
-        items = list(losses.items())
-    else:
-        items = []
-        for cfg in losses:
-            loss = MODELS.build(cfg) if isinstance(cfg, dict) else cfg
-            name = getattr(loss, 'default_name', type(loss).__name__.lower())
-            base, i = name, 1
-            while any(name == n for n, _ in items):
-                i += 1
-                name = f'{base}{i}'
-            items.append((name, loss))
-    built = nn.ModuleDict()
-    for name, cfg in items:
-        built[name] = MODELS.build(cfg) if isinstance(cfg, dict) else cfg
-    return built
 
 
 @MODELS.register_module()
@@ -66,18 +40,21 @@ class CLIPRetriever(BaseRetriever):
             (``CLIPVisionTransformer`` / ``CLIPModifiedResNet``).
         text_encoder (dict): text tower config (``CLIPTextTransformer``).
         tokenizer (dict): ``TOKENIZERS`` config (``CLIPTokenizer``).
-        losses (dict | list[dict]): see :func:`build_losses`; default
-            ``InfoNCELoss``.
-        label_key (str): metainfo field whose equality defines positives
-            (``'pid'``).
+        losses (dict | list[dict]): see
+            :func:`~sdtr.models.retrievers.base.build_losses`; default
+            ``InfoNCELoss`` on the model's scale with ``pid`` positives.
+        logit_scale (dict, optional): the model's logit scale
+            (``init_temperature``, ``learnable``, ``max_scale``), used by
+            every loss without a temperature of its own; None when there
+            is no such loss.
         pretrained (str | dict, optional): an open_clip-format CLIP
             checkpoint for both towers, loaded strictly in
             :meth:`init_weights`: ``dict(checkpoint=<path or URL>,
             check_hash=..., ignore_keys=[regex on full keys],
             load_logit_scale=True, interpolation='bicubic', antialias=True,
             old_grid_size=None, text_pos_resize='interpolate')``.  The
-            checkpoint's ``logit_scale`` initialises the learnable
-            temperature of InfoNCE losses.
+            checkpoint's ``logit_scale`` initialises the model's learnable
+            ``logit_scale``.
         data_preprocessor (dict, optional): default
             ``RetrievalDataPreprocessor``.
         init_cfg (dict, optional): mmengine init config.
@@ -89,7 +66,8 @@ class CLIPRetriever(BaseRetriever):
                  tokenizer: dict = dict(type='CLIPTokenizer'),
                  losses: Union[dict, Sequence[dict]] = dict(
                      type='InfoNCELoss'),
-                 label_key: str = 'pid',
+                 logit_scale: Optional[dict] = dict(
+                     init_temperature=0.07, learnable=True, max_scale=100.),
                  pretrained: Union[str, dict, None] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
@@ -97,29 +75,16 @@ class CLIPRetriever(BaseRetriever):
             tokenizer=tokenizer,
             data_preprocessor=data_preprocessor,
             init_cfg=init_cfg)
-        self.image_encoder = MODELS.build(image_encoder)
-        self.text_encoder = MODELS.build(text_encoder)
-        self.losses = build_losses(losses)
-        self.label_key = label_key
+        self.image_encoder = self.build_part(image_encoder, ImageTower,
+                                             'image_encoder')
+        self.text_encoder = self.build_part(text_encoder, TextTower,
+                                            'text_encoder')
+        self.setup_losses(losses, logit_scale)
         self.pretrained = parse_pretrained(pretrained)
-        self._check_compatible()
-
-    def _check_compatible(self) -> None:
-        img_dim = getattr(self.image_encoder, 'embed_dim', None)
-        txt_dim = getattr(self.text_encoder, 'embed_dim', None)
-        if img_dim is not None and txt_dim is not None and img_dim != txt_dim:
-            raise ValueError(f'image embed_dim {img_dim} != text embed_dim '
-                             f'{txt_dim}')
-        ctx = getattr(self.text_encoder, 'context_length', None)
-        tok_ctx = getattr(self.tokenizer, 'context_length', None)
-        if ctx is not None and tok_ctx is not None and tok_ctx > ctx:
-            raise ValueError(f'tokenizer context_length {tok_ctx} exceeds the '
-                             f'text tower context_length {ctx}')
-        vocab = getattr(self.text_encoder, 'vocab_size', None)
-        tok_vocab = getattr(self.tokenizer, 'vocab_size', None)
-        if vocab is not None and tok_vocab is not None and tok_vocab > vocab:
-            raise ValueError(f'tokenizer vocab_size {tok_vocab} exceeds the '
-                             f'text tower vocab_size {vocab}')
+        require_equal(type(self).__name__, 'embedding dims',
+                      **{'image_encoder.embed_dim': self.image_encoder.embed_dim,
+                         'text_encoder.embed_dim': self.text_encoder.embed_dim})
+        self.check_tokenizer(self.text_encoder)
 
     # ----------------------------------------------------------- encoders
     def encode_image(self, images: torch.Tensor) -> dict:
@@ -128,21 +93,6 @@ class CLIPRetriever(BaseRetriever):
     def encode_tokens(self, input_ids: torch.Tensor,
                       attention_mask: torch.Tensor) -> dict:
         return self.text_encoder(input_ids, attention_mask)
-
-    # -------------------------------------------------------------- train
-    def loss(self, inputs: torch.Tensor,
-             data_samples: Sequence[DataSample]) -> Dict[str, torch.Tensor]:
-        """``loss_<name>`` for every configured loss."""
-        if not len(self.losses):
-            raise RuntimeError('CLIPRetriever has no losses configured')
-        img = self.image_embedding(self.encode_image(inputs))
-        txt = self.text_embedding(self.encode_text(
-            self.get_texts(data_samples)))
-        labels = self.get_labels(data_samples, self.label_key)
-        return {
-            f'loss_{name}': loss_fn(img, txt, labels)
-            for name, loss_fn in self.losses.items()
-        }
 
     # ------------------------------------------------------------ weights
     def init_weights(self) -> None:
@@ -244,18 +194,13 @@ class CLIPRetriever(BaseRetriever):
             logit_scale=parts['logit_scale'] if load_logit_scale else None)
 
     def _load_logit_scale(self, logit_scale: Optional[torch.Tensor]) -> bool:
-        """Copy a checkpoint ``logit_scale`` into learnable loss scales."""
-        if logit_scale is None:
+        """Copy a checkpoint ``logit_scale`` into the model's learnable
+        ``logit_scale`` (a fixed or absent one is left as configured)."""
+        param = self.logit_scale
+        if logit_scale is None or not isinstance(param, nn.Parameter):
             return False
-        loaded = False
-        for name, loss_fn in self.losses.items():
-            param = getattr(loss_fn, 'logit_scale', None)
-            if isinstance(param, nn.Parameter):
-                with torch.no_grad():
-                    param.copy_(logit_scale.reshape(param.shape))
-                loaded = True
-                print_log(
-                    f'CLIPRetriever: loss "{name}" logit_scale <- '
-                    f'{float(logit_scale.exp()):.4g} (exp)',
-                    logger='current')
-        return loaded
+        with torch.no_grad():
+            param.copy_(logit_scale.reshape(param.shape))
+        print_log(f'{type(self).__name__}: logit_scale <- '
+                  f'{float(logit_scale.exp()):.4g} (exp)', logger='current')
+        return True
