@@ -377,7 +377,10 @@ class RetrievalLoss(Protocol):
     ``uses_logit_scale``.  Class attributes, overridable per loss in the
     config (``inputs``, ``label_key``); a loss that declares none of them
     gets ``inputs=('img', 'txt')``, ``label_key='pid'``,
-    ``uses_logit_scale=False``.  After ``forward`` it may leave log
+    ``uses_logit_scale=False``.  An optional ``label_choices`` tuple names
+    the only label keys the loss is defined for (AffiliationLoss:
+    ``('label',)``, scene classes); another ``label_key`` is a build
+    error.  After ``forward`` it may leave log
     scalars (not losses) in a ``log_vars`` dict.
     """
 

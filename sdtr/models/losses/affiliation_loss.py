@@ -83,6 +83,9 @@ class AffiliationLoss(OwnOrModelScale, nn.Module):
     default_name = 'affil'
     inputs = ('img', 'txt')
     label_key = 'label'
+    #: scene classes only: identities (``pid``/``image_id``) make every
+    #: centre a single pair and the loss a second InfoNCE (a build error)
+    label_choices = ('label', )
 
     def __init__(self,
                  temperature: Optional[float] = None,

@@ -61,6 +61,8 @@ class LossSpec(NamedTuple):
     inputs: Tuple[str, ...]
     label_key: Optional[str]
     uses_logit_scale: bool
+    #: the label keys the loss is defined for (None: any training label)
+    label_choices: Optional[Tuple[str, ...]] = None
 
 
 def build_losses(losses) -> Tuple[nn.ModuleDict, Dict[str, LossSpec]]:
@@ -108,7 +110,8 @@ def build_losses(losses) -> Tuple[nn.ModuleDict, Dict[str, LossSpec]]:
             inputs=(inputs, ) if isinstance(inputs, str) else tuple(inputs),
             label_key=overrides.get(
                 'label_key', getattr(loss, 'label_key', DEFAULT_LOSS_LABEL)),
-            uses_logit_scale=bool(getattr(loss, 'uses_logit_scale', False)))
+            uses_logit_scale=bool(getattr(loss, 'uses_logit_scale', False)),
+            label_choices=getattr(loss, 'label_choices', None))
         built[name] = loss
     return built, specs
 
@@ -298,6 +301,12 @@ class BaseRetriever(LogitScaleMixin, BaseModel, metaclass=ABCMeta):
                     f'{what} needs label {spec.label_key!r}, training samples '
                     f'provide {self.train_labels} (or label_key=None: each '
                     'pair its own class)')
+            if spec.label_choices is not None and \
+                    spec.label_key not in spec.label_choices:
+                raise ValueError(
+                    f'{what} is given label_key={spec.label_key!r}, expected '
+                    f'one of {tuple(spec.label_choices)} (the labels it is '
+                    'defined for; see its docstring)')
             if spec.uses_logit_scale and self.logit_scale is None:
                 raise ValueError(
                     f'{what} has no temperature of its own and uses the '
