@@ -142,6 +142,9 @@ class BaseRetriever(LogitScaleMixin, BaseModel, metaclass=ABCMeta):
     #: (docs/architecture.md#data-samples)
     train_labels: Tuple[str, ...] = ('pid', 'image_id', 'label',
                                      'sample_idx')
+    #: names of the terms :meth:`extra_losses` returns (``loss_<name>``);
+    #: a configured loss may not take one of them
+    extra_loss_names: Tuple[str, ...] = ()
 
     def __init__(self,
                  tokenizer: Union[dict, object],
@@ -290,6 +293,11 @@ class BaseRetriever(LogitScaleMixin, BaseModel, metaclass=ABCMeta):
         by = type(self).__name__
         for name, spec in self.loss_specs.items():
             what = f'{by}: loss {name!r} ({type(self.losses[name]).__name__})'
+            if name in self.extra_loss_names:
+                raise ValueError(
+                    f'{what}: {name!r} is the name of a term of '
+                    f'{by}.extra_losses {self.extra_loss_names}; rename the '
+                    'configured loss')
             missing = [k for k in spec.inputs if k not in self.train_features]
             if missing:
                 raise ValueError(
@@ -398,6 +406,53 @@ class BaseRetriever(LogitScaleMixin, BaseModel, metaclass=ABCMeta):
                 raise ValueError(
                     f'log scalar {key!r} contains "loss": mmengine would add '
                     'it to the training loss; rename the loss or the scalar')
+
+    # ------------------------------------------------------ checkpoints
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        """Load checkpoints saved before the model owned the logit scale.
+
+        Such checkpoints hold the learnable scale of each contrastive loss
+        as ``losses.<name>.logit_scale``; a loss that now uses the model's
+        scale (:attr:`LossSpec.uses_logit_scale`) has none, so its old key
+        becomes the model's ``logit_scale`` (several such losses must agree,
+        else the checkpoint is ambiguous and refused).  A loss that keeps a
+        temperature of its own keeps its key.  Applies to old sdtr
+        checkpoints, ``tools/model_converters`` outputs of earlier versions
+        and ``load_from`` alike (docs/architecture.md#losses-and-the-
+        training-loop).
+        """
+        self.upgrade_logit_scale_keys(state_dict, prefix)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    def upgrade_logit_scale_keys(self, state_dict: dict,
+                                 prefix: str = '') -> List[str]:
+        """Move ``losses.<name>.logit_scale`` to ``logit_scale`` in place
+        (see :meth:`_load_from_state_dict`); returns the moved keys."""
+        new_key = prefix + 'logit_scale'
+        if not isinstance(self.logit_scale, nn.Parameter):
+            return []  # no learnable model scale: nothing stored there
+        old = [f'{prefix}losses.{name}.logit_scale'
+               for name, spec in self.loss_specs.items()
+               if spec.uses_logit_scale]
+        old = [k for k in old if k in state_dict]
+        if not old:
+            return []
+        values = [state_dict[k] for k in old]
+        if new_key in state_dict:
+            values.append(state_dict[new_key])
+        if any(not torch.equal(v.reshape(-1), values[0].reshape(-1))
+               for v in values[1:]):
+            listed = ', '.join(
+                f'{k}={float(v.reshape(-1)[0]):.6g}'
+                for k, v in zip(old + [new_key], values))
+            raise ValueError(
+                f'{type(self).__name__}: the checkpoint holds different '
+                f'logit scales ({listed}) but the model has one '
+                '`logit_scale` shared by these losses')
+        state_dict.setdefault(new_key, values[0])
+        for k in old:
+            del state_dict[k]
+        return old
 
     # -------------------------------------------------------------- modes
     def extract_feat(self,

@@ -110,6 +110,7 @@ class EKLSRRetriever(CLIPRetriever):
 
     train_features = CLIPRetriever.train_features + ('img_klsf',
                                                      'txt_klsf')
+    extra_loss_names = ('klr_text', 'klr_image')
 
     def __init__(self,
                  image_encoder: dict,

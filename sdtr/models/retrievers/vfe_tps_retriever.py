@@ -74,6 +74,8 @@ class VFETPSRetriever(CLIPRetriever):
         init_cfg (dict, optional): mmengine init config.
     """
 
+    extra_loss_names = ('mim', )
+
     def __init__(self,
                  image_encoder: dict,
                  text_encoder: dict,
