@@ -25,7 +25,7 @@ from ..interfaces import ImageTower, TextTower, require_equal
 from ..utils.clip_checkpoint import (CheckpointMismatchError,
                                      load_clip_state_dict, parse_pretrained,
                                      split_clip_state_dict)
-from .base import BaseRetriever, build_losses  # noqa: F401 (build_losses)
+from .base import BaseRetriever
 
 _IMAGE_OPTIONS = ('interpolation', 'antialias', 'old_grid_size')
 _TEXT_OPTIONS = ('text_pos_resize', )
