@@ -186,9 +186,11 @@ class BaseRetriever(LogitScaleMixin, BaseModel, metaclass=ABCMeta):
         """The tokenizer's ids and lengths fit the text tower (both declare
         ``context_length`` and ``vocab_size``)."""
         by = type(self).__name__
-        for what in ('context_length', 'vocab_size'):
-            tok, tower = getattr(self.tokenizer, what), getattr(
-                text_encoder, what)
+        tokenizer = self.tokenizer
+        for what, tok, tower in (
+                ('context_length', tokenizer.context_length,
+                 text_encoder.context_length),
+                ('vocab_size', tokenizer.vocab_size, text_encoder.vocab_size)):
             if tok > tower:
                 raise ValueError(f'{by}: tokenizer {what} {tok} exceeds the '
                                  f'text tower {what} {tower}')

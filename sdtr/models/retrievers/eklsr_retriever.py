@@ -214,7 +214,8 @@ class EKLSRRetriever(CLIPRetriever):
         require_equal(by, 'codes (visual-token vocabularies)', **{
             'image_klr_head.vocab_size': head.num_classes,
             'target_generator.vocab_size': self.target_generator.vocab_size})
-        pre_mean = getattr(self.data_preprocessor, 'mean', None)  # optional
+        # a normalising preprocessor registers a `mean` buffer
+        pre_mean = dict(self.data_preprocessor.named_buffers()).get('mean')
         gen_mean = self.target_generator.mean
         if isinstance(pre_mean, torch.Tensor) and pre_mean.numel() == 3 and \
                 not pre_mean.is_meta and not torch.allclose(
@@ -369,4 +370,5 @@ class EKLSRRetriever(CLIPRetriever):
             text_valid=txt['valid'],
             input_ids=txt_out_ids,
             # optional: the token layout of the tower, for plotting
-            grid_size=tuple(getattr(self.image_encoder, 'grid_size', ())))
+            grid_size=tuple(self.image_encoder.grid_size) if isinstance(
+                self.image_encoder, PatchImageTower) else ())
