@@ -81,9 +81,9 @@ class CLIPRetriever(BaseRetriever):
                                             'text_encoder')
         self.setup_losses(losses, logit_scale)
         self.pretrained = parse_pretrained(pretrained)
-        require_equal(type(self).__name__, 'embedding dims',
-                      **{'image_encoder.embed_dim': self.image_encoder.embed_dim,
-                         'text_encoder.embed_dim': self.text_encoder.embed_dim})
+        require_equal(type(self).__name__, 'embedding dims', **{
+            'image_encoder.embed_dim': self.image_encoder.embed_dim,
+            'text_encoder.embed_dim': self.text_encoder.embed_dim})
         self.check_tokenizer(self.text_encoder)
 
     # ----------------------------------------------------------- encoders

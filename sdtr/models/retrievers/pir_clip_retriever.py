@@ -25,9 +25,10 @@ both terms configured in ``losses`` (``itc``: ``InfoNCELoss``, ``affil``:
 the model's learnable, clamped CLIP logit scale :math:`s` (as released) and
 the affiliation loss reads the scene labels (the ``label`` field of the data
 samples, from the image file names) because it declares
-``label_key='label'``.  Ablations of PIR Table III: ``instruction_encoder=None``
-with a plain ``CLIPVisionTransformer`` removes the soft-belief ViT
-("S-PAE"), ``losses=dict(affil=None)`` removes the affiliation loss.  The
+``label_key='label'``.  Ablations of PIR Table III:
+``instruction_encoder=None`` with a plain ``CLIPVisionTransformer`` removes
+the soft-belief ViT ("S-PAE"), ``losses=dict(affil=None)`` removes the
+affiliation loss.  The
 released ``ClipLoss`` uses one-hot targets (the other captions of the same
 image in a batch are negatives): ``losses=dict(itc=dict(label_key=None))``.
 """
@@ -77,7 +78,8 @@ class PIRCLIPRetriever(CLIPRetriever):
             require(self.image_encoder, InstructedImageTower, 'image_encoder',
                     by)
             require_equal(by, 'instruction widths', **{
-                'instruction_encoder.out_dim': self.instruction_encoder.out_dim,
+                'instruction_encoder.out_dim':
+                self.instruction_encoder.out_dim,
                 'image_encoder.width': self.image_encoder.width})
         elif isinstance(self.image_encoder, InstructedImageTower):
             raise ValueError(f'{by}: image_encoder '

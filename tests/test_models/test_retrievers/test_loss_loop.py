@@ -17,7 +17,8 @@ from sdtr.models.losses import AffiliationLoss, InfoNCELoss
 from sdtr.models.retrievers import BaseRetriever
 from sdtr.registry import MODELS
 
-CFG = Path(__file__).resolve().parents[3] / 'configs/_base_/models/clip_tiny.py'
+REPO = Path(__file__).resolve().parents[3]
+CFG = REPO / 'configs/_base_/models/clip_tiny.py'
 CAPTIONS = ['a red car parked near a tree', 'two planes at the airport',
             'many boats in the harbour', 'a white building beside a road']
 
