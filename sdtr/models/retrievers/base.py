@@ -423,13 +423,16 @@ class BaseRetriever(LogitScaleMixin, BaseModel, metaclass=ABCMeta):
         and ``load_from`` alike (docs/architecture.md#losses-and-the-
         training-loop).
         """
-        self.upgrade_logit_scale_keys(state_dict, prefix)
+        self.upgrade_state_dict(state_dict, prefix)
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
-    def upgrade_logit_scale_keys(self, state_dict: dict,
+    def upgrade_state_dict(self, state_dict: dict,
                                  prefix: str = '') -> List[str]:
-        """Move ``losses.<name>.logit_scale`` to ``logit_scale`` in place
-        (see :meth:`_load_from_state_dict`); returns the moved keys."""
+        """Rewrite the keys of older checkpoint layouts in place; returns
+        the keys it moved.  Today: ``losses.<name>.logit_scale`` ->
+        ``logit_scale`` (see :meth:`_load_from_state_dict`).  Also called by
+        ``StrictLoadHook`` before it compares a ``load_from`` checkpoint
+        with the model."""
         new_key = prefix + 'logit_scale'
         if not isinstance(self.logit_scale, nn.Parameter):
             return []  # no learnable model scale: nothing stored there

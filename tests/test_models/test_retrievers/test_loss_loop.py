@@ -146,7 +146,7 @@ def test_a_loss_with_its_own_temperature_keeps_its_key():
     assert keys == ['logit_scale', 'losses.affil.logit_scale']
     assert model.losses.affil.get_logit_scale().item() == pytest.approx(20.)
     sd = model.state_dict()
-    assert model.upgrade_logit_scale_keys(dict(sd)) == []
+    assert model.upgrade_state_dict(dict(sd)) == []
     _build(losses=losses).load_state_dict(sd, strict=True)
 
 
@@ -155,3 +155,20 @@ def test_parts_checked_against_their_interface():
                        match='CLIPRetriever: image_encoder Linear does not '
                        'implement ImageTower .*missing embed_dim'):
         _build(image_encoder=nn.Linear(2, 2))
+
+
+def test_old_checkpoint_through_strict_load_from(tmp_path):
+    """``load_from`` / ``tools/test.py`` check keys in StrictLoadHook before
+    mmengine copies them: the old layout passes and lands in the model."""
+    from mmengine.runner import Runner
+
+    from sdtr.engine.hooks import StrictLoadHook
+    old = _build(losses=SHARED).state_dict()
+    old['losses.itc.logit_scale'] = old.pop('logit_scale').clone().fill_(2.5)
+    path = str(tmp_path / 'old.pth')
+    torch.save(dict(state_dict=old), path)
+    runner = Runner(model=_build(losses=SHARED), work_dir=str(tmp_path / 'w'),
+                    default_hooks=dict(strict=dict(type=StrictLoadHook)),
+                    default_scope='sdtr', experiment_name=f'old-{id(path)}')
+    runner.load_checkpoint(path)
+    assert runner.model.logit_scale.item() == 2.5
