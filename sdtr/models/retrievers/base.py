@@ -294,41 +294,45 @@ class BaseRetriever(LogitScaleMixin, BaseModel, metaclass=ABCMeta):
     def _check_loss_specs(self) -> None:
         by = type(self).__name__
         for name, spec in self.loss_specs.items():
-            what = f'{by}: loss {name!r} ({type(self.losses[name]).__name__})'
-            if name in self.extra_loss_names:
-                raise ValueError(
-                    f'{what}: {name!r} is the name of a term of '
-                    f'{by}.extra_losses {self.extra_loss_names}; rename the '
-                    'configured loss')
-            missing = [k for k in spec.inputs if k not in self.train_features]
-            if missing:
-                raise ValueError(
-                    f'{what} takes features {spec.inputs}, this retriever '
-                    f'provides {self.train_features} (missing {missing})')
-            if spec.label_key is not None and \
-                    spec.label_key not in self.train_labels:
-                raise ValueError(
-                    f'{what} needs label {spec.label_key!r}, training samples '
-                    f'provide {self.train_labels} (or label_key=None: each '
-                    'pair its own class)')
-            if spec.label_choices is not None and \
-                    spec.label_key not in spec.label_choices:
-                raise ValueError(
-                    f'{what} is given label_key={spec.label_key!r}, expected '
-                    f'one of {tuple(spec.label_choices)} (the labels it is '
-                    'defined for; see its docstring)')
-            if spec.uses_logit_scale and self.logit_scale is None:
-                raise ValueError(
-                    f'{what} has no temperature of its own and uses the '
-                    'model\'s logit scale, but the model has none: set '
-                    'model.logit_scale=dict(init_temperature=0.07) or give '
-                    'the loss a temperature')
+            problems = self._loss_spec_problems(name, spec)
+            if problems:
+                raise ValueError(f'{by}: loss {name!r} '
+                                 f'({type(self.losses[name]).__name__}) '
+                                 + problems[0])
         users = [n for n, s in self.loss_specs.items() if s.uses_logit_scale]
         if self.logit_scale is not None and not users:
             raise ValueError(
                 f'{by}: logit_scale is configured but no loss uses it (every '
                 f'loss of {list(self.losses)} has its own temperature); set '
                 'logit_scale=None')
+
+    def _loss_spec_problems(self, name: str, spec: LossSpec) -> List[str]:
+        """What is wrong with how loss ``name`` would be called (one
+        sentence each, empty when nothing is)."""
+        missing = [k for k in spec.inputs if k not in self.train_features]
+        checks = (
+            (name in self.extra_loss_names,
+             f'is named like a term of {type(self).__name__}.extra_losses '
+             f'{self.extra_loss_names}; rename the configured loss'),
+            (bool(missing),
+             f'takes features {spec.inputs}, this retriever provides '
+             f'{self.train_features} (missing {missing})'),
+            (spec.label_key is not None
+             and spec.label_key not in self.train_labels,
+             f'needs label {spec.label_key!r}, training samples provide '
+             f'{self.train_labels} (or label_key=None: each pair its own '
+             'class)'),
+            (spec.label_choices is not None
+             and spec.label_key not in (spec.label_choices or ()),
+             f'is given label_key={spec.label_key!r}, expected one of '
+             f'{tuple(spec.label_choices or ())} (the labels it is defined '
+             'for; see its docstring)'),
+            (spec.uses_logit_scale and self.logit_scale is None,
+             'has no temperature of its own and uses the model\'s logit '
+             'scale, but the model has none: set model.logit_scale=dict('
+             'init_temperature=0.07) or give the loss a temperature'),
+        )
+        return [message for failed, message in checks if failed]
 
     def forward_train(self, inputs: torch.Tensor,
                       data_samples: Sequence[DataSample]) -> dict:
