@@ -88,7 +88,7 @@ def test_tiny_config_has_the_baseline_budget(kind):
                 'train_dataloader', 'val_dataloader', 'val_evaluator',
                 'randomness', 'auto_scale_lr'):
         assert ours[key] == base[key], key
-    for key in ('image_encoder', 'text_encoder', 'losses', 'label_key'):
+    for key in ('image_encoder', 'text_encoder', 'losses', 'logit_scale'):
         assert ours.model[key] == base.model[key], key
     assert ours.model.tokenizer.context_length == \
         base.model.tokenizer.context_length

@@ -142,7 +142,7 @@ def test_converter_released_layout_loads_strictly(tmp_path):
     assert torch.equal(model.image_encoder.proj, clip.visual.proj)
     assert torch.equal(model.text_encoder.token_embedding.weight,
                        clip.token_embedding.weight)
-    assert torch.equal(model.losses.itc.logit_scale, clip.logit_scale)
+    assert torch.equal(model.logit_scale, clip.logit_scale)
     # the command-line tool writes an mmengine checkpoint
     src, dst = tmp_path / 'PIR-CLIP.pt', tmp_path / 'sdtr.pth'
     torch.save(ckpt, src)

@@ -55,7 +55,9 @@ def test_all_configs_parse_with_intended_switches():
     assert soft.belief == dict(type='SoftBelief', rank_mode='paper')
     base = cfgs['pir-itr-baseline_swin-t-bert_2xb128_rsitmd-pir.py'].model
     assert base.spatial_pae is None and base.temporal_pae is None
-    assert set(base.losses) == {'itc'} and base.instruction_encoder is None
+    # `affil=None` drops the inherited affiliation loss (build_losses)
+    assert {k for k, v in base.losses.items() if v is not None} == {'itc'}
+    assert base.losses.affil is None and base.instruction_encoder is None
     assert cfgs['pir-itr-s-pae-al_swin-t-bert_2xb128_rsitmd-pir.py'
                 ].model.temporal_pae is None
     for k in (10, 20, 30, 50):

@@ -108,12 +108,14 @@ def test_ablation_configs_build():
         cfg = Config.fromfile(str(REPO / 'configs/vfe_tps' / name))
         mim = cfg.model.get('mim_head')
         assert (mim.type if mim else None) == head, name
-        assert sorted(cfg.model.get('calibration_losses') or {}) == calib
+        # the calibration terms are losses of the one loop, after CMPM
+        losses = {k: v for k, v in cfg.model.losses.items() if v is not None}
+        assert sorted(losses) == sorted(['cmpm'] + calib), name
         # build the auxiliary parts alone (the towers are built above)
         if mim:
             MODELS.build(dict(mim, visual_dim=512, text_dim=512,
                               patch_size=16))
             gen = cfg.model.mask_generator
             assert (gen.mode == 'drop') == (mim.type == 'MAEHead'), name
-        for loss in (cfg.model.get('calibration_losses') or {}).values():
-            MODELS.build(loss)
+        for key in calib:
+            MODELS.build(losses[key])

@@ -14,7 +14,7 @@ released key               sdtr key
 text tower keys            ``text_encoder.*`` (``token_embedding``,
                            ``positional_embedding``, ``transformer``,
                            ``ln_final``, ``text_projection``)
-``logit_scale``            ``losses.itc.logit_scale``
+``logit_scale``            ``logit_scale`` (the model's, docs/architecture.md)
 =========================  ==============================================
 
 Any other key is an error (nothing is dropped silently).  The output is an
@@ -67,8 +67,7 @@ RELEASED_CFG_OPTIONS = {
 }
 
 
-def convert_pir_clip(state_dict: Dict[str, torch.Tensor],
-                     contrastive_loss_name: str = 'itc'
+def convert_pir_clip(state_dict: Dict[str, torch.Tensor]
                      ) -> 'OrderedDict[str, torch.Tensor]':
     """Map released PIR-CLIP keys to sdtr ``PIRCLIPRetriever`` keys.
 
@@ -92,7 +91,7 @@ def convert_pir_clip(state_dict: Dict[str, torch.Tensor],
             if key.startswith(TEXT_PREFIXES):
                 out['text_encoder.' + key] = value
             elif key == 'logit_scale':
-                out[f'losses.{contrastive_loss_name}.logit_scale'] = value
+                out['logit_scale'] = value
             else:
                 unknown.append(key)
     if unknown:

@@ -17,8 +17,8 @@ VFE-TPS key                          sdtr key
 ``image_ln_post.*``                  ``mim_head.ln_post.*``
 ``decoder.0.*`` (1x1 conv)           ``mim_head.decoder.decoder.0.*``
 ``classifier.*`` (``id``/``gi2id``)  dropped, or ``--classifier-to PREFIX``
-                                     (e.g. ``calibration_losses.visual_id.
-                                     classifier`` for ``gi2id``)
+                                     (e.g. ``losses.visual_id.classifier``
+                                     for ``gi2id``)
 IRRA MLM branch, ITM branch          dropped and listed (not in the paper)
 (``*_itm``, ``mlp_itm``),
 ``gToken2id``

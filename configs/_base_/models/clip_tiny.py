@@ -28,7 +28,8 @@ model = dict(
         embed_dim=128,
         act='quick_gelu'),
     tokenizer=dict(type='CLIPTokenizer', context_length=32),
-    losses=dict(itc=dict(type='InfoNCELoss', temperature=0.07,
-                         learnable=True)),
-    label_key='pid',
+    # InfoNCE over pid positives on the model's logit scale (open_clip's
+    # learnable `logit_scale`, init 1/0.07, clamped at 100)
+    losses=dict(itc=dict(type='InfoNCELoss')),
+    logit_scale=dict(init_temperature=0.07, learnable=True, max_scale=100.),
 )

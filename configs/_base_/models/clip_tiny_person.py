@@ -7,4 +7,5 @@ model = dict(
     image_encoder=dict(image_size=(96, 32)),
     losses=dict(itc=dict(type='InfoNCELoss', temperature=0.02,
                          learnable=False)),
+    logit_scale=None,  # the loss has its own (fixed) temperature
 )

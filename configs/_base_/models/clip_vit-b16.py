@@ -25,9 +25,10 @@ model = dict(
         act='quick_gelu'),
     tokenizer=dict(type='CLIPTokenizer', context_length=77),
     # remote sensing: pid == image_id, so the 5 captions of an image in a
-    # batch are all positives of it.
-    losses=dict(itc=dict(type='InfoNCELoss', temperature=0.07,
-                         learnable=True)),
-    label_key='pid',
+    # batch are all positives of it (InfoNCE's label_key='pid').  The loss
+    # uses the model's logit scale (open_clip's learnable `logit_scale`,
+    # loaded from the checkpoint).
+    losses=dict(itc=dict(type='InfoNCELoss')),
+    logit_scale=dict(init_temperature=0.07, learnable=True, max_scale=100.),
     pretrained=dict(checkpoint='openclip:ViT-B-16/openai'),
 )

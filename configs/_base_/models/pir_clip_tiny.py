@@ -3,7 +3,8 @@
 # 8, width 128, 3 layers; text width 128, context 32), a tiny CLIP
 # ModifiedResNet instruction encoder (one bottleneck per stage, stem width 8,
 # attention pool -> 64) mapped 64 -> 128 (the ViT width), the soft belief in
-# the paper reading and the affiliation loss on CLIP's logit scale.
+# the paper reading and the affiliation loss (scene labels) on the model's
+# logit scale, which the contrastive loss of clip_tiny.py uses too.
 _base_ = ['./clip_tiny.py']
 
 model = dict(
@@ -20,7 +21,5 @@ model = dict(
         # trained from scratch here (no AID/RN50 weights), so not frozen
         freeze_trunk=False),
     text_neck=None,
-    affiliation_loss=dict(type='AffiliationLoss', t2i_mode='paper'),
-    share_logit_scale=True,
-    scene_label_key='label',
+    losses=dict(affil=dict(type='AffiliationLoss', t2i_mode='paper')),
 )

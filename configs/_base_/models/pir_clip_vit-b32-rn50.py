@@ -2,7 +2,8 @@
 # tokens (after ln_pre) are re-weighted by the soft belief against an
 # instruction embedding from a CLIP ModifiedResNet-50 (attention pool -> 512,
 # linear 512 -> 768), the instruction token prepended; plain CLIP text tower;
-# contrastive + affiliation loss on the same (learnable, clamped) scale.
+# contrastive + affiliation loss (scene labels) on the model's learnable,
+# clamped logit scale (loaded from the CLIP checkpoint).
 #
 # Weights: the ViT and text towers from OpenAI's ViT-B/32 (any open_clip-format
 # ViT-B/32 works: RemoteCLIP, GeoRSCLIP -> change `pretrained.checkpoint`);
@@ -32,7 +33,10 @@
 #   text_neck=dict(type='TemporalPAE', dim=512)  optional T-PAE on the text
 #                                   tokens (not in the release, nor in the
 #                                   paper's 189M parameter count)
-#   affiliation_loss=None           drops the affiliation loss
+#   losses=dict(affil=None)         drops the affiliation loss
+#   losses=dict(itc=dict(label_key=None))  one-hot contrastive targets as the
+#                                   released ClipLoss (the other captions of
+#                                   the image in the batch are negatives)
 model = dict(
     type='PIRCLIPRetriever',
     image_encoder=dict(
@@ -59,13 +63,10 @@ model = dict(
         context_length=77,
         act='quick_gelu'),
     tokenizer=dict(type='CLIPTokenizer', context_length=77),
-    losses=dict(itc=dict(type='InfoNCELoss', temperature=0.07,
-                         learnable=True)),
-    label_key='pid',
+    losses=dict(
+        itc=dict(type='InfoNCELoss'),
+        affil=dict(type='AffiliationLoss', t2i_mode='paper', loss_weight=1.0)),
+    logit_scale=dict(init_temperature=0.07, learnable=True, max_scale=100.),
     text_neck=None,
-    affiliation_loss=dict(type='AffiliationLoss', t2i_mode='paper',
-                          loss_weight=1.0),
-    share_logit_scale=True,
-    scene_label_key='label',
     pretrained=dict(checkpoint='openclip:ViT-B-32/openai'),
 )

@@ -3,8 +3,10 @@
 # -> 1 + 7x7 = 50 tokens of 768; BERT-base (uncased) -> all tokens; a frozen
 # ResNet-50 scene classifier (AID, RSP weights) -> 2048-d prior; all mapped
 # to 512.  Hard belief keeps 40 of the 50 tokens; Spatial-PAE 2 steps,
-# Temporal-PAE 3 steps, 8 heads, dropout 0.2; contrastive + affiliation
-# loss, temperatures 0.07 (learnable), centre factor 1.
+# Temporal-PAE 3 steps, 8 heads, dropout 0.2; contrastive loss (positives:
+# the captions of the image) on the model's logit scale + affiliation loss
+# (scene labels) with its own temperature as released, both 0.07
+# (learnable), centre factor 1.
 #
 # Files (not downloaded; put them under data/pretrained/ or override):
 #   swin_tiny_patch4_window7_224_22k.pth   Microsoft Swin-T release
@@ -45,10 +47,9 @@ model = dict(
                       dropout=0.2),
     embed_dim=512,
     losses=dict(
-        itc=dict(type='InfoNCELoss', temperature=0.07, learnable=True),
+        itc=dict(type='InfoNCELoss', label_key='image_id'),
         affil=dict(type='AffiliationLoss', temperature=0.07,
                    t2i_mode='paper', loss_weight=1.0)),
-    label_key='image_id',
-    loss_label_keys=dict(affil='label'),
+    logit_scale=dict(init_temperature=0.07, learnable=True, max_scale=100.),
     text_padding_mask=True,
 )

@@ -38,8 +38,7 @@ model = dict(
                       dropout=0.2),
     embed_dim=128,
     losses=dict(
-        itc=dict(type='InfoNCELoss', temperature=0.07, learnable=True),
+        itc=dict(type='InfoNCELoss', label_key='image_id'),
         affil=dict(type='AffiliationLoss', temperature=0.07)),
-    label_key='image_id',
-    loss_label_keys=dict(affil='label'),
+    logit_scale=dict(init_temperature=0.07, learnable=True, max_scale=100.),
 )

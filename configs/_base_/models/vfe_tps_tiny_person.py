@@ -11,9 +11,9 @@ model = dict(
     type='VFETPSRetriever',
     losses=dict(
         _delete_=True,
-        cmpm=dict(type='CMPMLoss', mode='paper', temperature=0.02)),
-    calibration_losses=dict(
+        cmpm=dict(type='CMPMLoss', mode='paper', temperature=0.02),
         isgvfc=dict(type='ISGVFCLoss', num_samples=20, temperature=0.02)),
+    logit_scale=None,  # both losses have their own temperature
     mim_head=dict(
         type='TGMIMHead',
         embed_dims=128,

@@ -12,13 +12,14 @@ _base_ = ['./clip_vit-b16_person.py']
 
 model = dict(
     type='VFETPSRetriever',
-    # cross-modal global alignment (§3.3), instead of the baseline's InfoNCE
     losses=dict(
         _delete_=True,
-        cmpm=dict(type='CMPMLoss', mode='paper', temperature=0.02)),
-    # identity-supervised global visual feature calibration (§3.2.2)
-    calibration_losses=dict(
+        # cross-modal global alignment (§3.3)
+        cmpm=dict(type='CMPMLoss', mode='paper', temperature=0.02),
+        # identity-supervised global visual feature calibration (§3.2.2),
+        # on the global visual features only (ISGVFCLoss.inputs = ('img',))
         isgvfc=dict(type='ISGVFCLoss', num_samples=20, temperature=0.02)),
+    logit_scale=None,  # both losses have their own temperature
     # text-guided masked image modelling (§3.2.1)
     mim_head=dict(
         type='TGMIMHead',

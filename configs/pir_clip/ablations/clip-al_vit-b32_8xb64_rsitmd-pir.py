@@ -8,7 +8,5 @@ model = dict(
     type='PIRCLIPRetriever',
     instruction_encoder=None,
     text_neck=None,
-    affiliation_loss=dict(type='AffiliationLoss', t2i_mode='paper',
-                          loss_weight=1.0),
-    share_logit_scale=True,
-    scene_label_key='label')
+    losses=dict(affil=dict(type='AffiliationLoss', t2i_mode='paper',
+                           loss_weight=1.0)))

@@ -13,7 +13,6 @@ model = dict(
     text_encoder=dict(type='CLIPTextTransformer', arch='ViT-B-32',
                       context_length=77, act='quick_gelu'),
     tokenizer=dict(type='CLIPTokenizer', context_length=77),
-    losses=dict(itc=dict(type='InfoNCELoss', temperature=0.07,
-                         learnable=True)),
-    label_key='pid',
+    losses=dict(itc=dict(type='InfoNCELoss')),
+    logit_scale=dict(init_temperature=0.07, learnable=True, max_scale=100.),
     pretrained=dict(checkpoint='openclip:ViT-B-32/openai'))

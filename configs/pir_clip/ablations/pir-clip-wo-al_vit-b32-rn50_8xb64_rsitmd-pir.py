@@ -4,4 +4,4 @@
 # row, which the paper does not state).
 _base_ = ['../pir-clip_vit-b32-rn50_8xb64_rsitmd-pir.py']
 
-model = dict(affiliation_loss=None)
+model = dict(losses=dict(affil=None))

@@ -11,6 +11,4 @@ model = dict(
     belief=None,
     spatial_pae=None,
     temporal_pae=None,
-    losses=dict(_delete_=True, itc=dict(type='InfoNCELoss',
-                                        temperature=0.07)),
-    loss_label_keys=dict(_delete_=True))
+    losses=dict(affil=None))

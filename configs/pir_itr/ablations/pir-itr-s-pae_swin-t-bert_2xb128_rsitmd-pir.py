@@ -4,6 +4,5 @@
 _base_ = ['../pir-itr_swin-t-bert_2xb128_rsitmd-pir.py']
 model = dict(
     temporal_pae=None,
-    losses=dict(_delete_=True, itc=dict(type='InfoNCELoss', temperature=0.07)),
-    loss_label_keys=dict(_delete_=True),
+    losses=dict(affil=None),
 )

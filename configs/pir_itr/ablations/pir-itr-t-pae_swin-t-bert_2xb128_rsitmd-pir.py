@@ -6,6 +6,5 @@ model = dict(
     instruction_encoder=None,
     belief=None,
     spatial_pae=None,
-    losses=dict(_delete_=True, itc=dict(type='InfoNCELoss', temperature=0.07)),
-    loss_label_keys=dict(_delete_=True),
+    losses=dict(affil=None),
 )

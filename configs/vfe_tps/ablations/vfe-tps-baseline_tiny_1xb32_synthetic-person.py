@@ -4,4 +4,4 @@
 #   python tools/train.py configs/vfe_tps/ablations/vfe-tps-baseline_tiny_1xb32_synthetic-person.py
 _base_ = ['../vfe-tps_tiny_1xb32_synthetic-person.py']
 
-model = dict(mim_head=None, calibration_losses=None)
+model = dict(mim_head=None, losses=dict(isgvfc=None))

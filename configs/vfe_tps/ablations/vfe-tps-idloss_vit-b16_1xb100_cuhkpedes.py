@@ -5,7 +5,7 @@
 _base_ = ['../vfe-tps_vit-b16_1xb100_cuhkpedes.py']
 
 model = dict(
-    calibration_losses=dict(
-        _delete_=True,
+    losses=dict(
+        isgvfc=None,
         visual_id=dict(type='VisualIDLoss', in_channels=512,
                        num_classes=11003)))

@@ -13,9 +13,8 @@
 _base_ = ['../vfe-tps_vit-b16_1xb100_cuhkpedes.py']
 
 model = dict(
-    losses=dict(cmpm=dict(mode='irra')),
-    calibration_losses=dict(isgvfc=dict(num_samples=None,
-                                        memory_size=65536)),
+    losses=dict(cmpm=dict(mode='irra'),
+                isgvfc=dict(num_samples=None, memory_size=65536)),
     mim_head=dict(text_guided=False, use_key_padding_mask=False,
                   loss_weight=10.0),
     mask_generator=dict(mode='token'),

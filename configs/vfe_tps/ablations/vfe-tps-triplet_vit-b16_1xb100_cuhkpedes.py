@@ -7,6 +7,6 @@
 _base_ = ['../vfe-tps_vit-b16_1xb100_cuhkpedes.py']
 
 model = dict(
-    calibration_losses=dict(
-        _delete_=True,
+    losses=dict(
+        isgvfc=None,
         triplet=dict(type='IdentityTripletLoss', margin=0.3)))

@@ -9,9 +9,11 @@ from sdtr.registry import MODELS
 class ExampleConvImageEncoder(BaseModule):
     """A small convolutional image tower, written outside sdtr.
 
-    It follows sdtr's image-tower interface: ``forward(images)`` returns
-    ``dict(global=[B, D], tokens=[B, 1 + N, D])`` where the first token is the
-    global feature and the others are the cells of the last feature map.
+    It implements sdtr's ``ImageTower`` interface
+    (``sdtr/models/interfaces.py``): an ``embed_dim`` and ``forward(images)``
+    returning ``dict(global=[B, D], tokens=[B, 1 + N, D])`` where the first
+    token is the global feature and the others are the cells of the last
+    feature map.
 
     Args:
         embed_dim (int): output feature size.
@@ -20,6 +22,7 @@ class ExampleConvImageEncoder(BaseModule):
 
     def __init__(self, embed_dim=128, widths=(32, 64, 128), init_cfg=None):
         super().__init__(init_cfg=init_cfg)
+        self.embed_dim = embed_dim  # the ImageTower interface
         layers, c_in = [], 3
         for c_out in widths:
             layers += [

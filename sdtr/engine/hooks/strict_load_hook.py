@@ -73,6 +73,17 @@ class StrictLoadHook(Hook):
         state_dict = holder['state_dict'] if holder else checkpoint
         model = runner.model.module if is_model_wrapper(
             runner.model) else runner.model
+        from sdtr.models.retrievers import BaseRetriever
+        if isinstance(model, BaseRetriever):
+            # older key layouts the model still reads (docs/architecture.md
+            # #losses-and-the-training-loop)
+            moved = [k for prefix in ('', 'module.')
+                     for k in model.upgrade_state_dict(state_dict, prefix)]
+            if moved:
+                shown = ', '.join(moved[:5]) + (
+                    f' (+{len(moved) - 5} more)' if len(moved) > 5 else '')
+                runner.logger.info(f'{what} {source}: old layout, moved '
+                                   f'{shown}')
         # the names mmengine will use (its default revise_keys)
         names = OrderedDict((re.sub(r'^module\.', '', k), k)
                             for k in state_dict)

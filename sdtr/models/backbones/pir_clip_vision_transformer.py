@@ -93,7 +93,7 @@ class PIRCLIPVisionTransformer(CLIPVisionTransformer):
         x = self.patch_dropout(x)
         x = self.ln_pre(x)
         y = instruction.to(x.dtype)
-        x, belief = self.belief(x, y, return_belief=True)
+        x, belief, _ = self.belief(x, y)  # a BeliefOutput
         x = torch.cat([y.unsqueeze(1), x], dim=1)
         x = self.transformer(x)
         x = self.ln_post(x)

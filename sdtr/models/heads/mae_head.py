@@ -24,16 +24,16 @@ implemented: the paper compares methods that predict raw pixels.
 from typing import Optional, Sequence
 
 import torch
-from mmengine.model import BaseModule
 from mmpretrain.models.utils import build_2d_sincos_position_embedding
 from open_clip.transformer import LayerNorm, Transformer
 from torch import nn
 
 from sdtr.registry import MODELS
+from .base_mim_head import BaseMIMHead
 
 
 @MODELS.register_module()
-class MAEHead(BaseModule):
+class MAEHead(BaseMIMHead):
     """Lightweight MAE pixel decoder over visible-patch encoder tokens.
 
     Args:
@@ -49,7 +49,6 @@ class MAEHead(BaseModule):
         init_cfg (dict, optional): mmengine init config.
     """
 
-    text_guided = False
     requires_visible_only = True
 
     def __init__(self,
@@ -65,17 +64,13 @@ class MAEHead(BaseModule):
                      channel=3),
                  loss_weight: float = 1.0,
                  init_cfg: Optional[dict] = None):
-        super().__init__(init_cfg=init_cfg)
-        self.visual_dim = visual_dim
-        self.patch_size = patch_size
+        super().__init__(visual_dim, patch_size, loss, loss_weight, init_cfg)
         self.decoder_embed_dims = decoder_embed_dims
-        self.loss_weight = loss_weight
         self.decoder_embed = nn.Linear(visual_dim, decoder_embed_dims)
         self.mask_token = nn.Parameter(torch.zeros(1, 1, decoder_embed_dims))
         self.decoder = Transformer(decoder_embed_dims, num_layers, num_heads)
         self.norm = LayerNorm(decoder_embed_dims)
         self.pred = nn.Linear(decoder_embed_dims, patch_size**2 * 3)
-        self.loss_module = MODELS.build(loss)
 
     def init_weights(self) -> None:
         super().init_weights()
@@ -126,14 +121,3 @@ class MAEHead(BaseModule):
         P = self.patch_size
         x = x.reshape(B, h, w, P, P, 3).permute(0, 5, 1, 3, 2, 4)
         return x.reshape(B, 3, h * P, w * P)
-
-    def loss(self, pred: torch.Tensor, target: torch.Tensor,
-             pixel_mask: torch.Tensor) -> torch.Tensor:
-        """Masked-pixel reconstruction loss times ``loss_weight``."""
-        if pred.shape != target.shape:
-            raise ValueError(f'prediction {tuple(pred.shape)} and target '
-                             f'{tuple(target.shape)} differ')
-        if pixel_mask.sum() == 0:
-            raise ValueError('the pixel mask hides no pixel')
-        return self.loss_weight * self.loss_module(pred, target,
-                                                   pixel_mask.to(pred.dtype))

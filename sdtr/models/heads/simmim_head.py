@@ -18,15 +18,15 @@ accepted and ignored.
 from typing import Optional, Sequence
 
 import torch
-from mmengine.model import BaseModule
 from mmpretrain.models.necks import SimMIMLinearDecoder
 from torch import nn
 
 from sdtr.registry import MODELS
+from .base_mim_head import BaseMIMHead
 
 
 @MODELS.register_module()
-class SimMIMHead(BaseModule):
+class SimMIMHead(BaseMIMHead):
     """Linear pixel decoder on the encoder's patch tokens.
 
     Args:
@@ -39,8 +39,6 @@ class SimMIMHead(BaseModule):
         init_cfg (dict, optional): mmengine init config.
     """
 
-    text_guided = False
-
     def __init__(self,
                  visual_dim: int = 512,
                  patch_size: int = 16,
@@ -52,13 +50,9 @@ class SimMIMHead(BaseModule):
                      channel=3),
                  loss_weight: float = 1.0,
                  init_cfg: Optional[dict] = None):
-        super().__init__(init_cfg=init_cfg)
-        self.visual_dim = visual_dim
-        self.patch_size = patch_size
+        super().__init__(visual_dim, patch_size, loss, loss_weight, init_cfg)
         self.num_prefix_tokens = num_prefix_tokens
-        self.loss_weight = loss_weight
         self.decoder = SimMIMLinearDecoder(visual_dim, patch_size)
-        self.loss_module = MODELS.build(loss)
 
     def init_weights(self) -> None:
         super().init_weights()
@@ -81,14 +75,3 @@ class SimMIMHead(BaseModule):
                 f'{self.visual_dim}')
         x = visual_tokens[:, self.num_prefix_tokens:]
         return self.decoder(x.transpose(1, 2).reshape(B, C, h, w))
-
-    def loss(self, pred: torch.Tensor, target: torch.Tensor,
-             pixel_mask: torch.Tensor) -> torch.Tensor:
-        """Masked-pixel reconstruction loss times ``loss_weight``."""
-        if pred.shape != target.shape:
-            raise ValueError(f'prediction {tuple(pred.shape)} and target '
-                             f'{tuple(target.shape)} differ')
-        if pixel_mask.sum() == 0:
-            raise ValueError('the pixel mask hides no pixel')
-        return self.loss_weight * self.loss_module(pred, target,
-                                                   pixel_mask.to(pred.dtype))

@@ -55,17 +55,17 @@ for 384x128 crops with P=16).
 from typing import Optional, Sequence
 
 import torch
-from mmengine.model import BaseModule
 from mmpretrain.models.necks import SimMIMLinearDecoder
 from open_clip.transformer import LayerNorm, Transformer
 from torch import nn
 
 from sdtr.registry import MODELS
+from .base_mim_head import BaseMIMHead
 from ..utils.clip_arch import ACTIVATIONS, act_layer
 
 
 @MODELS.register_module()
-class TGMIMHead(BaseModule):
+class TGMIMHead(BaseMIMHead):
     """Cross-attention + transformer + pixel-shuffle reconstruction head.
 
     Args:
@@ -110,7 +110,7 @@ class TGMIMHead(BaseModule):
                  loss_weight: float = 1.0,
                  act: str = 'quick_gelu',
                  init_cfg: Optional[dict] = None):
-        super().__init__(init_cfg=init_cfg)
+        super().__init__(visual_dim, patch_size, loss, loss_weight, init_cfg)
         if act not in ACTIVATIONS:
             raise ValueError(f'TGMIMHead: act must be one of {ACTIVATIONS}, '
                              f'got {act!r}')
@@ -119,15 +119,12 @@ class TGMIMHead(BaseModule):
                              f'num_heads {num_heads}')
         if in_channels != 3:
             raise ValueError('the pixel-shuffle decoder predicts 3 channels')
-        self.visual_dim = visual_dim
         self.text_dim = text_dim
-        self.patch_size = patch_size
         self.embed_dims = embed_dims
         self.num_layers = num_layers
         self.text_guided = text_guided
         self.use_key_padding_mask = use_key_padding_mask
         self.num_prefix_tokens = num_prefix_tokens
-        self.loss_weight = loss_weight
         self.act = act
 
         self.visual_proj = nn.Identity() if visual_dim == embed_dims else \
@@ -143,7 +140,6 @@ class TGMIMHead(BaseModule):
             act_layer=act_layer(act)) if num_layers > 0 else None
         self.ln_post = LayerNorm(embed_dims)
         self.decoder = SimMIMLinearDecoder(embed_dims, patch_size)
-        self.loss_module = MODELS.build(loss)
 
     def init_weights(self) -> None:
         """IRRA's cross-former init; xavier decoder with zero bias."""
@@ -213,19 +209,3 @@ class TGMIMHead(BaseModule):
         x = self.ln_post(x)[:, self.num_prefix_tokens:]
         x = x.transpose(1, 2).reshape(B, self.embed_dims, h, w)
         return self.decoder(x)
-
-    def loss(self, pred: torch.Tensor, target: torch.Tensor,
-             pixel_mask: torch.Tensor) -> torch.Tensor:
-        """Eq. 3: pixel loss over masked pixels only, times ``loss_weight``.
-
-        Args:
-            pred, target (Tensor): ``[B, 3, H, W]``.
-            pixel_mask (Tensor): ``[B, 1, H, W]``, 1 on masked pixels.
-        """
-        if pred.shape != target.shape:
-            raise ValueError(f'prediction {tuple(pred.shape)} and target '
-                             f'{tuple(target.shape)} differ')
-        if pixel_mask.sum() == 0:
-            raise ValueError('the pixel mask hides no pixel')
-        return self.loss_weight * self.loss_module(pred, target,
-                                                   pixel_mask.to(pred.dtype))

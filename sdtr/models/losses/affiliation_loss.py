@@ -32,14 +32,15 @@ Centres are computed over the **global** batch (features all-gathered with
 gradient by :func:`sdtr.models.utils.gather_with_grad`); the released code
 computes them per rank before gathering (``local_centers=True``).
 
-Temperature: a learnable :math:`\\log s` initialised to :math:`\\log(1/0.07)`
-and clamped to :math:`[0, \\log 100]` (the parametrisation of
-:class:`InfoNCELoss`; the released PIR-ITR divides by an unclamped raw
-:math:`\\tau`).  When ``logit_scale`` (already exponentiated, as CLIP's) is
-passed to :meth:`forward` it replaces the loss's own scale (PIR-CLIP shares
-CLIP's scale).
+Scale (docs/architecture.md#losses-and-the-training-loop): by default the
+model's logit scale, passed by the retriever as ``logit_scale`` (PIR-CLIP:
+the CLIP scale the contrastive loss uses too).  With a ``temperature`` of its
+own the loss keeps a learnable :math:`\\log s` initialised to
+:math:`\\log(1/\\tau)` and clamped to :math:`[0, \\log 100]` (PIR-ITR's
+second temperature; the released PIR-ITR divides by an unclamped raw
+:math:`\\tau`).  Labels: the scene ``label`` of each sample
+(``label_key='label'``), never the identities.
 """
-import math
 from typing import Optional
 
 import torch
@@ -48,6 +49,7 @@ from torch import nn
 
 from sdtr.registry import MODELS
 from ..utils.distributed import gather_no_grad, gather_with_grad
+from .utils import OwnOrModelScale
 
 T2I_MODES = ('paper', 'released_pir_itr')
 
@@ -60,28 +62,37 @@ def class_centres(feats: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
 
 
 @MODELS.register_module()
-class AffiliationLoss(nn.Module):
+class AffiliationLoss(OwnOrModelScale, nn.Module):
     """Cluster-wise affiliation loss of PIR.
 
     Args:
-        temperature (float): initial temperature :math:`\\tau` (0.07).
-        learnable_temperature (bool): learn :math:`\\log(1/\\tau)`.
+        temperature (float, optional): None (default) = use the model's
+            logit scale; else the initial temperature :math:`\\tau` of a
+            scale of the loss's own (0.07 in PIR-ITR).
+        learnable (bool, optional): learn the own scale (default True);
+            only with ``temperature``.
         t2i_mode (str): ``'paper'`` or ``'released_pir_itr'`` (the
             transposed text-to-image term of the released PIR-ITR).
         local_centers (bool): compute centres per rank before gathering (as
             released) instead of over the global batch.
-        max_logit_scale (float): upper clamp of the learnable scale.
+        max_logit_scale (float, optional): upper clamp of the own learnable
+            scale (100); only with ``temperature``.
         loss_weight (float): multiplier (``center_factor`` = 1 in PIR).
     """
 
     default_name = 'affil'
+    inputs = ('img', 'txt')
+    label_key = 'label'
+    #: scene classes only: identities (``pid``/``image_id``) make every
+    #: centre a single pair and the loss a second InfoNCE (a build error)
+    label_choices = ('label', )
 
     def __init__(self,
-                 temperature: float = 0.07,
-                 learnable_temperature: bool = True,
+                 temperature: Optional[float] = None,
+                 learnable: Optional[bool] = None,
                  t2i_mode: str = 'paper',
                  local_centers: bool = False,
-                 max_logit_scale: float = 100.,
+                 max_logit_scale: Optional[float] = None,
                  loss_weight: float = 1.0):
         super().__init__()
         if t2i_mode not in T2I_MODES:
@@ -89,20 +100,8 @@ class AffiliationLoss(nn.Module):
                              f'{t2i_mode!r}')
         self.t2i_mode = t2i_mode
         self.local_centers = local_centers
-        self.learnable_temperature = learnable_temperature
-        self.max_log_scale = math.log(max_logit_scale)
         self.loss_weight = loss_weight
-        init = torch.tensor(math.log(1.0 / temperature))
-        if learnable_temperature:
-            self.logit_scale = nn.Parameter(init)
-        else:
-            self.register_buffer('logit_scale', init, persistent=False)
-
-    def get_logit_scale(self) -> torch.Tensor:
-        """Own scale :math:`s = \\exp(\\mathrm{clamp}(\\log s))`."""
-        if self.learnable_temperature:
-            return self.logit_scale.clamp(0, self.max_log_scale).exp()
-        return self.logit_scale.exp()
+        self.init_scale(temperature, learnable, max_logit_scale)
 
     def forward(self,
                 img_feats: torch.Tensor,
@@ -115,8 +114,9 @@ class AffiliationLoss(nn.Module):
             img_feats (Tensor): ``[B, D]`` image embeddings of this rank.
             txt_feats (Tensor): ``[B, D]`` matched text embeddings.
             scene_labels (Tensor): ``[B]`` scene class ids (>= 0).
-            logit_scale (Tensor, optional): exp'd scale used instead of the
-                loss's own.
+            logit_scale (Tensor, optional): the model's exp'd scale
+                (required without an own ``temperature``, refused with
+                one).
         """
         if img_feats.shape != txt_feats.shape or img_feats.dim() != 2:
             raise ValueError(
@@ -144,8 +144,7 @@ class AffiliationLoss(nn.Module):
             all_labels = gather_no_grad(labels)
             c_img = class_centres(all_img, all_labels)
             c_txt = class_centres(all_txt, all_labels)
-        scale = self.get_logit_scale() if logit_scale is None else \
-            logit_scale
+        scale = self.resolve_scale(logit_scale)
         target = torch.arange(all_img.shape[0], device=img.device)
         loss_i2t = F.cross_entropy(scale * all_img @ c_txt.t(), target)
         t2i = scale * all_txt @ c_img.t()

@@ -56,6 +56,8 @@ class CMPMLoss(nn.Module):
     """
 
     default_name = 'cmpm'
+    inputs = ('img', 'txt')
+    label_key = 'pid'
 
     def __init__(self,
                  mode: str = 'paper',

@@ -42,6 +42,8 @@ class IDLoss(nn.Module):
     """
 
     default_name = 'id'
+    inputs = ('img', 'txt')
+    label_key = 'pid'
 
     def __init__(self,
                  in_channels: int,

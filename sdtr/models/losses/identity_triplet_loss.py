@@ -45,6 +45,8 @@ class IdentityTripletLoss(nn.Module):
     """
 
     default_name = 'triplet'
+    inputs = ('img', )
+    label_key = 'pid'
 
     def __init__(self,
                  margin: Optional[float] = 0.3,

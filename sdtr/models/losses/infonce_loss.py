@@ -15,63 +15,63 @@ positives, :math:`q_{ij} = y_{ij} / \\sum_k y_{ik}`, and
 
 (Radford et al., 2021, Fig. 3; with one positive per row this is CLIP's loss,
 with several it is the multi-positive form used by PIR-ITR's contrastive
-loss).  ``s`` is either learnable, stored as :math:`\\log s` initialised to
-:math:`\\log(1/0.07)` and clamped to :math:`[0, \\log 100]` in the forward as
-open_clip clamps it after every step, or fixed (e.g. ``1/0.02 = 50`` for
-IRRA's ITC baseline).
+loss).
+
+Scale: by default the model's logit scale ``s`` (open_clip: one learnable
+:math:`\\log s` on the model, clamped to :math:`[0, \\log 100]`), passed by
+the retriever as ``logit_scale``; with a ``temperature`` of its own the loss
+keeps a learnable or fixed scale (e.g. ``temperature=0.02, learnable=False``:
+IRRA's fixed ``1/0.02 = 50``).  See docs/architecture.md#losses-and-the-
+training-loop.  ``label_key=None`` in the config gives one-hot targets (only
+the matched pair is positive, open_clip's ``ClipLoss``).
 """
-import math
+from typing import Optional
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from sdtr.registry import MODELS
-from .utils import gather_pairs, positive_mask, prepare_labels, \
-    soft_cross_entropy
+from .utils import (OwnOrModelScale, gather_pairs, positive_mask,
+                    prepare_labels, soft_cross_entropy)
 
 
 @MODELS.register_module()
-class InfoNCELoss(nn.Module):
+class InfoNCELoss(OwnOrModelScale, nn.Module):
     """CLIP contrastive loss with multi-positive targets.
 
     Args:
-        temperature (float): initial (learnable) or fixed temperature
-            :math:`\\tau`; the logit scale is :math:`1/\\tau`.
-        learnable (bool): learn :math:`\\log(1/\\tau)` (parameter
-            ``logit_scale``, open_clip's name and parametrisation).
-        max_logit_scale (float): upper clamp of the scale (100).
+        temperature (float, optional): None (default) = use the model's
+            logit scale; else the initial (learnable) or fixed temperature
+            :math:`\\tau` of a scale of the loss's own (``1/\\tau``).
+        learnable (bool, optional): learn the own scale (parameter
+            ``logit_scale``); default True; only with ``temperature``.
+        max_logit_scale (float, optional): upper clamp of the own learnable
+            scale (100); only with ``temperature``.
         local_loss (bool): score only local rows against global columns.
         loss_weight (float): multiplier of the loss.
     """
 
     default_name = 'itc'
+    inputs = ('img', 'txt')
+    label_key = 'pid'
 
     def __init__(self,
-                 temperature: float = 0.07,
-                 learnable: bool = True,
-                 max_logit_scale: float = 100.,
+                 temperature: Optional[float] = None,
+                 learnable: Optional[bool] = None,
+                 max_logit_scale: Optional[float] = None,
                  local_loss: bool = False,
                  loss_weight: float = 1.0):
         super().__init__()
-        self.learnable = learnable
-        self.max_log_scale = math.log(max_logit_scale)
+        self.init_scale(temperature, learnable, max_logit_scale)
         self.local_loss = local_loss
         self.loss_weight = loss_weight
-        init = torch.tensor(math.log(1.0 / temperature))
-        if learnable:
-            self.logit_scale = nn.Parameter(init)
-        else:
-            self.register_buffer('logit_scale', init, persistent=False)
-
-    def get_logit_scale(self) -> torch.Tensor:
-        """:math:`s = \\exp(\\mathrm{clamp}(\\log s, 0, \\log s_{max}))`."""
-        if self.learnable:
-            return self.logit_scale.clamp(0, self.max_log_scale).exp()
-        return self.logit_scale.exp()
 
     def forward(self, img_feats: torch.Tensor, txt_feats: torch.Tensor,
-                labels=None) -> torch.Tensor:
+                labels=None,
+                logit_scale: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Eq. above; ``logit_scale`` is the model's exp'd scale (required
+        without an own ``temperature``, refused with one)."""
         img = F.normalize(img_feats, dim=-1)
         txt = F.normalize(txt_feats, dim=-1)
         labels = prepare_labels(labels, img.shape[0], img.device)
@@ -79,11 +79,13 @@ class InfoNCELoss(nn.Module):
             img, txt, labels, self.local_loss)
         targets = positive_mask(r_lab, a_lab, img.dtype)
         targets = targets / targets.sum(dim=1, keepdim=True)
-        scale = self.get_logit_scale()
+        scale = self.resolve_scale(logit_scale)
         loss_i2t = soft_cross_entropy(scale * r_img @ a_txt.t(), targets)
         loss_t2i = soft_cross_entropy(scale * r_txt @ a_img.t(), targets)
         return self.loss_weight * 0.5 * (loss_i2t + loss_t2i)
 
     def extra_repr(self) -> str:
-        return (f'learnable={self.learnable}, local_loss={self.local_loss}, '
+        scale = 'model' if self.uses_logit_scale else (
+            'own, learnable' if self.learnable_scale else 'own, fixed')
+        return (f'logit_scale={scale}, local_loss={self.local_loss}, '
                 f'loss_weight={self.loss_weight}')

@@ -77,6 +77,8 @@ class ISGVFCLoss(nn.Module):
     """
 
     default_name = 'isgvfc'
+    inputs = ('img', )  # global visual features only (eq. 4)
+    label_key = 'pid'
 
     def __init__(self,
                  num_samples: Optional[int] = 20,

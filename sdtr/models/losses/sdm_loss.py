@@ -35,6 +35,8 @@ class SDMLoss(nn.Module):
     """
 
     default_name = 'sdm'
+    inputs = ('img', 'txt')
+    label_key = 'pid'
 
     def __init__(self,
                  temperature: float = 0.02,

@@ -23,6 +23,8 @@ class VisualIDLoss(IDLoss):
     """
 
     default_name = 'visual_id'
+    inputs = ('img', )
+    label_key = 'pid'
 
     def forward(self, img_feats: torch.Tensor,
                 labels: torch.Tensor) -> torch.Tensor:

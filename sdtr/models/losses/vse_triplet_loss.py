@@ -35,6 +35,8 @@ class VSETripletLoss(nn.Module):
     """
 
     default_name = 'triplet'
+    inputs = ('img', 'txt')
+    label_key = 'pid'
 
     def __init__(self,
                  margin: float = 0.2,

@@ -7,7 +7,8 @@ A retriever maps images and captions into one embedding space:
 * :meth:`encode_text` ``(texts: list[str]) -> dict(global=[B,D],
   tokens=[B,L,D], attention_mask=[B,L], input_ids=[B,L])``; captions are
   tokenised inside the model by a tokenizer from ``TOKENIZERS``;
-* :meth:`loss` ``(inputs, data_samples) -> dict[str, Tensor]``;
+* :meth:`loss` ``(inputs, data_samples) -> dict[str, Tensor]``: the one
+  training loop of every method (below);
 * :meth:`predict` ``(inputs, data_samples) -> list[DataSample]``, each with
   ``img_feat [D]`` and ``text_feats [n_i, D]``, the L2-normalised retrieval
   embeddings
@@ -22,19 +23,107 @@ A retriever maps images and captions into one embedding space:
 Methods whose retrieval embedding is not the plain global feature (e.g. a
 fusion of global and local features) override :meth:`image_embedding` and
 :meth:`text_embedding`; :meth:`predict` and the losses then use them.
+
+Training (docs/architecture.md#losses-and-the-training-loop).  A method
+computes its features once in :meth:`forward_train` (a dict of named
+features: ``img``, ``txt`` retrieval embeddings, ``img_out``, ``txt_out``
+encoder outputs, plus whatever it declares in :attr:`train_features`); each
+configured loss declares the features it takes (``inputs``), the metainfo
+label it needs (``label_key``) and whether it uses the model's logit scale
+(``uses_logit_scale``), checked when the model is built; method-specific
+terms come from :meth:`extra_losses`.  The model owns at most one logit
+scale (``logit_scale``, open_clip's parameter) that every loss without a
+temperature of its own uses.
 """
 from abc import ABCMeta, abstractmethod
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
 from mmengine.model import BaseModel
 from mmpretrain.structures import DataSample
+from torch import nn
 
 from sdtr.registry import MODELS, TOKENIZERS
+from ..interfaces import Tokenizer, require
+from ..losses.utils import LogitScaleMixin
+
+#: what a loss that declares nothing takes (docs/architecture.md)
+DEFAULT_LOSS_INPUTS = ('img', 'txt')
+DEFAULT_LOSS_LABEL = 'pid'
+_UNSET = object()
 
 
-class BaseRetriever(BaseModel, metaclass=ABCMeta):
+class LossSpec(NamedTuple):
+    """How the loop calls one loss: ``loss(*feats[inputs], labels[label_key],
+    logit_scale=... if uses_logit_scale)``."""
+
+    inputs: Tuple[str, ...]
+    label_key: Optional[str]
+    uses_logit_scale: bool
+    #: the label keys the loss is defined for (None: any training label)
+    label_choices: Optional[Tuple[str, ...]] = None
+
+
+def build_losses(losses) -> Tuple[nn.ModuleDict, Dict[str, LossSpec]]:
+    """Build ``losses`` and resolve how each one is called.
+
+    ``losses`` may be one config (``dict(type=...)``), a list of configs
+    (named by each class's ``default_name``: ``itc``, ``sdm``, ``cmpm``,
+    ``id``...) or a dict ``{name: config}`` (a ``None`` value leaves that
+    loss out, so a derived config can drop an inherited one).  Each config
+    may override the loss's declared ``inputs`` and ``label_key``; a loss
+    class that declares none takes ``('img', 'txt')`` and ``'pid'``.
+
+    Returns:
+        tuple: ``nn.ModuleDict`` of the losses keyed by name, and the
+        :class:`LossSpec` of each.
+    """
+    if losses is None:
+        return nn.ModuleDict(), {}
+    if isinstance(losses, dict) and 'type' in losses:
+        losses = [losses]
+    if isinstance(losses, dict):
+        items = [(n, c) for n, c in losses.items() if c is not None]
+    else:
+        items = []
+        for cfg in losses:
+            name = _default_name(cfg)
+            base, i = name, 1
+            while any(name == n for n, _ in items):
+                i += 1
+                name = f'{base}{i}'
+            items.append((name, cfg))
+    built, specs = nn.ModuleDict(), {}
+    for name, cfg in items:
+        overrides = {}
+        if isinstance(cfg, dict):
+            cfg = dict(cfg)
+            for key in ('inputs', 'label_key'):
+                value = cfg.pop(key, _UNSET)
+                if value is not _UNSET:
+                    overrides[key] = value
+        loss = MODELS.build(cfg) if isinstance(cfg, dict) else cfg
+        inputs = overrides.get(
+            'inputs', getattr(loss, 'inputs', DEFAULT_LOSS_INPUTS))
+        specs[name] = LossSpec(
+            inputs=(inputs, ) if isinstance(inputs, str) else tuple(inputs),
+            label_key=overrides.get(
+                'label_key', getattr(loss, 'label_key', DEFAULT_LOSS_LABEL)),
+            uses_logit_scale=bool(getattr(loss, 'uses_logit_scale', False)),
+            label_choices=getattr(loss, 'label_choices', None))
+        built[name] = loss
+    return built, specs
+
+
+def _default_name(cfg) -> str:
+    cls = MODELS.get(cfg['type']) if isinstance(cfg, dict) else type(cfg)
+    if cls is None:
+        raise KeyError(f'loss type {cfg["type"]!r} is not registered')
+    return getattr(cls, 'default_name', cls.__name__.lower())
+
+
+class BaseRetriever(LogitScaleMixin, BaseModel, metaclass=ABCMeta):
     """Base class of image-text retrievers.
 
     Args:
@@ -42,7 +131,20 @@ class BaseRetriever(BaseModel, metaclass=ABCMeta):
         data_preprocessor (dict | nn.Module, optional): defaults to
             ``RetrievalDataPreprocessor`` (CLIP mean/std, BGR to RGB).
         init_cfg (dict, optional): mmengine init config.
+
+    A subclass builds its parts, then calls :meth:`setup_losses` with its
+    ``losses`` and ``logit_scale`` arguments.
     """
+
+    #: features :meth:`forward_train` returns (losses may take any of them)
+    train_features: Tuple[str, ...] = ('img', 'txt', 'img_out', 'txt_out')
+    #: metainfo fields of a training sample a loss may take as labels
+    #: (docs/architecture.md#data-samples)
+    train_labels: Tuple[str, ...] = ('pid', 'image_id', 'label',
+                                     'sample_idx')
+    #: names of the terms :meth:`extra_losses` returns (``loss_<name>``);
+    #: a configured loss may not take one of them
+    extra_loss_names: Tuple[str, ...] = ()
 
     def __init__(self,
                  tokenizer: Union[dict, object],
@@ -55,8 +157,9 @@ class BaseRetriever(BaseModel, metaclass=ABCMeta):
             data_preprocessor = MODELS.build(data_preprocessor)
         super().__init__(
             data_preprocessor=data_preprocessor, init_cfg=init_cfg)
-        self.tokenizer = TOKENIZERS.build(tokenizer) if isinstance(
-            tokenizer, dict) else tokenizer
+        self.tokenizer = require(
+            TOKENIZERS.build(tokenizer) if isinstance(tokenizer, dict) else
+            tokenizer, Tokenizer, 'tokenizer', type(self).__name__)
 
     # ------------------------------------------------------------ helpers
     @property
@@ -70,6 +173,28 @@ class BaseRetriever(BaseModel, metaclass=ABCMeta):
         tokens = self.tokenizer(list(texts))
         return {k: v.to(self._device) for k, v in tokens.items()}
 
+    def build_part(self, cfg, interface: type, role: str):
+        """Build a part from its config (or take a built one; None stays
+        None) and check it implements ``interface``
+        (:func:`~sdtr.models.interfaces.require`)."""
+        if cfg is None:
+            return None
+        part = MODELS.build(cfg) if isinstance(cfg, dict) else cfg
+        return require(part, interface, role, type(self).__name__)
+
+    def check_tokenizer(self, text_encoder) -> None:
+        """The tokenizer's ids and lengths fit the text tower (both declare
+        ``context_length`` and ``vocab_size``)."""
+        by = type(self).__name__
+        tokenizer = self.tokenizer
+        for what, tok, tower in (
+                ('context_length', tokenizer.context_length,
+                 text_encoder.context_length),
+                ('vocab_size', tokenizer.vocab_size, text_encoder.vocab_size)):
+            if tok > tower:
+                raise ValueError(f'{by}: tokenizer {what} {tok} exceeds the '
+                                 f'text tower {what} {tower}')
+
     @staticmethod
     def get_texts(data_samples: Sequence[DataSample]) -> List[str]:
         """The ``text`` of every (train-mode) sample."""
@@ -82,14 +207,16 @@ class BaseRetriever(BaseModel, metaclass=ABCMeta):
             texts.append(text)
         return texts
 
-    def get_labels(self, data_samples: Sequence[DataSample],
-                   key: str) -> torch.Tensor:
+    def get_labels(self, data_samples: Sequence[DataSample], key: str,
+                   needed_by: str = '') -> torch.Tensor:
         """LongTensor of metainfo ``key`` (e.g. ``pid``) of every sample."""
         values = []
         for ds in data_samples:
             value = ds.get(key, None)
             if value is None:
-                raise KeyError(f'data sample has no "{key}" label')
+                raise KeyError(f'data sample has no "{key}" label'
+                               f'{needed_by and " (needed by " + needed_by}'
+                               f'{needed_by and ")"}')
             values.append(int(value))
         return torch.tensor(values, dtype=torch.long, device=self._device)
 
@@ -130,12 +257,213 @@ class BaseRetriever(BaseModel, metaclass=ABCMeta):
         """Retrieval embedding (not normalised) from :meth:`encode_text`."""
         return text_out['global']
 
-    # -------------------------------------------------------------- modes
-    @abstractmethod
+    # -------------------------------------------------------------- train
+    def setup_losses(self, losses, logit_scale: Optional[dict]) -> None:
+        """Build the configured losses and the model's logit scale, and
+        check that every loss gets what it declares.
+
+        Args:
+            losses: see :func:`build_losses`.
+            logit_scale (dict, optional): the model's scale,
+                ``dict(init_temperature=0.07, learnable=True,
+                max_scale=100.)`` (open_clip's ``logit_scale``; an open_clip
+                checkpoint's value is loaded into it), or None when every
+                loss has a temperature of its own.
+
+        Raises:
+            ValueError: a loss takes a feature this retriever does not
+                compute, a label that is no training metainfo, or the
+                model's scale when there is none; or a scale no loss uses.
+        """
+        self.losses, self.loss_specs = build_losses(losses)
+        if logit_scale is None:
+            self.logit_scale = None
+        else:
+            cfg = dict(logit_scale)
+            unknown = set(cfg) - {'init_temperature', 'learnable',
+                                  'max_scale'}
+            if unknown:
+                raise TypeError(f'{type(self).__name__}: unknown logit_scale '
+                                f'options {sorted(unknown)} (init_temperature'
+                                ', learnable, max_scale)')
+            self.init_logit_scale(cfg.get('init_temperature', 0.07),
+                                  cfg.get('learnable', True),
+                                  cfg.get('max_scale', 100.))
+        self._check_loss_specs()
+
+    def _check_loss_specs(self) -> None:
+        by = type(self).__name__
+        for name, spec in self.loss_specs.items():
+            problems = self._loss_spec_problems(name, spec)
+            if problems:
+                raise ValueError(f'{by}: loss {name!r} '
+                                 f'({type(self.losses[name]).__name__}) '
+                                 + problems[0])
+        users = [n for n, s in self.loss_specs.items() if s.uses_logit_scale]
+        if self.logit_scale is not None and not users:
+            raise ValueError(
+                f'{by}: logit_scale is configured but no loss uses it (every '
+                f'loss of {list(self.losses)} has its own temperature); set '
+                'logit_scale=None')
+
+    def _loss_spec_problems(self, name: str, spec: LossSpec) -> List[str]:
+        """What is wrong with how loss ``name`` would be called (one
+        sentence each, empty when nothing is)."""
+        missing = [k for k in spec.inputs if k not in self.train_features]
+        checks = (
+            (name in self.extra_loss_names,
+             f'is named like a term of {type(self).__name__}.extra_losses '
+             f'{self.extra_loss_names}; rename the configured loss'),
+            (bool(missing),
+             f'takes features {spec.inputs}, this retriever provides '
+             f'{self.train_features} (missing {missing})'),
+            (spec.label_key is not None
+             and spec.label_key not in self.train_labels,
+             f'needs label {spec.label_key!r}, training samples provide '
+             f'{self.train_labels} (or label_key=None: each pair its own '
+             'class)'),
+            (spec.label_choices is not None
+             and spec.label_key not in (spec.label_choices or ()),
+             f'is given label_key={spec.label_key!r}, expected one of '
+             f'{tuple(spec.label_choices or ())} (the labels it is defined '
+             'for; see its docstring)'),
+            (spec.uses_logit_scale and self.logit_scale is None,
+             'has no temperature of its own and uses the model\'s logit '
+             'scale, but the model has none: set model.logit_scale=dict('
+             'init_temperature=0.07) or give the loss a temperature'),
+        )
+        return [message for failed, message in checks if failed]
+
+    def forward_train(self, inputs: torch.Tensor,
+                      data_samples: Sequence[DataSample]) -> dict:
+        """The features of a training batch, computed once for all losses.
+
+        Returns:
+            dict: ``img`` / ``txt`` ``[B, D]`` retrieval embeddings (not
+            normalised here), ``img_out`` / ``txt_out`` the
+            :meth:`encode_image` / :meth:`encode_text` outputs.  A method
+            that computes more overrides this and :attr:`train_features`.
+        """
+        img_out = self.encode_image(inputs)
+        img = self.image_embedding(img_out)
+        txt_out = self.encode_text(self.get_texts(data_samples))
+        txt = self.text_embedding(txt_out)
+        return dict(img=img, txt=txt, img_out=img_out, txt_out=txt_out)
+
+    def extra_losses(self, inputs: torch.Tensor,
+                     data_samples: Sequence[DataSample],
+                     feats: dict) -> Dict[str, torch.Tensor]:
+        """Method-specific terms (``loss_<name>``, already weighted) and log
+        scalars, computed after the configured losses from the same
+        ``feats`` (EKLSR's KLR, VFE-TPS's MIM).  None by default."""
+        return {}
+
     def loss(self, inputs: torch.Tensor,
              data_samples: Sequence[DataSample]) -> Dict[str, torch.Tensor]:
-        """Training losses of a batch of (image, caption) samples."""
+        """Training losses of a batch of (image, caption) samples.
 
+        ``loss_<name>`` of every configured loss in config order (called as
+        its :class:`LossSpec` says), each loss's log scalars as
+        ``<name>_<key>`` (a ``log_vars`` dict it leaves after ``forward``,
+        e.g. ``isgvfc_pos_frac``: logged, not summed), then
+        :meth:`extra_losses`.  mmengine sums the keys containing ``loss``.
+        """
+        feats = self.forward_train(inputs, data_samples)
+        missing = [k for k in self.train_features if k not in feats]
+        if missing:
+            raise RuntimeError(f'{type(self).__name__}.forward_train did not '
+                               f'return the declared features {missing}')
+        labels, out = {}, {}
+        for name, loss_fn in self.losses.items():
+            spec = self.loss_specs[name]
+            key = spec.label_key
+            if key is not None and key not in labels:
+                labels[key] = self.get_labels(data_samples, key,
+                                              f'loss {name!r}')
+            kwargs = {}
+            if spec.uses_logit_scale:
+                kwargs['logit_scale'] = self.get_logit_scale()
+            out[f'loss_{name}'] = loss_fn(*[feats[k] for k in spec.inputs],
+                                          labels.get(key), **kwargs)
+            for log_key, value in getattr(loss_fn, 'log_vars', {}).items():
+                out[f'{name}_{log_key}'] = torch.as_tensor(value).detach()
+        for key, value in self.extra_losses(inputs, data_samples,
+                                            feats).items():
+            if key in out:
+                raise ValueError(f'{type(self).__name__}: {key!r} comes from '
+                                 'a configured loss and from extra_losses; '
+                                 'rename the configured loss')
+            out[key] = value
+        self._check_output_keys(out)
+        return out
+
+    def _check_output_keys(self, out: dict) -> None:
+        """mmengine sums every key containing ``loss`` and logs keys ending
+        in ``lr`` as learning rates: log scalars must avoid the first, loss
+        names the second."""
+        if not any(k.startswith('loss_') for k in out):
+            raise RuntimeError(f'{type(self).__name__} has no losses '
+                               'configured')
+        for key in out:
+            if key.endswith('lr'):
+                raise ValueError(f'output key {key!r} ends in "lr": mmengine '
+                                 'would log it as a learning rate')
+            if 'loss' in key and not key.startswith('loss_'):
+                raise ValueError(
+                    f'log scalar {key!r} contains "loss": mmengine would add '
+                    'it to the training loss; rename the loss or the scalar')
+
+    # ------------------------------------------------------ checkpoints
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        """Load checkpoints saved before the model owned the logit scale.
+
+        Such checkpoints hold the learnable scale of each contrastive loss
+        as ``losses.<name>.logit_scale``; a loss that now uses the model's
+        scale (:attr:`LossSpec.uses_logit_scale`) has none, so its old key
+        becomes the model's ``logit_scale`` (several such losses must agree,
+        else the checkpoint is ambiguous and refused).  A loss that keeps a
+        temperature of its own keeps its key.  Applies to old sdtr
+        checkpoints, ``tools/model_converters`` outputs of earlier versions
+        and ``load_from`` alike (docs/architecture.md#losses-and-the-
+        training-loop).
+        """
+        self.upgrade_state_dict(state_dict, prefix)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    def upgrade_state_dict(self, state_dict: dict,
+                                 prefix: str = '') -> List[str]:
+        """Rewrite the keys of older checkpoint layouts in place; returns
+        the keys it moved.  Today: ``losses.<name>.logit_scale`` ->
+        ``logit_scale`` (see :meth:`_load_from_state_dict`).  Also called by
+        ``StrictLoadHook`` before it compares a ``load_from`` checkpoint
+        with the model."""
+        new_key = prefix + 'logit_scale'
+        if not isinstance(self.logit_scale, nn.Parameter):
+            return []  # no learnable model scale: nothing stored there
+        old = [f'{prefix}losses.{name}.logit_scale'
+               for name, spec in self.loss_specs.items()
+               if spec.uses_logit_scale]
+        old = [k for k in old if k in state_dict]
+        if not old:
+            return []
+        values = [state_dict[k] for k in old]
+        if new_key in state_dict:
+            values.append(state_dict[new_key])
+        if any(not torch.equal(v.reshape(-1), values[0].reshape(-1))
+               for v in values[1:]):
+            listed = ', '.join(
+                f'{k}={float(v.reshape(-1)[0]):.6g}'
+                for k, v in zip(old + [new_key], values))
+            raise ValueError(
+                f'{type(self).__name__}: the checkpoint holds different '
+                f'logit scales ({listed}) but the model has one '
+                '`logit_scale` shared by these losses')
+        state_dict.setdefault(new_key, values[0])
+        for k in old:
+            del state_dict[k]
+        return old
+
+    # -------------------------------------------------------------- modes
     def extract_feat(self,
                      inputs: Optional[torch.Tensor] = None,
                      data_samples: Optional[Sequence[DataSample]] = None

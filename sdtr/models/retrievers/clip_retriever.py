@@ -4,52 +4,26 @@ A dual encoder: an image tower and a text tower (open_clip-compatible CLIP
 towers) map an image and a caption to global embeddings :math:`g_v, g_t`;
 training minimises a weighted sum of matching losses
 
-.. math::  \\mathcal{L} = \\sum_k \\lambda_k\\, \\mathcal{L}_k(g_v, g_t, y)
+.. math::  \\mathcal{L} = \\sum_k \\lambda_k\\, \\mathcal{L}_k(g_v, g_t, y; s)
 
-over the batch, with positives defined by the label ``y`` (``pid``; equal
-to ``image_id`` for remote sensing): symmetric InfoNCE by default, IRRA's SDM
-and ID losses configurable.  Retrieval ranks by :math:`\\cos(g_v, g_t)`.
+over the batch, with positives defined by each loss's label ``y`` (``pid``;
+equal to ``image_id`` for remote sensing) and the model's logit scale ``s``
+(open_clip's learnable ``logit_scale``, loaded from the CLIP checkpoint):
+symmetric InfoNCE by default, IRRA's SDM and ID losses configurable.  The
+loss loop is :meth:`BaseRetriever.loss`.  Retrieval ranks by
+:math:`\\cos(g_v, g_t)`.
 """
 from typing import Dict, List, Optional, Sequence, Union
 
 import torch
-from mmpretrain.structures import DataSample
 from torch import nn
 
 from sdtr.registry import MODELS
+from ..interfaces import ImageTower, TextTower, require_equal
 from ..utils.checkpoint_loading import LoadReport, PretrainedMixin
 from ..utils.clip_checkpoint import (convert_clip_checkpoint,
                                      logit_scale_targets)
 from .base import BaseRetriever
-
-
-def build_losses(losses) -> nn.ModuleDict:
-    """Build ``losses`` into an ``nn.ModuleDict`` keyed by loss name.
-
-    ``losses`` may be one config (``dict(type=...)``), a list of configs
-    (named by each class's ``default_name``: ``itc``, ``sdm``, ``cmpm``,
-    ``id``) or a dict ``{name: config}``.
-    """
-    if losses is None:
-        return nn.ModuleDict()
-    if isinstance(losses, (dict, )) and 'type' in losses:
-        losses = [losses]
-    if isinstance(losses, dict):
-        items = list(losses.items())
-    else:
-        items = []
-        for cfg in losses:
-            loss = MODELS.build(cfg) if isinstance(cfg, dict) else cfg
-            name = getattr(loss, 'default_name', type(loss).__name__.lower())
-            base, i = name, 1
-            while any(name == n for n, _ in items):
-                i += 1
-                name = f'{base}{i}'
-            items.append((name, loss))
-    built = nn.ModuleDict()
-    for name, cfg in items:
-        built[name] = MODELS.build(cfg) if isinstance(cfg, dict) else cfg
-    return built
 
 
 @MODELS.register_module()
@@ -61,10 +35,13 @@ class CLIPRetriever(PretrainedMixin, BaseRetriever):
             (``CLIPVisionTransformer`` / ``CLIPModifiedResNet``).
         text_encoder (dict): text tower config (``CLIPTextTransformer``).
         tokenizer (dict): ``TOKENIZERS`` config (``CLIPTokenizer``).
-        losses (dict | list[dict]): see :func:`build_losses`; default
-            ``InfoNCELoss``.
-        label_key (str): metainfo field whose equality defines positives
-            (``'pid'``).
+        losses (dict | list[dict]): see
+            :func:`~sdtr.models.retrievers.base.build_losses`; default
+            ``InfoNCELoss`` on the model's scale with ``pid`` positives.
+        logit_scale (dict, optional): the model's logit scale
+            (``init_temperature``, ``learnable``, ``max_scale``), used by
+            every loss without a temperature of its own; None when there
+            is no such loss.
         pretrained (str | dict, optional): a CLIP checkpoint for both
             towers (read once), loaded strictly in :meth:`init_weights`:
             ``dict(checkpoint=<path, URL or openclip:<arch>/<tag>>,
@@ -85,7 +62,8 @@ class CLIPRetriever(PretrainedMixin, BaseRetriever):
                  tokenizer: dict = dict(type='CLIPTokenizer'),
                  losses: Union[dict, Sequence[dict]] = dict(
                      type='InfoNCELoss'),
-                 label_key: str = 'pid',
+                 logit_scale: Optional[dict] = dict(
+                     init_temperature=0.07, learnable=True, max_scale=100.),
                  pretrained: Union[str, dict, None] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
@@ -93,29 +71,16 @@ class CLIPRetriever(PretrainedMixin, BaseRetriever):
             tokenizer=tokenizer,
             data_preprocessor=data_preprocessor,
             init_cfg=init_cfg)
-        self.image_encoder = MODELS.build(image_encoder)
-        self.text_encoder = MODELS.build(text_encoder)
-        self.losses = build_losses(losses)
-        self.label_key = label_key
+        self.image_encoder = self.build_part(image_encoder, ImageTower,
+                                             'image_encoder')
+        self.text_encoder = self.build_part(text_encoder, TextTower,
+                                            'text_encoder')
+        self.setup_losses(losses, logit_scale)
         self.setup_pretrained(pretrained)
-        self._check_compatible()
-
-    def _check_compatible(self) -> None:
-        img_dim = getattr(self.image_encoder, 'embed_dim', None)
-        txt_dim = getattr(self.text_encoder, 'embed_dim', None)
-        if img_dim is not None and txt_dim is not None and img_dim != txt_dim:
-            raise ValueError(f'image embed_dim {img_dim} != text embed_dim '
-                             f'{txt_dim}')
-        ctx = getattr(self.text_encoder, 'context_length', None)
-        tok_ctx = getattr(self.tokenizer, 'context_length', None)
-        if ctx is not None and tok_ctx is not None and tok_ctx > ctx:
-            raise ValueError(f'tokenizer context_length {tok_ctx} exceeds the '
-                             f'text tower context_length {ctx}')
-        vocab = getattr(self.text_encoder, 'vocab_size', None)
-        tok_vocab = getattr(self.tokenizer, 'vocab_size', None)
-        if vocab is not None and tok_vocab is not None and tok_vocab > vocab:
-            raise ValueError(f'tokenizer vocab_size {tok_vocab} exceeds the '
-                             f'text tower vocab_size {vocab}')
+        require_equal(type(self).__name__, 'embedding dims', **{
+            'image_encoder.embed_dim': self.image_encoder.embed_dim,
+            'text_encoder.embed_dim': self.text_encoder.embed_dim})
+        self.check_tokenizer(self.text_encoder)
 
     # ----------------------------------------------------------- encoders
     def encode_image(self, images: torch.Tensor) -> dict:
@@ -124,21 +89,6 @@ class CLIPRetriever(PretrainedMixin, BaseRetriever):
     def encode_tokens(self, input_ids: torch.Tensor,
                       attention_mask: torch.Tensor) -> dict:
         return self.text_encoder(input_ids, attention_mask)
-
-    # -------------------------------------------------------------- train
-    def loss(self, inputs: torch.Tensor,
-             data_samples: Sequence[DataSample]) -> Dict[str, torch.Tensor]:
-        """``loss_<name>`` for every configured loss."""
-        if not len(self.losses):
-            raise RuntimeError('CLIPRetriever has no losses configured')
-        img = self.image_embedding(self.encode_image(inputs))
-        txt = self.text_embedding(self.encode_text(
-            self.get_texts(data_samples)))
-        labels = self.get_labels(data_samples, self.label_key)
-        return {
-            f'loss_{name}': loss_fn(img, txt, labels)
-            for name, loss_fn in self.losses.items()
-        }
 
     # ------------------------------------------------------------ weights
     #: the CLIP checkpoint covers the towers and the logit scale only

@@ -51,13 +51,32 @@ import torch
 from mmpretrain.structures import DataSample
 
 from sdtr.registry import MODELS
+from ..interfaces import (CLIPStyleTokenizer, FusionNeck, ImageKLRHead,
+                          ImportanceScorer, LocalSelector, PatchImageTower,
+                          TargetGenerator, TextKLRHead, require,
+                          require_equal)
 from .clip_retriever import CLIPRetriever
 
-
-def _build(cfg):
-    if cfg is None:
-        return None
-    return MODELS.build(cfg) if isinstance(cfg, dict) else cfg
+#: (role, interface) of the EKLSR parts, in build order
+PARTS = (('importance', ImportanceScorer), ('image_selector', LocalSelector),
+         ('text_selector', LocalSelector), ('image_neck', FusionNeck),
+         ('text_neck', FusionNeck), ('text_klr_selector', LocalSelector),
+         ('text_klr_head', TextKLRHead),
+         ('image_klr_selector', LocalSelector),
+         ('image_klr_head', ImageKLRHead),
+         ('target_generator', TargetGenerator))
+#: (part, the part it needs): necks / heads and their selectors come
+#: together, selectors need the importance factors, image KLR its targets
+NEEDS = (('image_neck', 'image_selector'), ('image_selector', 'image_neck'),
+         ('text_neck', 'text_selector'), ('text_selector', 'text_neck'),
+         ('text_klr_head', 'text_klr_selector'),
+         ('text_klr_selector', 'text_klr_head'),
+         ('image_klr_head', 'image_klr_selector'),
+         ('image_klr_selector', 'image_klr_head'),
+         ('image_selector', 'importance'), ('text_selector', 'importance'),
+         ('text_klr_selector', 'importance'),
+         ('image_klr_selector', 'importance'),
+         ('image_klr_head', 'target_generator'))
 
 
 @MODELS.register_module()
@@ -65,9 +84,10 @@ class EKLSRRetriever(CLIPRetriever):
     """CLIP + KLSF + Text/Image KLR (EKLSR eq. 1-18).
 
     Args:
-        image_encoder, text_encoder, tokenizer, losses, label_key,
+        image_encoder, text_encoder, tokenizer, losses, logit_scale,
         pretrained, data_preprocessor, init_cfg: as :class:`CLIPRetriever`
-            (``losses`` is :math:`\\mathcal{L}_{ce}` of eq. 9).
+            (``losses`` is :math:`\\mathcal{L}_{ce}` of eq. 9, on the fused
+            features; the tokenizer must be CLIP-style).
         importance (dict): ``ImportanceFactor`` config (eq. 1-2).
         image_selector (dict, optional): ``KeyLocalSelector`` with ratio
             :math:`\\alpha` (eq. 3).
@@ -88,6 +108,10 @@ class EKLSRRetriever(CLIPRetriever):
             (``DALLETargetGenerator``).
     """
 
+    train_features = CLIPRetriever.train_features + ('img_klsf',
+                                                     'txt_klsf')
+    extra_loss_names = ('klr_text', 'klr_image')
+
     def __init__(self,
                  image_encoder: dict,
                  text_encoder: dict,
@@ -95,7 +119,8 @@ class EKLSRRetriever(CLIPRetriever):
                                         mask_token=True),
                  losses: Union[dict, Sequence[dict]] = dict(
                      type='InfoNCELoss'),
-                 label_key: str = 'pid',
+                 logit_scale: Optional[dict] = dict(
+                     init_temperature=0.07, learnable=True, max_scale=100.),
                  importance: Optional[dict] = dict(type='ImportanceFactor'),
                  image_selector: Optional[dict] = None,
                  text_selector: Optional[dict] = None,
@@ -114,113 +139,92 @@ class EKLSRRetriever(CLIPRetriever):
             text_encoder=text_encoder,
             tokenizer=tokenizer,
             losses=losses,
-            label_key=label_key,
+            logit_scale=logit_scale,
             pretrained=pretrained,
             data_preprocessor=data_preprocessor,
             init_cfg=init_cfg)
-        self.importance = _build(importance)
-        self.image_selector = _build(image_selector)
-        self.text_selector = _build(text_selector)
-        self.image_neck = _build(image_neck)
-        self.text_neck = _build(text_neck)
-        self.text_klr_selector = _build(text_klr_selector)
-        self.text_klr_head = _build(text_klr_head)
-        self.image_klr_selector = _build(image_klr_selector)
-        self.image_klr_head = _build(image_klr_head)
-        self.target_generator = _build(target_generator)
-        self._check_eklsr_parts()
+        cfgs = dict(importance=importance, image_selector=image_selector,
+                    text_selector=text_selector, image_neck=image_neck,
+                    text_neck=text_neck, text_klr_selector=text_klr_selector,
+                    text_klr_head=text_klr_head,
+                    image_klr_selector=image_klr_selector,
+                    image_klr_head=image_klr_head,
+                    target_generator=target_generator)
+        for role, interface in PARTS:
+            setattr(self, role, self.build_part(cfgs[role], interface, role))
+        self._check_parts()
 
     # ------------------------------------------------------------ checks
-    def _check_eklsr_parts(self) -> None:
-        pairs = (('image_neck', 'image_selector'),
-                 ('text_neck', 'text_selector'),
-                 ('text_klr_head', 'text_klr_selector'),
-                 ('image_klr_head', 'image_klr_selector'))
-        for user, selector in pairs:
-            has_user = getattr(self, user) is not None
-            has_sel = getattr(self, selector) is not None
-            if has_user != has_sel:
-                raise ValueError(f'EKLSRRetriever: {user} and {selector} '
-                                 'must be given together (got only '
-                                 f'{user if has_user else selector})')
-        uses_scores = any(
-            getattr(self, name) is not None
-            for name in ('image_selector', 'text_selector',
-                         'text_klr_selector', 'image_klr_selector'))
-        if uses_scores and self.importance is None:
-            raise ValueError('EKLSRRetriever: selectors need `importance` '
-                             '(an ImportanceFactor config)')
-        dim = getattr(self.image_encoder, 'embed_dim', None)
-        for name in ('image_neck', 'text_neck'):
-            neck = getattr(self, name)
-            if neck is not None and dim is not None and (
-                    neck.in_channels != dim or neck.out_channels != dim):
-                raise ValueError(
-                    f'EKLSRRetriever: {name} maps {neck.in_channels} -> '
-                    f'{neck.out_channels} channels, the towers embed in '
-                    f'{dim}')
-        for name in ('text_klr_head', 'image_klr_head'):
-            head = getattr(self, name)
-            if head is not None and dim is not None and \
-                    head.in_channels != dim:
-                raise ValueError(f'EKLSRRetriever: {name}.in_channels='
-                                 f'{head.in_channels}, the towers embed in '
-                                 f'{dim}')
+    def _check_parts(self) -> None:
+        """The declared requirements between the parts (build time)."""
+        by = type(self).__name__
+        interfaces = dict(PARTS)
+        for part, needed in NEEDS:
+            if getattr(self, part) is not None:
+                require(getattr(self, needed), interfaces[needed], needed, by,
+                        needed_by=part)
+        require(self.tokenizer, CLIPStyleTokenizer, 'tokenizer', by)
+        dim = self.image_encoder.embed_dim
+        for role in ('image_neck', 'text_neck'):
+            neck = getattr(self, role)
+            if neck is not None:
+                require_equal(by, 'channels', **{
+                    f'{role}.in_channels': neck.in_channels,
+                    f'{role}.out_channels': neck.out_channels,
+                    'image_encoder.embed_dim': dim})
+        for role in ('text_klr_head', 'image_klr_head'):
+            head = getattr(self, role)
+            if head is not None:
+                require_equal(by, 'channels', **{
+                    f'{role}.in_channels': head.in_channels,
+                    'image_encoder.embed_dim': dim})
         if self.text_klr_head is not None:
-            tok_mask = getattr(self.tokenizer, 'mask_token_id', None)
-            head_mask = self.text_klr_head.mask_token_id
-            if head_mask is None:
-                if tok_mask is None:
-                    raise ValueError(
-                        'EKLSRRetriever: text_klr_head needs a mask token: '
-                        'use tokenizer=dict(type="CLIPTokenizer", '
-                        'mask_token=True) or set mask_token_id')
-                self.text_klr_head.mask_token_id = int(tok_mask)
-            elif tok_mask is not None and head_mask != tok_mask:
-                raise ValueError(f'EKLSRRetriever: text_klr_head.mask_token_id'
-                                 f'={head_mask} differs from the tokenizer '
-                                 f'mask id {tok_mask}')
-            vocab = getattr(self.text_encoder, 'vocab_size', None)
-            if vocab is not None and \
-                    self.text_klr_head.num_classes != vocab:
-                raise ValueError(f'EKLSRRetriever: text_klr_head.vocab_size='
-                                 f'{self.text_klr_head.num_classes}, the '
-                                 f'text tower has {vocab} token ids')
+            self._check_text_klr()
         if self.image_klr_head is not None:
-            if not (hasattr(self.image_encoder, 'embed') and hasattr(
-                    self.image_encoder, 'forward_tokens')):
+            self._check_image_klr()
+
+    def _check_text_klr(self) -> None:
+        """Text KLR masks with the tokenizer's ``<|mask|>`` and predicts
+        every id of the text tower."""
+        by, head = type(self).__name__, self.text_klr_head
+        tok_mask = self.tokenizer.mask_token_id
+        if head.mask_token_id is None:
+            if tok_mask is None:
                 raise ValueError(
-                    'EKLSRRetriever: image KLR masks patch embeddings and '
-                    'needs a ViT image tower (CLIPVisionTransformer), got '
-                    f'{type(self.image_encoder).__name__}')
-            width = getattr(self.image_encoder, 'width', None)
-            if width is not None and \
-                    self.image_klr_head.mask_channels != width:
-                raise ValueError(
-                    'EKLSRRetriever: image_klr_head.mask_channels='
-                    f'{self.image_klr_head.mask_channels}, the ViT width is '
-                    f'{width}')
-            if self.target_generator is None:
-                raise ValueError('EKLSRRetriever: image_klr_head needs a '
-                                 'target_generator (e.g. '
-                                 'DALLETargetGenerator)')
-            codes = getattr(self.target_generator, 'vocab_size', None)
-            if codes is not None and \
-                    codes != self.image_klr_head.num_classes:
-                raise ValueError(
-                    f'EKLSRRetriever: target_generator has {codes} codes, '
-                    'image_klr_head.vocab_size='
-                    f'{self.image_klr_head.num_classes}')
-            pre_mean = getattr(self.data_preprocessor, 'mean', None)
-            gen_mean = getattr(self.target_generator, 'mean', None)
-            if isinstance(pre_mean, torch.Tensor) and isinstance(
-                    gen_mean, torch.Tensor) and pre_mean.numel() == 3 and \
-                    not pre_mean.is_meta and not torch.allclose(pre_mean.flatten().float(),
-                                       gen_mean.flatten(), atol=1e-3):
-                raise ValueError(
-                    'EKLSRRetriever: target_generator.mean '
-                    f'{gen_mean.flatten().tolist()} differs from the data '
-                    f'preprocessor mean {pre_mean.flatten().tolist()}')
+                    f'{by}: text_klr_head needs a mask token: use '
+                    'tokenizer=dict(type="CLIPTokenizer", mask_token=True) '
+                    'or set mask_token_id')
+            head.mask_token_id = int(tok_mask)
+        elif tok_mask is not None:
+            require_equal(by, 'mask token ids', **{
+                'text_klr_head.mask_token_id': head.mask_token_id,
+                'tokenizer.mask_token_id': tok_mask})
+        require_equal(by, 'vocab_size (token ids)', **{
+            'text_klr_head.vocab_size': head.num_classes,
+            'text_encoder.vocab_size': self.text_encoder.vocab_size})
+
+    def _check_image_klr(self) -> None:
+        """Image KLR masks patch embeddings of a ViT and predicts the codes
+        of a visual tokenizer that reads the same normalised images."""
+        by, head = type(self).__name__, self.image_klr_head
+        require(self.image_encoder, PatchImageTower, 'image_encoder', by)
+        require_equal(by, 'mask_channels (patch embedding widths)', **{
+            'image_klr_head.mask_channels': head.mask_channels,
+            'image_encoder.width': self.image_encoder.width})
+        require_equal(by, 'codes (visual-token vocabularies)', **{
+            'image_klr_head.vocab_size': head.num_classes,
+            'target_generator.vocab_size': self.target_generator.vocab_size})
+        # a normalising preprocessor registers a `mean` buffer
+        pre_mean = dict(self.data_preprocessor.named_buffers()).get('mean')
+        gen_mean = self.target_generator.mean
+        if isinstance(pre_mean, torch.Tensor) and pre_mean.numel() == 3 and \
+                not pre_mean.is_meta and not torch.allclose(
+                    pre_mean.flatten().float(), gen_mean.flatten(),
+                    atol=1e-3):
+            raise ValueError(
+                f'{by}: target_generator.mean {gen_mean.flatten().tolist()} '
+                'differs from the data preprocessor mean '
+                f'{pre_mean.flatten().tolist()}')
 
     # --------------------------------------------------------- importance
     @staticmethod
@@ -240,15 +244,8 @@ class EKLSRRetriever(CLIPRetriever):
         """Locals of a caption: the words, never SOT, EOT or padding."""
         ids = text_out['input_ids']
         valid = text_out['attention_mask'].bool()
-        special = [getattr(self.tokenizer, 'sot_token_id', None),
-                   getattr(self.tokenizer, 'eot_token_id', None)]
-        for tok in special:
-            if tok is not None:
-                valid = valid & (ids != tok)
-        if special[1] is None:
-            # CLIP convention: EOT is the argmax id of every row
-            eot = ids.argmax(dim=-1)
-            valid[torch.arange(ids.shape[0], device=ids.device), eot] = False
+        valid = valid & (ids != self.tokenizer.sot_token_id)
+        valid = valid & (ids != self.tokenizer.eot_token_id)
         # the instance feature is the EOT token (CLIP's global), see
         # ImportanceFactor: the SOT output of a causal tower sees nothing.
         return dict(feats=text_out['tokens'], valid=valid,
@@ -293,30 +290,34 @@ class EKLSRRetriever(CLIPRetriever):
         return self.text_klsf(text_out)['embedding']
 
     # -------------------------------------------------------------- train
-    def loss(self, inputs: torch.Tensor,
-             data_samples: Sequence[DataSample]) -> Dict[str, torch.Tensor]:
-        """``loss_<name>`` of eq. 9 plus ``loss_klr_text`` /
-        ``loss_klr_image`` (eq. 13 / 17, already weighted by
-        :math:`\\lambda` / :math:`\\eta`).  The keys must not end in
-        ``lr``: mmengine's LogProcessor logs such keys as learning rates.
-        """
-        if not len(self.losses):
-            raise RuntimeError('EKLSRRetriever has no losses configured')
+    def forward_train(self, inputs: torch.Tensor,
+                      data_samples: Sequence[DataSample]) -> dict:
+        """Encoder outputs, then KLSF of both branches (eq. 1-8): ``img`` /
+        ``txt`` are :math:`F^v, F^t` (eq. 9's inputs), ``img_klsf`` /
+        ``txt_klsf`` the importance factors and selections KLR reuses."""
         img_out = self.encode_image(inputs)
         txt_out = self.encode_text(self.get_texts(data_samples))
         img = self.image_klsf(img_out)
         txt = self.text_klsf(txt_out)
-        labels = self.get_labels(data_samples, self.label_key)
-        losses = {
-            f'loss_{name}': loss_fn(img['embedding'], txt['embedding'],
-                                    labels)
-            for name, loss_fn in self.losses.items()
-        }
+        return dict(img=img['embedding'], txt=txt['embedding'],
+                    img_out=img_out, txt_out=txt_out, img_klsf=img,
+                    txt_klsf=txt)
+
+    def extra_losses(self, inputs: torch.Tensor,
+                     data_samples: Sequence[DataSample],
+                     feats: dict) -> Dict[str, torch.Tensor]:
+        """``loss_klr_text`` / ``loss_klr_image`` (eq. 13 / 17, already
+        weighted by :math:`\\lambda` / :math:`\\eta`).  The keys must not end
+        in ``lr``: mmengine's LogProcessor logs such keys as learning
+        rates."""
+        out = {}
         if self.text_klr_head is not None:
-            losses['loss_klr_text'] = self._text_klr(txt, txt_out, img_out)
+            out['loss_klr_text'] = self._text_klr(
+                feats['txt_klsf'], feats['txt_out'], feats['img_out'])
         if self.image_klr_head is not None:
-            losses['loss_klr_image'] = self._image_klr(inputs, img, txt_out)
-        return losses
+            out['loss_klr_image'] = self._image_klr(
+                inputs, feats['img_klsf'], feats['txt_out'])
+        return out
 
     def _text_klr(self, txt: dict, txt_out: dict,
                   img_out: dict) -> torch.Tensor:
@@ -368,4 +369,6 @@ class EKLSRRetriever(CLIPRetriever):
                                  txt['valid']),
             text_valid=txt['valid'],
             input_ids=txt_out_ids,
-            grid_size=tuple(getattr(self.image_encoder, 'grid_size', ())))
+            # optional: the token layout of the tower, for plotting
+            grid_size=tuple(self.image_encoder.grid_size) if isinstance(
+                self.image_encoder, PatchImageTower) else ())

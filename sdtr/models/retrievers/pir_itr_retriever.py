@@ -15,10 +15,12 @@ registered parts:
   instruction; image embedding :math:`v = f_0 + H_v(\\tilde F_0)`;
 * text: :math:`T = W_t\\,\\mathrm{BERT}(w)`; Temporal-PAE (``temporal_pae``)
   over :math:`T` with the padding masked; :math:`t = T_0 + H_t(h^{3}_0)`;
-* losses on the unit embeddings :math:`\\hat v, \\hat t` (§IV-D):
-  multi-positive contrastive (positives = captions of the same image,
-  learnable temperature 0.07, all-gathered), affiliation loss on scene
-  labels (centre factor 1), optional VSE++ triplet loss.
+* losses on the unit embeddings :math:`\\hat v, \\hat t` (§IV-D), run by
+  the loop of :class:`BaseRetriever`: multi-positive contrastive (positives =
+  captions of the same image, ``label_key='image_id'``; the model's
+  learnable logit scale, temperature 0.07, all-gathered), affiliation loss on
+  scene labels (``label_key='label'``, its own learnable temperature 0.07 as
+  released, centre factor 1), optional VSE++ triplet loss.
 
 Retrieval scores are :math:`\\hat t^\\top \\hat v` with
 :math:`\\hat v = \\mathrm{normalize}(f_0 + H_v(\\tilde F_0))` and
@@ -26,10 +28,9 @@ Retrieval scores are :math:`\\hat t^\\top \\hat v` with
 
 Table III ablations are configuration: ``spatial_pae=None`` drops the
 instruction branch (the image embedding is :math:`f_0`), ``temporal_pae=None``
-gives :math:`t = T_0`, leaving the affiliation loss out of ``losses`` gives
-"-AL".
+gives :math:`t = T_0`, ``losses=dict(affil=None)`` gives "-AL".
 """
-from typing import Dict, Optional, Sequence, Union
+from typing import Optional, Sequence, Union
 
 import torch
 import torch.nn.functional as F
@@ -37,8 +38,10 @@ from mmpretrain.structures import DataSample
 from torch import nn
 
 from sdtr.registry import MODELS
+from ..interfaces import (Belief, InstructionEncoder, InstructionNeck,
+                          TextNeck, TokenImageEncoder, TokenTextEncoder,
+                          require_equal)
 from .base import BaseRetriever
-from .clip_retriever import build_losses
 
 
 @MODELS.register_module()
@@ -62,11 +65,10 @@ class PIRITRRetriever(BaseRetriever):
             [CLS] embedding only.
         embed_dim (int): common width ``d`` (512).
         losses (dict | list[dict]): see
-            :func:`~sdtr.models.retrievers.clip_retriever.build_losses`.
-        label_key (str): metainfo defining contrastive positives
-            (``'image_id'``: the captions of one image).
-        loss_label_keys (dict): per-loss metainfo key overriding
-            ``label_key`` (``{'affil': 'label'}``: scene labels).
+            :func:`~sdtr.models.retrievers.base.build_losses`; they get
+            the unit embeddings.
+        logit_scale (dict, optional): the model's logit scale (used by the
+            losses without a temperature of their own).
         text_padding_mask (bool): mask the text padding inside the
             Temporal-PAE (False = released behaviour, padding attended).
         data_preprocessor (dict, optional): default
@@ -85,10 +87,10 @@ class PIRITRRetriever(BaseRetriever):
                  temporal_pae: Optional[dict] = dict(type='TemporalPAE'),
                  embed_dim: int = 512,
                  losses: Union[dict, Sequence[dict]] = dict(
-                     itc=dict(type='InfoNCELoss', temperature=0.07),
+                     itc=dict(type='InfoNCELoss', label_key='image_id'),
                      affil=dict(type='AffiliationLoss', temperature=0.07)),
-                 label_key: str = 'image_id',
-                 loss_label_keys: Optional[Dict[str, str]] = None,
+                 logit_scale: Optional[dict] = dict(
+                     init_temperature=0.07, learnable=True, max_scale=100.),
                  text_padding_mask: bool = True,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
@@ -97,24 +99,27 @@ class PIRITRRetriever(BaseRetriever):
             data_preprocessor=data_preprocessor,
             init_cfg=init_cfg)
         self.embed_dim = embed_dim
-        self.image_encoder = MODELS.build(image_encoder)
-        self.text_encoder = MODELS.build(text_encoder)
-        img_width = self._width(self.image_encoder, 'image_encoder')
-        txt_width = self._width(self.text_encoder, 'text_encoder')
-        self.vision_proj = nn.Linear(img_width, embed_dim)
-        self.text_proj = nn.Linear(txt_width, embed_dim)
+        self.image_encoder = self.build_part(image_encoder, TokenImageEncoder,
+                                             'image_encoder')
+        self.text_encoder = self.build_part(text_encoder, TokenTextEncoder,
+                                            'text_encoder')
+        self.check_tokenizer(self.text_encoder)
+        self.vision_proj = nn.Linear(self.image_encoder.width, embed_dim)
+        self.text_proj = nn.Linear(self.text_encoder.width, embed_dim)
 
         if spatial_pae is not None:
             if instruction_encoder is None:
                 raise ValueError('PIRITRRetriever: spatial_pae needs an '
                                  'instruction_encoder (the scene prior)')
-            self.instruction_encoder = MODELS.build(instruction_encoder)
-            self.conv_proj = nn.Linear(
-                self._width(self.instruction_encoder, 'instruction_encoder',
-                            'out_dim'), embed_dim)
-            self.belief = MODELS.build(belief) if belief else None
-            self.spatial_pae = MODELS.build(
-                self._with_dim(spatial_pae, 'spatial_pae'))
+            self.instruction_encoder = self.build_part(
+                instruction_encoder, InstructionEncoder,
+                'instruction_encoder')
+            self.conv_proj = nn.Linear(self.instruction_encoder.out_dim,
+                                       embed_dim)
+            self.belief = self.build_part(belief, Belief, 'belief')
+            self.spatial_pae = self.build_part(
+                self._with_dim(spatial_pae, 'spatial_pae'), InstructionNeck,
+                'spatial_pae')
             self.head_img = nn.Linear(embed_dim, embed_dim)
         else:
             if belief is not None and instruction_encoder is not None:
@@ -125,40 +130,30 @@ class PIRITRRetriever(BaseRetriever):
             self.belief = None
             self.spatial_pae = None
         if temporal_pae is not None:
-            self.temporal_pae = MODELS.build(
-                self._with_dim(temporal_pae, 'temporal_pae'))
+            self.temporal_pae = self.build_part(
+                self._with_dim(temporal_pae, 'temporal_pae'), TextNeck,
+                'temporal_pae')
             self.head_txt = nn.Linear(embed_dim, embed_dim)
         else:
             self.temporal_pae = None
         self.text_padding_mask = text_padding_mask
-        self.losses = build_losses(losses)
-        if not len(self.losses):
-            raise ValueError('PIRITRRetriever needs at least one loss')
-        self.label_key = label_key
-        self.loss_label_keys = dict(
-            {'affil': 'label'} if loss_label_keys is None else
-            loss_label_keys)
-        unknown = set(self.loss_label_keys) - set(self.losses)
-        if unknown:
-            raise KeyError(f'loss_label_keys names losses {sorted(unknown)} '
-                           f'that are not configured ({list(self.losses)})')
-
-    @staticmethod
-    def _width(module, name, attr='width') -> int:
-        width = getattr(module, attr, None)
-        if not isinstance(width, int):
-            raise AttributeError(f'PIRITRRetriever: {name} '
-                                 f'{type(module).__name__} has no integer '
-                                 f'"{attr}" (feature width)')
-        return width
+        self.setup_losses(losses, logit_scale)
 
     def _with_dim(self, cfg: dict, name: str) -> dict:
         cfg = dict(cfg)
-        dim = cfg.setdefault('dim', self.embed_dim)
-        if dim != self.embed_dim:
-            raise ValueError(f'{name}.dim={dim} != embed_dim '
-                             f'{self.embed_dim}')
+        require_equal('PIRITRRetriever', 'widths', **{
+            f'{name}.dim': cfg.setdefault('dim', self.embed_dim),
+            'embed_dim': self.embed_dim})
         return cfg
+
+    @staticmethod
+    def _token_features(out, role: str) -> torch.Tensor:
+        if not isinstance(out, torch.Tensor):
+            raise TypeError(
+                f'PIRITRRetriever: {role} must return token features [B, N, '
+                f'width] (a Token*Encoder), got {type(out).__name__}; CLIP '
+                'towers (dict outputs) belong to CLIPRetriever')
+        return out
 
     # ----------------------------------------------------------- encoders
     def encode_image(self, images: torch.Tensor) -> dict:
@@ -171,7 +166,8 @@ class PIRITRRetriever(BaseRetriever):
             ``[B, d]``, ``belief`` ``[B, 1+N]`` and (hard belief)
             ``kept_indices`` ``[B, K]``.
         """
-        tokens = self.vision_proj(self.image_encoder(images))
+        tokens = self.vision_proj(self._token_features(
+            self.image_encoder(images), 'image_encoder'))
         out = dict(tokens=tokens, global_token=tokens[:, 0])
         if self.spatial_pae is None:
             out['global'] = tokens[:, 0]
@@ -179,15 +175,9 @@ class PIRITRRetriever(BaseRetriever):
         instruction = self.conv_proj(self.instruction_encoder(images))
         selected = tokens
         if self.belief is not None:
-            if hasattr(self.belief, 'filter_size'):
-                selected, idx, belief = self.belief(
-                    tokens, instruction, return_indices=True,
-                    return_belief=True)
-                out['kept_indices'] = idx
-            else:
-                selected, belief = self.belief(
-                    tokens, instruction, return_belief=True)
-            out['belief'] = belief
+            selected, out['belief'], kept = self.belief(tokens, instruction)
+            if kept is not None:
+                out['kept_indices'] = kept
         fused = self.spatial_pae(selected, instruction)
         out['instruction'] = instruction
         out['global'] = tokens[:, 0] + self.head_img(fused[:, 0])
@@ -197,7 +187,8 @@ class PIRITRRetriever(BaseRetriever):
                       attention_mask: torch.Tensor) -> dict:
         """Text features: ``global`` ``[B, d]`` (:math:`T_0 + H_t(h_0)`),
         ``tokens`` ``[B, L, d]``."""
-        tokens = self.text_proj(self.text_encoder(input_ids, attention_mask))
+        tokens = self.text_proj(self._token_features(
+            self.text_encoder(input_ids, attention_mask), 'text_encoder'))
         out = dict(tokens=tokens)
         if self.temporal_pae is None:
             out['global'] = tokens[:, 0]
@@ -210,16 +201,12 @@ class PIRITRRetriever(BaseRetriever):
         return out
 
     # -------------------------------------------------------------- train
-    def loss(self, inputs: torch.Tensor,
-             data_samples: Sequence[DataSample]) -> Dict[str, torch.Tensor]:
-        """``loss_<name>`` of every configured loss on the unit embeddings."""
-        img = F.normalize(
-            self.image_embedding(self.encode_image(inputs)), dim=-1)
-        txt = F.normalize(self.text_embedding(self.encode_text(
-            self.get_texts(data_samples))), dim=-1)
-        out = {}
-        for name, loss_fn in self.losses.items():
-            key = self.loss_label_keys.get(name, self.label_key)
-            out[f'loss_{name}'] = loss_fn(
-                img, txt, self.get_labels(data_samples, key))
-        return out
+    def forward_train(self, inputs: torch.Tensor,
+                      data_samples: Sequence[DataSample]) -> dict:
+        """As :meth:`BaseRetriever.forward_train`, with ``img`` and ``txt``
+        the unit embeddings :math:`\\hat v, \\hat t` (§IV-D)."""
+        img_out = self.encode_image(inputs)
+        img = F.normalize(self.image_embedding(img_out), dim=-1)
+        txt_out = self.encode_text(self.get_texts(data_samples))
+        txt = F.normalize(self.text_embedding(txt_out), dim=-1)
+        return dict(img=img, txt=txt, img_out=img_out, txt_out=txt_out)

@@ -12,13 +12,15 @@ A CLIP dual encoder (§3.1: :math:`f^v = FC(v^v_{CLS})`,
 
 (all weights 1 in the paper; each component's ``loss_weight``):
 
-* ``losses``: cross-modal matching losses on :math:`(f^v, f^t, \\mathrm{pid})`
-  (:class:`~sdtr.models.losses.CMPMLoss`, eq. 6-9);
-* ``calibration_losses``: losses on the global visual features and
-  identities only, :math:`(f^v, \\mathrm{pid})`
-  (:class:`~sdtr.models.losses.ISGVFCLoss`, eq. 4-5; the ablation's
+* ``losses``, run by the loop of :class:`BaseRetriever`: the cross-modal
+  matching loss on :math:`(f^v, f^t, \\mathrm{pid})`
+  (``cmpm``: :class:`~sdtr.models.losses.CMPMLoss`, eq. 6-9) and the
+  calibration loss on the global visual features and identities only,
+  :math:`(f^v, \\mathrm{pid})` (``isgvfc``:
+  :class:`~sdtr.models.losses.ISGVFCLoss`, eq. 4-5, which declares
+  ``inputs=('img',)``; the ablation's
   :class:`~sdtr.models.losses.VisualIDLoss` and
-  :class:`~sdtr.models.losses.IdentityTripletLoss`);
+  :class:`~sdtr.models.losses.IdentityTripletLoss` likewise);
 * ``mim_head`` + ``mask_generator``: masked image modelling (TG-MIM, eq. 1-3,
   Algorithm 1).  The image is masked by the
   :class:`~sdtr.models.utils.PatchMaskGenerator` (zeroed pixels, paper; or a
@@ -31,7 +33,8 @@ A CLIP dual encoder (§3.1: :math:`f^v = FC(v^v_{CLS})`,
   sees the visible patches only -- are the text-free variants).  The target
   is the normalised image the encoder saw (after augmentation).
 
-The auxiliary tasks run only in :meth:`loss`; retrieval uses
+MIM is the method's own term (:meth:`extra_losses`).  The auxiliary tasks
+run only in :meth:`loss`; retrieval uses
 :math:`\\cos(f^v, f^t)` as the CLIP baseline.  Everything else (towers,
 tokenizer, open_clip-format ``pretrained`` loading) is
 :class:`~sdtr.models.retrievers.CLIPRetriever`'s.
@@ -42,7 +45,8 @@ import torch
 from mmpretrain.structures import DataSample
 
 from sdtr.registry import MODELS
-from .clip_retriever import CLIPRetriever, build_losses
+from ..interfaces import MaskGenerator, MIMHead, PatchImageTower, require
+from .clip_retriever import CLIPRetriever
 
 
 @MODELS.register_module()
@@ -54,17 +58,15 @@ class VFETPSRetriever(CLIPRetriever):
             the patch grid).
         text_encoder (dict): a ``CLIPTextTransformer`` config.
         tokenizer (dict): ``TOKENIZERS`` config.
-        losses (dict | list[dict]): cross-modal losses (default CMPM, paper
-            mode).
-        calibration_losses (dict | list[dict], optional): visual-only
-            identity losses called as ``loss(f_v, pid)`` (default IS-GVFC
-            with C = 20); None disables calibration.
+        losses (dict | list[dict]): default CMPM (paper mode) and IS-GVFC
+            (C = 20); ``dict(isgvfc=None)`` disables calibration.
+        logit_scale (dict, optional): the model's logit scale; None (every
+            default loss has its own temperature).
         mim_head (dict, optional): reconstruction head config; ``visual_dim``,
             ``text_dim`` and ``patch_size`` default to the towers'.  None
             disables MIM.
         mask_generator (dict): ``PatchMaskGenerator`` config (``token_dim``
             defaults to the image tower width).
-        label_key (str): identity field (``'pid'``).
         pretrained (str | dict, optional): open_clip-format CLIP checkpoint
             for both towers (see ``CLIPRetriever``).
         data_preprocessor (dict, optional): default
@@ -72,17 +74,18 @@ class VFETPSRetriever(CLIPRetriever):
         init_cfg (dict, optional): mmengine init config.
     """
 
+    extra_loss_names = ('mim', )
+
     def __init__(self,
                  image_encoder: dict,
                  text_encoder: dict,
                  tokenizer: dict = dict(type='CLIPTokenizer'),
                  losses: Union[dict, Sequence[dict]] = dict(
-                     cmpm=dict(type='CMPMLoss')),
-                 calibration_losses: Union[dict, Sequence[dict], None] = dict(
+                     cmpm=dict(type='CMPMLoss'),
                      isgvfc=dict(type='ISGVFCLoss')),
+                 logit_scale: Optional[dict] = None,
                  mim_head: Optional[dict] = dict(type='TGMIMHead'),
                  mask_generator: dict = dict(type='PatchMaskGenerator'),
-                 label_key: str = 'pid',
                  pretrained: Union[str, dict, None] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
@@ -91,22 +94,15 @@ class VFETPSRetriever(CLIPRetriever):
             text_encoder=text_encoder,
             tokenizer=tokenizer,
             losses=losses,
-            label_key=label_key,
+            logit_scale=logit_scale,
             pretrained=pretrained,
             data_preprocessor=data_preprocessor,
             init_cfg=init_cfg)
-        self.calibration_losses = build_losses(calibration_losses)
-        clash = set(self.losses) & set(self.calibration_losses)
-        if clash:
-            raise ValueError(f'loss names used twice: {sorted(clash)}')
         self.mim_head = None
         self.mask_generator = None
         if mim_head is not None:
-            tower = self.image_encoder
-            if not (hasattr(tower, 'embed') and hasattr(tower, 'grid_size')):
-                raise TypeError(
-                    'masked image modelling needs a patch-token image tower '
-                    f'(CLIPVisionTransformer), got {type(tower).__name__}')
+            tower = require(self.image_encoder, PatchImageTower,
+                            'image_encoder', type(self).__name__)
             head_cfg = dict(mim_head)
             head_cfg.setdefault('visual_dim', tower.embed_dim)
             head_cfg.setdefault('text_dim', self.text_encoder.embed_dim)
@@ -115,13 +111,13 @@ class VFETPSRetriever(CLIPRetriever):
                 raise ValueError(
                     f'mim_head.patch_size {head_cfg["patch_size"]} != image '
                     f'tower patch size {self._patch_size}')
-            self.mim_head = MODELS.build(head_cfg)
+            self.mim_head = self.build_part(head_cfg, MIMHead, 'mim_head')
             gen_cfg = dict(mask_generator)
             if gen_cfg.get('mode', 'pixel') == 'token':
                 gen_cfg.setdefault('token_dim', tower.width)
-            self.mask_generator = MODELS.build(gen_cfg)
-            visible_only = bool(
-                getattr(self.mim_head, 'requires_visible_only', False))
+            self.mask_generator = self.build_part(gen_cfg, MaskGenerator,
+                                                  'mask_generator')
+            visible_only = bool(self.mim_head.requires_visible_only)
             if visible_only != (self.mask_generator.mode == 'drop'):
                 raise ValueError(
                     f'{type(self.mim_head).__name__} needs mask_generator '
@@ -195,44 +191,13 @@ class VFETPSRetriever(CLIPRetriever):
                     pixel_mask=gen.pixel_mask(mask, P))
 
     # -------------------------------------------------------------- train
-    @staticmethod
-    def _calibration_log_vars(name: str, loss_fn) -> Dict[str, torch.Tensor]:
-        """``<name>_<key>`` log scalars a calibration loss left in its
-        ``log_vars`` (e.g. ``isgvfc_pos_frac``, the fraction of rows with a
-        same-identity partner).  mmengine sums every output whose key
-        contains ``'loss'``, so such keys are refused."""
-        out = {}
-        for key, value in getattr(loss_fn, 'log_vars', {}).items():
-            full = f'{name}_{key}'
-            if 'loss' in full:
-                raise ValueError(
-                    f'log scalar {full!r} contains "loss": mmengine would '
-                    'add it to the training loss; rename the calibration '
-                    'loss or the scalar')
-            out[full] = torch.as_tensor(value).detach()
-        return out
-
-    def loss(self, inputs: torch.Tensor,
-             data_samples: Sequence[DataSample]) -> Dict[str, torch.Tensor]:
-        """``loss_<name>`` of every matching and calibration loss, plus
-        ``loss_mim`` (eq. 10), and the calibration losses' log scalars
-        (``isgvfc_pos_frac``: not losses, mmengine only logs them)."""
-        if not len(self.losses) and not len(self.calibration_losses) and \
-                self.mim_head is None:
-            raise RuntimeError('VFETPSRetriever has no loss configured')
-        img = self.image_embedding(self.encode_image(inputs))
-        text_out = self.encode_text(self.get_texts(data_samples))
-        txt = self.text_embedding(text_out)
-        labels = self.get_labels(data_samples, self.label_key)
-        out = {
-            f'loss_{name}': loss_fn(img, txt, labels)
-            for name, loss_fn in self.losses.items()
-        }
-        for name, loss_fn in self.calibration_losses.items():
-            out[f'loss_{name}'] = loss_fn(img, labels)
-            out.update(self._calibration_log_vars(name, loss_fn))
-        if self.mim_head is not None:
-            rec = self.reconstruct(inputs, text_out)
-            out['loss_mim'] = self.mim_head.loss(rec['pred'], inputs,
-                                                 rec['pixel_mask'])
-        return out
+    def extra_losses(self, inputs: torch.Tensor,
+                     data_samples: Sequence[DataSample],
+                     feats: dict) -> Dict[str, torch.Tensor]:
+        """``loss_mim`` (eq. 1-3, weighted): the masked images re-encoded
+        and reconstructed with the clean caption's tokens (Algorithm 1)."""
+        if self.mim_head is None:
+            return {}
+        rec = self.reconstruct(inputs, feats['txt_out'])
+        return dict(loss_mim=self.mim_head.loss(rec['pred'], inputs,
+                                                rec['pixel_mask']))

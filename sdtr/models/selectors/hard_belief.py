@@ -14,12 +14,13 @@ where :math:`\\pi` sorts :math:`b` in descending order and ``K =
 filter_size`` (40).  The belief only selects and orders the tokens; it is not
 used as a weight.  Works for ``B = 1`` (the released code ``squeeze()``s).
 """
-from typing import Tuple, Union
+from typing import Tuple
 
 import torch
 from torch import nn
 
 from sdtr.registry import MODELS
+from ..interfaces import BeliefOutput
 from .soft_belief import token_belief
 
 
@@ -49,28 +50,20 @@ class HardBelief(nn.Module):
         order = torch.argsort(belief, dim=-1, descending=True, stable=True)
         return order[:, :self.filter_size], belief
 
-    def forward(self,
-                tokens: torch.Tensor,
-                instruction: torch.Tensor,
-                return_indices: bool = False,
-                return_belief: bool = False
-                ) -> Union[torch.Tensor, tuple]:
-        """Keep the top-``K`` of ``tokens [B, N, C]``.
+    def forward(self, tokens: torch.Tensor,
+                instruction: torch.Tensor) -> BeliefOutput:
+        """Keep the top-``K`` of ``tokens [B, N, C]`` (the ``Belief``
+        interface, docs/architecture.md#component-interfaces).
 
         Returns:
-            Tensor | tuple: kept tokens ``[B, K, C]`` in descending belief
-            order, then (if asked) ``indices [B, K]`` and ``belief [B, N]``.
+            BeliefOutput: ``tokens`` ``[B, K, C]`` in descending belief
+            order, ``belief`` ``[B, N]`` and ``kept_indices`` ``[B, K]``.
         """
         indices, belief = self.select(tokens, instruction)
         kept = torch.gather(
             tokens, 1,
             indices.unsqueeze(-1).expand(-1, -1, tokens.shape[-1]))
-        out = (kept, )
-        if return_indices:
-            out = out + (indices, )
-        if return_belief:
-            out = out + (belief, )
-        return out[0] if len(out) == 1 else out
+        return BeliefOutput(tokens=kept, belief=belief, kept_indices=indices)
 
     def extra_repr(self) -> str:
         return f'filter_size={self.filter_size}'

@@ -27,13 +27,12 @@ and :math:`\\tilde X` is L2-normalised.  The two readings differ in
 
 Unlike the released code (which ``squeeze()``s), this works for ``B = 1``.
 """
-from typing import Tuple, Union
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from sdtr.registry import MODELS
+from ..interfaces import BeliefOutput
 
 RANK_MODES = ('paper', 'released')
 
@@ -90,25 +89,21 @@ class SoftBelief(nn.Module):
             index = torch.argsort(order, dim=-1, stable=True)  # rank of j
         return (index.to(belief.dtype) + 1).rsqrt()
 
-    def forward(self,
-                tokens: torch.Tensor,
-                instruction: torch.Tensor,
-                return_belief: bool = False
-                ) -> Union[torch.Tensor, Tuple[torch.Tensor, torch.Tensor]]:
-        """Re-weight ``tokens [B, N, C]`` by the belief in ``instruction``.
+    def forward(self, tokens: torch.Tensor,
+                instruction: torch.Tensor) -> BeliefOutput:
+        """Re-weight ``tokens [B, N, C]`` by the belief in ``instruction``
+        (the ``Belief`` interface, docs/architecture.md#component-interfaces).
 
         Returns:
-            Tensor | tuple: re-weighted tokens ``[B, N, C]`` (and the belief
-            ``[B, N]`` when ``return_belief``).
+            BeliefOutput: re-weighted ``tokens`` ``[B, N, C]``, ``belief``
+            ``[B, N]``, ``kept_indices`` None (every token is kept).
         """
         belief = token_belief(tokens, instruction)
         weights = belief + self.rank_weights(belief)
         out = tokens * weights.unsqueeze(-1)
         dim = 1 if self.rank_mode == 'released' else -1
         out = F.normalize(out, dim=dim, eps=self.eps)
-        if return_belief:
-            return out, belief
-        return out
+        return BeliefOutput(tokens=out, belief=belief)
 
     def extra_repr(self) -> str:
         return f'rank_mode={self.rank_mode!r}'

@@ -54,7 +54,11 @@ def test_vit_b16_parity(b16_checkpoint, act):
     assert set(model.image_encoder.state_dict()) == {
         k[len('visual.'):] for k in ref_sd if k.startswith('visual.')}
     assert set(model.text_encoder.state_dict()) == _text_keys(ref_sd)
-    assert model.losses['itc'].logit_scale.item() == 3.0
+    # open_clip's top-level `logit_scale` is the model's (one scale, as
+    # open_clip), loaded from the checkpoint
+    assert model.logit_scale.item() == 3.0
+    torch.testing.assert_close(model.state_dict()['logit_scale'],
+                               ref_sd['logit_scale'])
 
     torch.manual_seed(1)
     images = torch.randn(2, 3, 224, 224)

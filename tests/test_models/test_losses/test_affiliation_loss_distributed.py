@@ -24,7 +24,7 @@ def _run(mode, rank=None, local_centers=False):
     from sdtr.models.losses import AffiliationLoss
     torch.manual_seed(1)
     proj = torch.nn.Linear(10, 6).double()
-    loss_fn = AffiliationLoss(t2i_mode=mode,
+    loss_fn = AffiliationLoss(temperature=0.07, t2i_mode=mode,
                               local_centers=local_centers).double()
     params = list(proj.parameters()) + list(loss_fn.parameters())
     x_img, x_txt, labels = _data()

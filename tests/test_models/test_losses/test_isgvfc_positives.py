@@ -86,7 +86,7 @@ def test_isgvfc_sees_positives_with_the_config_sampler():
     idx = list(sampler)
     bs = cfg.train_dataloader.batch_size
     batches = [idx[i:i + bs] for i in range(0, bs * 40, bs)]
-    loss = MODELS.build(cfg.model.calibration_losses.isgvfc)
+    loss = MODELS.build(cfg.model.losses.isgvfc)
     assert loss.num_samples == 20
     with_sampler = _pos_frac(loss, batches, ds.pids)
     # P = 25 x K = 4, C = 20 of 100: 1 - C(96,19)/C(99,19) = 0.476

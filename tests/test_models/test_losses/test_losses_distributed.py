@@ -15,8 +15,11 @@ import torch.distributed as dist
 WORLD = 2
 BATCH = 4  # per rank
 CASES = {
-    'infonce': dict(type='InfoNCELoss'),
-    'infonce_local': dict(type='InfoNCELoss', local_loss=True),
+    'infonce': dict(type='InfoNCELoss', temperature=0.07),
+    'infonce_local': dict(type='InfoNCELoss', temperature=0.07,
+                          local_loss=True),
+    # the model's logit scale (a parameter outside the loss)
+    'infonce_model_scale': dict(type='InfoNCELoss'),
     'infonce_fixed': dict(type='InfoNCELoss', temperature=0.02,
                           learnable=False),
     'sdm': dict(type='SDMLoss'),
@@ -45,11 +48,16 @@ def _grads(name, rank=None):
     proj = torch.nn.Linear(10, 6).double()
     loss_fn = MODELS.build(CASES[name]).double()
     params = list(proj.parameters()) + list(loss_fn.parameters())
+    kwargs = {}
+    if getattr(loss_fn, 'uses_logit_scale', False):
+        scale = torch.nn.Parameter(torch.tensor(2.5, dtype=torch.float64))
+        params.append(scale)
+        kwargs['logit_scale'] = scale.exp()
     x_img, x_txt, labels = _data()
     if rank is not None:
         sl = slice(rank * BATCH, (rank + 1) * BATCH)
         x_img, x_txt, labels = x_img[sl], x_txt[sl], labels[sl]
-    loss = loss_fn(proj(x_img), proj(x_txt), labels)
+    loss = loss_fn(proj(x_img), proj(x_txt), labels, **kwargs)
     loss.backward()
     grads = []
     for p in params:

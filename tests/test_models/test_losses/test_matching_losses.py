@@ -59,7 +59,8 @@ def test_infonce_multi_positive():
 
 
 def test_infonce_learnable_scale():
-    loss = MODELS.build(dict(type='InfoNCELoss'))
+    loss = MODELS.build(dict(type='InfoNCELoss', temperature=0.07))
+    assert not loss.uses_logit_scale
     assert isinstance(loss.logit_scale, torch.nn.Parameter)
     assert loss.get_logit_scale().item() == pytest.approx(1 / 0.07)
     with torch.no_grad():
@@ -73,6 +74,24 @@ def test_infonce_learnable_scale():
                               learnable=False))
     assert fixed.get_logit_scale().item() == pytest.approx(50.0)
     assert not list(fixed.parameters()) and not fixed.state_dict()
+
+
+def test_infonce_uses_the_given_model_scale():
+    """Without a temperature the loss owns nothing and takes the model's
+    exp'd scale; an own temperature refuses a second scale."""
+    shared = MODELS.build(dict(type='InfoNCELoss'))
+    assert shared.uses_logit_scale and not list(shared.parameters())
+    fixed = MODELS.build(dict(type='InfoNCELoss', temperature=0.5,
+                              learnable=False))
+    torch.testing.assert_close(
+        shared(IMG, TXT, LABELS, logit_scale=torch.tensor(2.)),
+        fixed(IMG, TXT, LABELS))
+    with pytest.raises(ValueError, match='no temperature of its own'):
+        shared(IMG, TXT, LABELS)
+    with pytest.raises(ValueError, match='has its own temperature'):
+        fixed(IMG, TXT, LABELS, logit_scale=torch.tensor(2.))
+    with pytest.raises(ValueError, match='model\'s logit scale'):
+        MODELS.build(dict(type='InfoNCELoss', learnable=False))
 
 
 def test_sdm():
@@ -131,7 +150,7 @@ def test_id_loss():
 
 
 @pytest.mark.parametrize('cfg', [
-    dict(type='InfoNCELoss'), dict(type='SDMLoss'),
+    dict(type='InfoNCELoss', temperature=0.07), dict(type='SDMLoss'),
     dict(type='CMPMLoss'), dict(type='CMPMLoss', mode='irra')])
 def test_local_loss_is_identity_without_dist(cfg):
     torch.manual_seed(0)

@@ -44,8 +44,9 @@ def test_affiliation_loss_hand_computed(mode):
     loss = loss_fn(img, txt, labels)
     expect = _hand(img, txt, labels, 1 / 0.07, mode != 'paper')
     torch.testing.assert_close(loss, expect)
-    # a given (exp'd) logit scale replaces the own temperature
-    loss10 = loss_fn(img, txt, labels, logit_scale=torch.tensor(10.))
+    # without a temperature: the given (exp'd) model scale
+    loss10 = AffiliationLoss(t2i_mode=mode)(img, txt, labels,
+                                            logit_scale=torch.tensor(10.))
     torch.testing.assert_close(
         loss10, _hand(img, txt, labels, 10., mode != 'paper'))
 
@@ -53,10 +54,11 @@ def test_affiliation_loss_hand_computed(mode):
 def test_affiliation_modes_differ_and_grad():
     img, txt, labels = _batch()
     img.requires_grad_(True)
-    a = AffiliationLoss(t2i_mode='paper')(img, txt, labels)
-    b = AffiliationLoss(t2i_mode='released_pir_itr')(img, txt, labels)
+    a = AffiliationLoss(0.07, t2i_mode='paper')(img, txt, labels)
+    b = AffiliationLoss(0.07, t2i_mode='released_pir_itr')(img, txt, labels)
     assert not torch.allclose(a, b)
-    loss_fn = MODELS.build(dict(type='AffiliationLoss', loss_weight=2.))
+    loss_fn = MODELS.build(dict(type='AffiliationLoss', temperature=0.07,
+                                loss_weight=2.))
     loss = loss_fn(img, txt, labels)
     loss.backward()
     assert img.grad is not None and loss_fn.logit_scale.grad is not None
@@ -66,11 +68,12 @@ def test_affiliation_modes_differ_and_grad():
 def test_affiliation_errors():
     img, txt, _ = _batch()
     with pytest.raises(ValueError, match='scene label >= 0'):
-        AffiliationLoss()(img, txt, torch.tensor([0, -1, 0]))
+        AffiliationLoss(0.07)(img, txt, torch.tensor([0, -1, 0]))
     with pytest.raises(ValueError, match='t2i_mode'):
         AffiliationLoss(t2i_mode='x')
     with pytest.raises(ValueError, match='2 scene labels for 3'):
-        AffiliationLoss()(img, txt, torch.tensor([0, 1]))
+        AffiliationLoss(0.07)(img, txt, torch.tensor([0, 1]))
+    assert AffiliationLoss.label_key == 'label'  # scene labels, by class
 
 
 def test_vse_triplet_hand_computed():

@@ -67,7 +67,7 @@ def test_loss_finite_with_grads():
     assert all(torch.isfinite(v) for v in losses.values())
     total.backward()
     for name in ('image_encoder.conv1.weight', 'text_encoder.text_projection',
-                 'losses.itc.logit_scale', 'losses.id.classifier.weight'):
+                 'logit_scale', 'losses.id.classifier.weight'):
         grad = dict(model.named_parameters())[name].grad
         assert grad is not None and torch.isfinite(grad).all(), name
     # parse_losses sums every loss_* term
@@ -140,12 +140,14 @@ def test_optimisation_decreases_loss():
 
 
 def test_loss_name_handling_and_checks():
-    from sdtr.models.retrievers.clip_retriever import build_losses
-    names = list(build_losses([dict(type='InfoNCELoss'),
-                               dict(type='InfoNCELoss', local_loss=True),
-                               dict(type='CMPMLoss')]))
-    assert names == ['itc', 'itc2', 'cmpm']
-    assert list(build_losses(dict(type='SDMLoss'))) == ['sdm']
+    from sdtr.models.retrievers.base import LossSpec, build_losses
+    built, specs = build_losses([dict(type='InfoNCELoss'),
+                                 dict(type='InfoNCELoss', local_loss=True),
+                                 dict(type='CMPMLoss', label_key='image_id')])
+    assert list(built) == list(specs) == ['itc', 'itc2', 'cmpm']
+    assert specs['itc2'] == LossSpec(('img', 'txt'), 'pid', True)
+    assert specs['cmpm'] == LossSpec(('img', 'txt'), 'image_id', False)
+    assert list(build_losses(dict(type='SDMLoss'))[0]) == ['sdm']
     with pytest.raises(ValueError, match='embed_dim'):
         _build(text_encoder=dict(type='CLIPTextTransformer', arch=None,
                                  context_length=32, width=64, heads=1,

@@ -22,7 +22,7 @@ def tiny_cfg(**overrides):
                           heads=2, layers=1, embed_dim=D, act='quick_gelu'),
         tokenizer=dict(type='CLIPTokenizer', context_length=16,
                        mask_token=True),
-        losses=dict(itc=dict(type='InfoNCELoss', temperature=0.07)),
+        losses=dict(itc=dict(type='InfoNCELoss')),  # the model's scale
         importance=dict(type='ImportanceFactor'),
         image_selector=dict(type='KeyLocalSelector', ratio=0.3),
         text_selector=dict(type='KeyLocalSelector', ratio=0.3),
@@ -209,7 +209,7 @@ def test_loss_goes_down_on_a_fixed_batch():
 
 
 @pytest.mark.parametrize('overrides, match', [
-    (dict(image_selector=None), 'image_neck and image_selector'),
+    (dict(image_selector=None), 'image_neck needs image_selector'),
     (dict(tokenizer=dict(mask_token=False)), 'mask token'),
     (dict(image_klr_head=dict(mask_channels=32)), 'mask_channels'),
     (dict(target_generator=None), 'target_generator'),

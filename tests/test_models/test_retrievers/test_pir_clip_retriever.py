@@ -43,7 +43,12 @@ def test_losses_shared_scale_and_gradients():
     model = _build()
     assert isinstance(model, PIRCLIPRetriever) and isinstance(
         model, BaseRetriever)
-    assert not model.affiliation_loss.learnable_temperature
+    # one scale, the model's: the affiliation loss owns none and reads the
+    # scene labels
+    assert model.loss_specs['affil'].uses_logit_scale
+    assert model.loss_specs['affil'].label_key == 'label'
+    assert [n for n, _ in model.named_parameters()
+            if n.endswith('logit_scale')] == ['logit_scale']
     data = _batch(model)
     losses = model(**data, mode='loss')
     assert set(losses) == {'loss_itc', 'loss_affil'}
@@ -53,23 +58,23 @@ def test_losses_shared_scale_and_gradients():
     sum(losses.values()).backward()
     for name in ('instruction_encoder.resnet.conv1.weight',
                  'instruction_encoder.proj.weight',
-                 'image_encoder.conv1.weight', 'losses.itc.logit_scale'):
+                 'image_encoder.conv1.weight', 'logit_scale'):
         grad = dict(model.named_parameters())[name].grad
         assert grad is not None and grad.abs().sum() > 0, name
     # the affiliation loss reads CLIP's (clamped) scale
     with torch.no_grad():
-        model.losses.itc.logit_scale.fill_(1.0)
+        model.logit_scale.fill_(1.0)
         low = model(**data, mode='loss')['loss_affil']
-        model.losses.itc.logit_scale.fill_(50.0)  # clamped to log(100)
+        model.logit_scale.fill_(50.0)  # clamped to log(100)
         high = model(**data, mode='loss')['loss_affil']
-        model.losses.itc.logit_scale.fill_(4.6051702)
+        model.logit_scale.fill_(4.6051702)
         clamp = model(**data, mode='loss')['loss_affil']
     assert not torch.allclose(low, high)
     torch.testing.assert_close(high, clamp)
 
 
 def test_ablation_switches():
-    no_al = _build(affiliation_loss=None)
+    no_al = _build(losses=dict(affil=None))
     assert set(no_al(**_batch(no_al), mode='loss')) == {'loss_itc'}
     plain = _build(
         image_encoder=dict(_delete_=True, type='CLIPVisionTransformer',
@@ -82,9 +87,14 @@ def test_ablation_switches():
     assert out['tokens'].shape[1] == 1 + 64 and 'instruction' not in out
     assert set(plain(**_batch(plain), mode='loss')) == {'loss_itc',
                                                          'loss_affil'}
-    with pytest.raises(ValueError, match='learnable_temperature'):
-        _build(affiliation_loss=dict(type='AffiliationLoss',
-                                     learnable_temperature=True))
+    with pytest.raises(ValueError, match='learnable / max_logit_scale'):
+        _build(losses=dict(affil=dict(learnable=True)))
+    # identities fed to the affiliation loss: a build error naming the loss,
+    # the key and the expected one
+    with pytest.raises(ValueError, match=r"loss 'affil' \(AffiliationLoss\) "
+                       r"is given label_key='pid', expected one of "
+                       r"\('label',\)"):
+        _build(losses=dict(affil=dict(label_key='pid')))
     with pytest.raises(ValueError, match='instruction_encoder'):
         _build(instruction_encoder=None)
     with pytest.raises(ValueError, match='out_dim'):
@@ -165,7 +175,7 @@ def test_configs_parse_and_tiny_ones_build(name):
         assert cfg.train_cfg.max_epochs == 10 and cfg.load_from
         assert cfg.model.pretrained is None
     if stem.startswith('pir-clip-wo-al'):
-        assert cfg.model.affiliation_loss is None
+        assert cfg.model.losses.affil is None
     if stem.startswith('clip-al'):
         assert cfg.model.instruction_encoder is None
         assert cfg.model.image_encoder.type == 'CLIPVisionTransformer'

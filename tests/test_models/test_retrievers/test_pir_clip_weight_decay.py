@@ -56,7 +56,7 @@ def test_pir_clip_schedule_matches_open_clip_decay_rule():
                 'instruction_encoder.resnet.attnpool.positional_embedding',
                 'text_encoder.text_projection', 'image_encoder.proj'):
         assert names[key] == pytest.approx(0.5), key
-    for key in ('image_encoder.class_embedding', 'losses.itc.logit_scale',
+    for key in ('image_encoder.class_embedding', 'logit_scale',
                 'image_encoder.ln_pre.weight',
                 'instruction_encoder.resnet.bn1.weight',
                 'instruction_encoder.proj.bias'):

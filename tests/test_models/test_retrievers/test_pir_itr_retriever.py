@@ -37,8 +37,8 @@ TINY = dict(
     spatial_pae=dict(type='SpatialPAE', instru_num=2, num_heads=2),
     temporal_pae=dict(type='TemporalPAE', cycle_num=3, num_heads=2),
     embed_dim=16,
-    losses=dict(itc=dict(type='InfoNCELoss'),
-                affil=dict(type='AffiliationLoss'),
+    losses=dict(itc=dict(type='InfoNCELoss', label_key='image_id'),
+                affil=dict(type='AffiliationLoss', temperature=0.07),
                 triplet=dict(type='VSETripletLoss')),
 )
 CAPTIONS = ['a plane on the runway', 'green farmland',
@@ -129,7 +129,7 @@ def test_text_padding_does_not_leak():
 def test_ablation_switches():
     base = _build(instruction_encoder=None, belief=None, spatial_pae=None,
                   temporal_pae=None, losses=dict(itc=dict(
-                      type='InfoNCELoss')), loss_label_keys={}).eval()
+                      type='InfoNCELoss', label_key='image_id'))).eval()
     assert base.instruction_encoder is None and base.spatial_pae is None
     img = torch.randn(2, 3, 32, 32)
     out = base.encode_image(img)
@@ -144,23 +144,24 @@ def test_ablation_switches():
 
 
 def test_contrastive_positives_are_image_ids():
-    model = _build(losses=dict(itc=dict(type='InfoNCELoss')),
-                   loss_label_keys={}).eval()
+    model = _build(losses=dict(itc=dict(type='InfoNCELoss',
+                                        label_key='image_id'))).eval()
     imgs = torch.randn(4, 3, 32, 32)
     imgs[3] = imgs[0]
     got = model.loss(imgs, _samples())['loss_itc']
     v = F.normalize(model.image_embedding(model.encode_image(imgs)), dim=-1)
     t = F.normalize(model.text_embedding(model.encode_text(CAPTIONS)),
                     dim=-1)
-    expect = model.losses['itc'](v, t, torch.tensor([0, 1, 2, 0]))
+    expect = model.losses['itc'](v, t, torch.tensor([0, 1, 2, 0]),
+                                 logit_scale=model.get_logit_scale())
     torch.testing.assert_close(got, expect)
 
 
 def test_errors():
     with pytest.raises(ValueError, match='needs an instruction_encoder'):
         _build(instruction_encoder=None)
-    with pytest.raises(KeyError, match='not configured'):
-        _build(loss_label_keys=dict(nope='label'))
+    with pytest.raises(ValueError, match="loss 'itc' .*needs label 'nope'"):
+        _build(losses=dict(itc=dict(type='InfoNCELoss', label_key='nope')))
     with pytest.raises(ValueError, match='embed_dim'):
         _build(spatial_pae=dict(type='SpatialPAE', dim=32, num_heads=2))
     model = _build()

@@ -17,6 +17,9 @@ CAPTIONS = ['a man in a red shirt and blue jeans',
             'the man has a red shirt', 'a woman carrying a black bag']
 PIDS = [0, 1, 2, 3, 0, 1]
 
+#: the tiny config's matching loss (``_build`` replaces ``losses`` whole)
+CMPM = dict(type='CMPMLoss', mode='paper', temperature=0.02)
+
 
 def _build(**overrides):
     cfg = Config.fromfile(str(CFG)).model.to_dict()
@@ -102,9 +105,8 @@ def test_released_token_mode_and_image_only_head():
         mim_head=dict(type='TGMIMHead', embed_dims=128, num_heads=2,
                       num_layers=1, text_guided=False,
                       use_key_padding_mask=False, loss_weight=10.0),
-        losses=dict(cmpm=dict(type='CMPMLoss', mode='irra')),
-        calibration_losses=dict(isgvfc=dict(type='ISGVFCLoss',
-                                            num_samples=None)))
+        losses=dict(cmpm=dict(type='CMPMLoss', mode='irra'),
+                    isgvfc=dict(type='ISGVFCLoss', num_samples=None)))
     assert model.mask_generator.mask_token.shape == (1, 1, 128)
     data = _batch(model)
     losses = model(**data, mode='loss')
@@ -125,7 +127,7 @@ def test_released_token_mode_and_image_only_head():
     dict(triplet=dict(type='IdentityTripletLoss', margin=0.3)),
 ])
 def test_calibration_variants_and_simmim(calib):
-    model = _build(calibration_losses=calib,
+    model = _build(losses=dict(cmpm=CMPM, **calib),
                    mim_head=dict(type='SimMIMHead'))
     losses = model(**_batch(model), mode='loss')
     name = list(calib)[0]
@@ -135,7 +137,7 @@ def test_calibration_variants_and_simmim(calib):
 
 
 def test_baseline_and_predict():
-    model = _build(mim_head=None, calibration_losses=None)
+    model = _build(mim_head=None, losses=dict(cmpm=CMPM))
     assert model.mim_head is None
     data = _batch(model)
     assert set(model(**data, mode='loss')) == {'loss_cmpm'}
@@ -159,8 +161,8 @@ def test_bad_configs():
     with pytest.raises(ValueError, match='patch_size'):
         _build(mim_head=dict(type='TGMIMHead', embed_dims=128, num_heads=2,
                              patch_size=16))
-    with pytest.raises(ValueError, match='used twice'):
-        _build(calibration_losses=dict(cmpm=dict(type='ISGVFCLoss')))
+    with pytest.raises(ValueError, match="loss 'mim'.*extra_losses"):
+        _build(losses=dict(cmpm=CMPM, mim=dict(type='ISGVFCLoss')))
     with pytest.raises(ValueError, match='drop'):
         _build(mim_head=dict(type='MAEHead'))  # needs mode='drop'
     with pytest.raises(ValueError, match='pixel or token'):
@@ -170,8 +172,8 @@ def test_bad_configs():
     with pytest.raises(ValueError, match='expects'):
         model.reconstruct(torch.randn(1, 3, 64, 32))
     # a calibration log scalar named like a loss would be summed: refused
-    model = _build(calibration_losses=dict(
-        myloss=dict(type='ISGVFCLoss', num_samples=None)))
+    model = _build(losses=dict(
+        cmpm=CMPM, myloss=dict(type='ISGVFCLoss', num_samples=None)))
     with pytest.raises(ValueError, match='contains "loss"'):
         model(**_batch(model), mode='loss')
 
