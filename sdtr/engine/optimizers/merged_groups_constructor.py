@@ -9,9 +9,14 @@ optimiser step as hundreds of small kernel launches instead of a few.
 
 :class:`MergedGroupsOptimWrapperConstructor` applies exactly the same rules
 (it *is* mmengine's constructor, through ``add_params``) and then merges the
-groups that share every hyper-parameter (lr, weight decay and any other
-option a custom key sets) into one group, in the order of their first
-parameter, keeping the parameters of a group in model order.  The
+groups whose *effective* hyper-parameters are equal (lr and weight decay
+with the optimiser's defaults filled in, and any other option a custom key
+sets) into one group, in the order of their first parameter, keeping the
+parameters of a group in model order.  mmengine's bookkeeping keys
+``lr_mult``/``decay_mult`` (copied into a group from a custom key, read by
+nothing) are not options and do not split groups: a bias with
+``decay_mult=0`` and a norm weight with ``norm_decay_mult=0`` at the same lr
+share one group.  The
 effective lr and weight decay of every parameter are unchanged; schedulers
 scale each group from its own ``initial_lr``, so they behave as before.
 When the config names neither ``foreach`` nor ``fused``, the optimiser gets
@@ -49,14 +54,22 @@ def _hashable(value):
     return value
 
 
+#: keys mmengine's ``add_params`` copies from custom keys for the record
+BOOKKEEPING_KEYS = ('lr_mult', 'decay_mult')
+
+
 def merge_param_groups(groups: List[dict],
-                       names: Dict[int, str] = None) -> List[dict]:
-    """Merge parameter groups with identical options.
+                       names: Dict[int, str] = None,
+                       defaults: dict = None) -> List[dict]:
+    """Merge parameter groups with identical effective options.
 
     Args:
         groups (list[dict]): groups as built by ``add_params`` (one per
             parameter), each ``dict(params=[...], **options)``.
         names (dict, optional): ``id(param) -> name`` for error messages.
+        defaults (dict, optional): the optimiser's defaults (``lr``,
+            ``weight_decay``...): a group without an option has the
+            default's value, so it merges with a group that sets it equal.
 
     Returns:
         list[dict]: one group per distinct set of options, in the order of
@@ -69,8 +82,9 @@ def merge_param_groups(groups: List[dict],
     merged: Dict[tuple, dict] = {}
     seen = set()
     for group in groups:
-        options = {k: v for k, v in group.items() if k != 'params'}
-        key = _hashable(options)
+        options = {k: v for k, v in group.items()
+                   if k != 'params' and k not in BOOKKEEPING_KEYS}
+        key = _hashable(dict(defaults or {}, **options))
         target = merged.get(key)
         if target is None:
             target = merged[key] = dict(options, params=[])
@@ -129,7 +143,9 @@ class MergedGroupsOptimWrapperConstructor(DefaultOptimWrapperConstructor):
         groups: List[dict] = []
         self.add_params(groups, model)
         names = {id(p): n for n, p in model.named_parameters()}
-        return merge_param_groups(groups, names)
+        defaults = {k: v for k, v in self.optimizer_cfg.items()
+                    if k in ('lr', 'weight_decay')}
+        return merge_param_groups(groups, names, defaults)
 
     def __call__(self, model: nn.Module) -> OptimWrapper:
         if hasattr(model, 'module'):
