@@ -2,7 +2,6 @@
 import importlib.util
 
 import pytest
-import torch
 from mmengine.config import Config
 
 from .conftest import REPO
