@@ -54,15 +54,10 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
-def _status_kib(field):
-    with open('/proc/self/status') as f:
-        for line in f:
-            if line.startswith(field + ':'):
-                return int(line.split()[1])
-    raise KeyError(field)
-
-
 def child(args):
+    sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+    from benchmark_metrics import _status_kib
+
     from sdtr.registry import MODELS
     from sdtr.utils import register_all_modules
     register_all_modules()
