@@ -35,6 +35,9 @@ def parse_args(argv=None):
     p.add_argument('--dtype', default='float32',
                    choices=['float32', 'bfloat16', 'float16'])
     p.add_argument('--threads', type=int)
+    p.add_argument('--sdpa-on-cpu', action='store_true',
+                   help='run sdtr\'s causal-SDPA blocks on the CPU too (by '
+                   'default only on GPUs, see clip_text_transformer.py)')
     return p.parse_args(argv)
 
 
@@ -49,6 +52,9 @@ def main(argv=None):
     from open_clip.transformer import TextTransformer
 
     from sdtr.models.backbones import CLIPTextTransformer
+    from sdtr.models.backbones import clip_text_transformer
+    if args.sdpa_on_cpu:
+        clip_text_transformer.CAUSAL_SDPA_DEVICES += ('cpu', )
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device or (
@@ -95,7 +101,9 @@ def main(argv=None):
         device_name=(torch.cuda.get_device_name(device)
                      if device.type == 'cuda' else platform.machine()),
         threads=torch.get_num_threads(), torch=torch.__version__,
-        dtype=args.dtype, batch_size=B, context_length=L,
+        dtype=args.dtype, batch_size=B,
+        sdtr_path='causal sdpa' if ours._causal_sdpa and device.type in
+        clip_text_transformer.CAUSAL_SDPA_DEVICES else 'open_clip blocks', context_length=L,
         width=args.width, layers=args.layers, heads=args.heads,
         sdtr_ms=round(sdtr_ms, 2), open_clip_ms=round(ref_ms, 2),
         ratio=round(sdtr_ms / ref_ms, 3),

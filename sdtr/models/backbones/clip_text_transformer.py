@@ -16,14 +16,17 @@ Parameter names are open_clip's top-level text keys (``token_embedding``,
 Because of the causal mask, padding after EOT never changes the EOT
 feature; ``attention_mask`` is returned for heads that attend to the tokens.
 
-Speed: the blocks run open_clip's parameters through
+Speed: on a GPU the blocks run open_clip's parameters through
 ``F.scaled_dot_product_attention(..., is_causal=True)`` with no mask tensor
 (:func:`causal_blocks_forward`), which selects PyTorch's causal fused
-kernels (flash attention on GPUs), instead of ``nn.MultiheadAttention`` with
-an additive ``[L, L]`` float mask, which rules the flash kernel out and goes
+kernels (flash attention), instead of ``nn.MultiheadAttention`` with an
+additive ``[L, L]`` float mask, which rules the flash kernel out and goes
 through the module's Python argument handling at every layer.  The
 computation is the same (outputs equal open_clip's ``TextTransformer`` to
-float rounding); docs/training.md#speed has the measurements.
+float rounding).  On the CPU (:data:`CAUSAL_SDPA_DEVICES`) the blocks run as
+open_clip runs them: the CPU's causal kernel gains about 10 % there, and its
+backward pass rounds differently, so CPU training keeps bit for bit the
+gradients of open_clip's path (and of earlier sdtr versions).  docs/training.md#speed has the measurements.
 
 For methods that modify embeddings (e.g. prompt tokens), the forward is split
 into :meth:`embed` and :meth:`forward_embeds`.
@@ -41,6 +44,10 @@ from sdtr.registry import MODELS
 from ..utils.clip_arch import act_layer, resolve_tower_cfg
 from ..utils.clip_checkpoint import resize_text_pos_embed
 from .base_clip_tower import CLIPTowerMixin
+
+
+#: device types on which the blocks use causal scaled-dot-product attention
+CAUSAL_SDPA_DEVICES = ('cuda', )
 
 
 def _causal_block(block: ResidualAttentionBlock,
@@ -178,7 +185,7 @@ class CLIPTextTransformer(CLIPTowerMixin, TextTransformer, BaseModule):
             ``tokens`` ``[B, L, D]`` and ``attention_mask`` ``[B, L]``.
         """
         L = x.shape[1]
-        if self._causal_sdpa:
+        if self._causal_sdpa and x.device.type in CAUSAL_SDPA_DEVICES:
             x = causal_blocks_forward(self.transformer, x)
         else:
             x = self.transformer(x, attn_mask=self.attn_mask[:L, :L])

@@ -101,3 +101,36 @@ def test_config_key_reaches_the_tower():
     assert copy.deepcopy(bert(True)).bert.is_gradient_checkpointing
     assert all(blk.with_cp for stage in swin(True).swin.stages
                for blk in stage.blocks)
+
+
+def test_causal_sdpa_blocks_equal_open_clip(monkeypatch):
+    """The GPU path of CLIPTextTransformer (causal scaled-dot-product
+    attention, forced onto the CPU here) gives open_clip's outputs and
+    gradients; the CPU default is open_clip's own path, bit for bit."""
+    from open_clip.transformer import TextTransformer
+
+    from sdtr.models.backbones import clip_text_transformer as ctt
+    torch.manual_seed(0)
+    for with_cp in (False, True):
+        tower = text(with_cp).train()
+        ref = TextTransformer(context_length=16, vocab_size=100, width=64,
+                              heads=2, layers=2, output_dim=32,
+                              act_layer=torch.nn.GELU).train()
+        ref.load_state_dict(tower.state_dict())
+        x = ids()
+        out_ref = ref(x)
+        out_ref = out_ref[0] if isinstance(out_ref, tuple) else out_ref
+        out_ref.square().sum().backward()
+        for devices in (('cuda', ), ('cuda', 'cpu')):
+            monkeypatch.setattr(ctt, 'CAUSAL_SDPA_DEVICES', devices)
+            tower.zero_grad()
+            out = tower(x)['global']
+            out.square().sum().backward()
+            exact = devices == ('cuda', )
+            torch.testing.assert_close(out, out_ref, rtol=0 if exact else
+                                       1e-5, atol=0 if exact else 1e-6)
+            for (n, p), q in zip(tower.named_parameters(), ref.parameters()):
+                torch.testing.assert_close(
+                    p.grad, q.grad, rtol=0 if exact else 1e-4,
+                    atol=0 if exact else 1e-6, msg=n)
+        ref.zero_grad()
