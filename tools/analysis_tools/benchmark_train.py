@@ -24,7 +24,7 @@ images and captions, as the dataloader delivers them.
   compiles ``train_step`` the way the Runner does for ``compile=True``.
 * **plain**: a deep copy of the same model (same towers, same initial
   weights) driven by a hand-written loop: host-to-device copy and
-  normalisation, ``encode_image`` + ``encode_tokens`` on tokens prepared once
+  normalisation, ``encode_image`` + ``encode_text`` on tokens prepared once
   outside the step (as dataloader workers would), a symmetric InfoNCE loss
   with the model's ``logit_scale`` (1/0.02 when it has none),
   ``torch.optim.Adam``/``AdamW`` (the config's type, lr and weight decay, one
@@ -162,9 +162,8 @@ class PlainLoop:
     def _forward_loss(self, x, input_ids, attention_mask):
         m = self.model
         img = F.normalize(m.image_embedding(m.encode_image(x)), dim=-1)
-        txt = F.normalize(
-            m.text_embedding(m.encode_tokens(input_ids, attention_mask)),
-            dim=-1)
+        tokens = dict(input_ids=input_ids, attention_mask=attention_mask)
+        txt = F.normalize(m.text_embedding(m.encode_text(tokens)), dim=-1)
         scale = m.logit_scale.exp() if isinstance(
             getattr(m, 'logit_scale', None), torch.Tensor) else 50.0
         logits = scale * img @ txt.t()
