@@ -11,6 +11,14 @@ warnings.filterwarnings(
     message=r'Fail to import ``MultiScaleDeformableAttention`` from '
     r'``mmcv\.ops\.multi_scale_deform_attn``',
     category=UserWarning)
+# The train dataloaders of the configs set pin_memory=True (GPUs); on a
+# CPU-only machine torch warns at every loader start that it has nothing to
+# pin, and pins nothing.  Exactly that message is filtered.
+warnings.filterwarnings(
+    'ignore',
+    message=r"'pin_memory' argument is set as true but no accelerator is "
+    r'found',
+    category=UserWarning)
 
 
 def _check_opencv() -> None:

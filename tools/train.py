@@ -38,7 +38,13 @@ def parse_args(argv=None):
         'checkpoint in the work_dir when no path (or "auto") is given')
     parser.add_argument(
         '--amp', action='store_true',
-        help='mixed precision training (bf16 where supported, else fp16)')
+        help='mixed precision training (sdtr AmpOptimWrapper: bf16 where '
+        'supported, else fp16 with a dynamic loss scale; a dtype the config '
+        'sets is kept; bf16 autocast on CPU)')
+    parser.add_argument(
+        '--compile', action='store_true',
+        help='compile the training step with torch.compile (compile=True '
+        'in the config; works with --amp)')
     parser.add_argument('--no-validate', action='store_true',
                         help='do not evaluate during training')
     parser.add_argument(
@@ -88,18 +94,10 @@ def merge_args(cfg, args):
                                 osp.splitext(osp.basename(args.config))[0])
 
     if args.amp:
-        import torch
-        if not torch.cuda.is_available():
-            raise SystemExit(
-                '--amp needs a CUDA device: mmengine\'s AmpOptimWrapper has '
-                'no CPU implementation. Train without --amp on CPU.')
-        dtype = 'bfloat16' if (torch.cuda.is_available()
-                               and torch.cuda.is_bf16_supported()) \
-            else 'float16'
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
-        cfg.optim_wrapper.setdefault('dtype', dtype)
-        if dtype == 'float16':
-            cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+        from sdtr.engine.optimizers import enable_amp
+        enable_amp(cfg)
+    if args.compile:
+        cfg.compile = True
 
     if args.no_validate:
         cfg.val_cfg = None

@@ -64,6 +64,7 @@ test_dataloader = val_dataloader
 test_evaluator = val_evaluator
 
 optim_wrapper = dict(
+    constructor='MergedGroupsOptimWrapperConstructor',
     optimizer=dict(type='AdamW', lr=2e-3, weight_decay=0.05),
     paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0))
 # cosine to 1e-5 over the run (no warm-up); `end` follows train_cfg

@@ -2,7 +2,6 @@
 import importlib.util
 
 import pytest
-import torch
 from mmengine.config import Config
 
 from .conftest import REPO
@@ -51,10 +50,18 @@ def test_no_validate_and_cfg_options():
     assert cfg.train_dataloader.batch_size == 4
 
 
-@pytest.mark.skipif(torch.cuda.is_available(), reason='CPU-only behaviour')
-def test_amp_on_cpu_is_a_clear_error():
-    with pytest.raises(SystemExit, match='--amp needs a CUDA device'):
-        _merged('--amp')
+def test_amp_and_compile_flags():
+    """--amp: sdtr's AmpOptimWrapper (bf16 autocast on CPU too; dtype left
+    to the wrapper unless the config sets one); --compile: the Runner's
+    compile=True (tests/test_engine/test_amp_optim_wrapper.py trains with
+    both)."""
+    cfg = _merged('--amp', '--compile')
+    assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
+    assert 'dtype' not in cfg.optim_wrapper
+    assert cfg.compile is True
+    assert _merged().get('compile') in (None, False)
+    cfg = _merged('--amp', '--cfg-options', 'optim_wrapper.dtype=float16')
+    assert cfg.optim_wrapper.dtype == 'float16'
 
 
 def test_no_validate_ignores_val_cfg_options():

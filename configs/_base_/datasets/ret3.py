@@ -67,6 +67,10 @@ ucm_test = dict(ucm_train, split='test', test_mode=True,
                 pipeline=test_pipeline)
 
 train_dataloader = dict(
+    # images stacked in the workers and pinned: one non-blocking uint8 copy
+    # per batch (docs/training.md#speed)
+    collate_fn=dict(type='default_collate'),
+    pin_memory=True,
     batch_size=32,
     num_workers=4,
     persistent_workers=True,

@@ -3,6 +3,9 @@
 # to 0 over the rest of the run (train_cfg.max_epochs), per iteration.
 optim_wrapper = dict(
     type='OptimWrapper',
+    # one parameter group per distinct (lr, weight decay), fused/foreach
+    # Adam kernels (sdtr/engine/optimizers; docs/training.md#speed)
+    constructor='MergedGroupsOptimWrapperConstructor',
     optimizer=dict(type='AdamW', lr=1e-5, betas=(0.9, 0.98), eps=1e-6,
                    weight_decay=0.2),
     # no weight decay on biases, norms, embeddings and temperatures

@@ -10,6 +10,9 @@
 # lists the effective values.
 optim_wrapper = dict(
     type='OptimWrapper',
+    # one parameter group per distinct (lr, weight decay), fused/foreach
+    # Adam kernels (sdtr/engine/optimizers; docs/training.md#speed)
+    constructor='MergedGroupsOptimWrapperConstructor',
     optimizer=dict(type='Adam', lr=1e-5, betas=(0.9, 0.999), eps=1e-3,
                    weight_decay=4e-5),
     paramwise_cfg=dict(

@@ -9,6 +9,9 @@
 # reproduced.
 optim_wrapper = dict(
     type='OptimWrapper',
+    # one parameter group per distinct (lr, weight decay), fused/foreach
+    # Adam kernels (sdtr/engine/optimizers; docs/training.md#speed)
+    constructor='MergedGroupsOptimWrapperConstructor',
     optimizer=dict(type='AdamW', lr=6e-5, betas=(0.9, 0.98), eps=1e-8,
                    weight_decay=0.01),
     paramwise_cfg=dict(

@@ -12,6 +12,9 @@
 # attention-pool position embedding included.
 optim_wrapper = dict(
     type='AmpOptimWrapper',
+    # one parameter group per distinct (lr, weight decay), fused/foreach
+    # Adam kernels (sdtr/engine/optimizers; docs/training.md#speed)
+    constructor='MergedGroupsOptimWrapperConstructor',
     dtype='float16',
     optimizer=dict(type='AdamW', lr=1e-5, betas=(0.9, 0.999), eps=1e-8,
                    weight_decay=0.5),

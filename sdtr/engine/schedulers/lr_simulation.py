@@ -67,8 +67,9 @@ def _probe_optimizer(optim_cfg, model: torch.nn.Module,
 
     The groups come from the optimiser-wrapper constructor mmengine's
     ``build_optim_wrapper`` uses (``paramwise_cfg`` rules on the real
-    parameter names and module types); the schedulers then step a handful of
-    groups instead of hundreds.
+    parameter names and module types; the merged groups of
+    ``MergedGroupsOptimWrapperConstructor``, as training gets them); the
+    schedulers then step a handful of groups instead of hundreds.
     """
     optim_cfg = copy.deepcopy(optim_cfg)
     ctor_type = optim_cfg.pop('constructor', 'DefaultOptimWrapperConstructor')
@@ -77,7 +78,9 @@ def _probe_optimizer(optim_cfg, model: torch.nn.Module,
         dict(type=ctor_type, optim_wrapper_cfg=optim_cfg,
              paramwise_cfg=paramwise_cfg))
     names = {id(p): n for n, p in model.named_parameters()}
-    if isinstance(ctor, DefaultOptimWrapperConstructor):
+    if hasattr(ctor, 'param_groups'):  # MergedGroupsOptimWrapperConstructor
+        groups = ctor.param_groups(model)
+    elif isinstance(ctor, DefaultOptimWrapperConstructor):
         groups = []
         if paramwise_cfg:
             ctor.add_params(groups, model)

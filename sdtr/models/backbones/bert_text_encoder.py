@@ -54,6 +54,9 @@ class BertTextEncoder(PretrainedMixin, BaseModule):
         use_attention_mask (bool): pass the padding mask (False = released
             PIR-ITR behaviour).
         ignore_keys (list[str]): regexes of keys not to load on purpose.
+        with_cp (bool): gradient checkpointing of every BERT layer
+            (``transformers``' ``gradient_checkpointing_enable``,
+            non-reentrant): same outputs and gradients, less memory.
         init_cfg (dict, optional): mmengine init config.
     """
 
@@ -64,6 +67,7 @@ class BertTextEncoder(PretrainedMixin, BaseModule):
                  add_pooling_layer: bool = False,
                  use_attention_mask: bool = True,
                  ignore_keys=(),
+                 with_cp: bool = False,
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
         from transformers import BertConfig, BertModel
@@ -81,6 +85,9 @@ class BertTextEncoder(PretrainedMixin, BaseModule):
         else:
             bert_cfg = BertConfig(**config)
         self.bert = BertModel(bert_cfg, add_pooling_layer=add_pooling_layer)
+        if with_cp:
+            self.bert.gradient_checkpointing_enable(
+                gradient_checkpointing_kwargs=dict(use_reentrant=False))
         self.pretrained = dict(checkpoint=self.model_dir) if (
             load_weights and self.model_dir) else None
         self.pretrained_defaults = dict(ignore_keys=list(ignore_keys))

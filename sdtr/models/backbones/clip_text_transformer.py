@@ -16,20 +16,81 @@ Parameter names are open_clip's top-level text keys (``token_embedding``,
 Because of the causal mask, padding after EOT never changes the EOT
 feature; ``attention_mask`` is returned for heads that attend to the tokens.
 
+Speed: on a GPU the blocks run open_clip's parameters through
+``F.scaled_dot_product_attention(..., is_causal=True)`` with no mask tensor
+(:func:`causal_blocks_forward`), which selects PyTorch's causal fused
+kernels (flash attention), instead of ``nn.MultiheadAttention`` with an
+additive ``[L, L]`` float mask, which rules the flash kernel out and goes
+through the module's Python argument handling at every layer.  The
+computation is the same (outputs equal open_clip's ``TextTransformer`` to
+float rounding).  On the CPU (:data:`CAUSAL_SDPA_DEVICES`) the blocks run as
+open_clip runs them: the CPU's causal kernel gains about 10 % there, and its
+backward pass rounds differently, so CPU training keeps bit for bit the
+gradients of open_clip's path (and of earlier sdtr versions).  docs/training.md#speed has the measurements.
+
 For methods that modify embeddings (e.g. prompt tokens), the forward is split
 into :meth:`embed` and :meth:`forward_embeds`.
 """
 from typing import Optional, Union
 
 import torch
+import torch.nn.functional as F
 from mmengine.model import BaseModule
-from open_clip.transformer import TextTransformer
+from open_clip.transformer import ResidualAttentionBlock, TextTransformer
+from torch.utils.checkpoint import checkpoint
 
 from sdtr.registry import MODELS
 from ..utils.clip_arch import act_layer, resolve_tower_cfg
 from ..utils.clip_checkpoint import (clip_tower_state_dict,
                                      resize_text_pos_embed)
 from .base_clip_tower import CLIPTowerMixin
+
+
+#: device types on which the blocks use causal scaled-dot-product attention
+CAUSAL_SDPA_DEVICES = ('cuda', )
+
+
+def _causal_block(block: ResidualAttentionBlock,
+                  x: torch.Tensor) -> torch.Tensor:
+    """open_clip's ``ResidualAttentionBlock.forward`` with a causal mask,
+    computed with causal scaled-dot-product attention."""
+    attn = block.attn
+    B, L, C = x.shape
+    heads = attn.num_heads
+    h = block.ln_1(x)
+    qkv = F.linear(h, attn.in_proj_weight, attn.in_proj_bias)
+    q, k, v = qkv.view(B, L, 3, heads, C // heads).permute(2, 0, 3, 1,
+                                                            4).unbind(0)
+    out = F.scaled_dot_product_attention(
+        q, k, v, dropout_p=attn.dropout if block.training else 0.0,
+        is_causal=True)
+    out = F.linear(out.transpose(1, 2).reshape(B, L, C),
+                   attn.out_proj.weight, attn.out_proj.bias)
+    x = x + block.ls_1(out)
+    return x + block.ls_2(block.mlp(block.ln_2(x)))
+
+
+def supports_causal_sdpa(transformer) -> bool:
+    """Whether every block of an open_clip ``Transformer`` is a plain
+    batch-first self-attention block (then :func:`causal_blocks_forward`
+    computes exactly what the block computes)."""
+    return getattr(transformer, 'batch_first', False) and all(
+        type(b) is ResidualAttentionBlock and not hasattr(b, 'ln_1_kv')
+        and isinstance(b.attn, torch.nn.MultiheadAttention)
+        and b.attn.batch_first and b.attn._qkv_same_embed_dim
+        and b.attn.in_proj_bias is not None and b.attn.bias_k is None
+        and not b.attn.add_zero_attn for b in transformer.resblocks)
+
+
+def causal_blocks_forward(transformer, x: torch.Tensor) -> torch.Tensor:
+    """Run the blocks of an open_clip ``Transformer`` causally on
+    ``[B, L, W]`` (gradient checkpointing as the transformer is set)."""
+    for block in transformer.resblocks:
+        if transformer.grad_checkpointing and torch.is_grad_enabled():
+            x = checkpoint(_causal_block, block, x, use_reentrant=False)
+        else:
+            x = _causal_block(block, x)
+    return x
 
 
 @MODELS.register_module()
@@ -97,6 +158,7 @@ class CLIPTextTransformer(CLIPTowerMixin, TextTransformer, BaseModule):
         self.act = cfg['act']
         self.embed_dim = cfg['embed_dim']
         self.set_grad_checkpointing(with_cp)
+        self._causal_sdpa = supports_causal_sdpa(self.transformer)
         self.init_cfg = self.setup_pretrained(pretrained, init_cfg)
 
     # ----------------------------------------------------------------- API
@@ -122,7 +184,10 @@ class CLIPTextTransformer(CLIPTowerMixin, TextTransformer, BaseModule):
             ``tokens`` ``[B, L, D]`` and ``attention_mask`` ``[B, L]``.
         """
         L = x.shape[1]
-        x = self.transformer(x, attn_mask=self.attn_mask[:L, :L])
+        if self._causal_sdpa and x.device.type in CAUSAL_SDPA_DEVICES:
+            x = causal_blocks_forward(self.transformer, x)
+        else:
+            x = self.transformer(x, attn_mask=self.attn_mask[:L, :L])
         x = self.ln_final(x)
         eot = input_ids.argmax(dim=-1)
         pooled = x[torch.arange(x.shape[0], device=x.device), eot]

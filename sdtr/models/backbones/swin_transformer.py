@@ -48,6 +48,9 @@ class SwinTransformerEncoder(PretrainedMixin, BaseModule):
             ``prefix``, ``ignore_keys``, ``reinit_keys``, ``check_hash``,
             ``sha256``).
         frozen_stages (int): mmpretrain option (-1: train everything).
+        with_cp (bool): gradient checkpointing of every Swin block
+            (mmpretrain's option: activations are recomputed in the
+            backward pass; same outputs and gradients, less memory).
         init_cfg (dict, optional): mmengine init config.
         **kwargs: other :class:`mmpretrain.models.SwinTransformer` arguments.
     """
@@ -60,6 +63,7 @@ class SwinTransformerEncoder(PretrainedMixin, BaseModule):
                  drop_path_rate: float = 0.1,
                  pretrained: Union[str, dict, None] = None,
                  frozen_stages: int = -1,
+                 with_cp: bool = False,
                  init_cfg: Optional[dict] = None,
                  **kwargs):
         super().__init__(init_cfg=init_cfg)
@@ -79,6 +83,7 @@ class SwinTransformerEncoder(PretrainedMixin, BaseModule):
             window_size=window_size,
             drop_path_rate=drop_path_rate,
             frozen_stages=frozen_stages,
+            with_cp=with_cp,
             out_indices=(len(depths) - 1, ),
             **kwargs)
         self.num_stages = self.swin.num_layers
