@@ -97,7 +97,6 @@ def benchmark(num, dim, topk=10, repeat=7, dtypes=('fp32', 'fp16'),
         rows.append(dict(dtype=name, queries=queries, bytes=size,
                          read_s=read, search_s=search_s, ratio=ratio,
                          plain_s=plain_s, ratio_plain=ratio_plain))
-        del gallery
     return rows
 
 

@@ -53,7 +53,6 @@ a shared machine).  Prints ONE JSON line:
 import argparse
 import copy
 import json
-import os
 import os.path as osp
 import platform
 import resource
