@@ -31,6 +31,9 @@ default_hooks = dict(
     # RNG states in checkpoints + augmentation seeded by (seed, epoch,
     # sample): a killed and resumed run ends bit-identical (docs/training.md)
     reproducibility=dict(type='ReproducibilityHook'),
+    # training captions tokenised in the DataLoader workers by the model's
+    # own tokenizer (None: tokenised in the training step; same numbers)
+    tokenize_in_workers=dict(type='TokenizeInWorkersHook'),
 )
 
 env_cfg = dict(

@@ -153,6 +153,8 @@ class Tokenizer(Protocol):
 
     context_length: int
     vocab_size: int
+    #: id that pads a caption shorter than the batch's longest
+    pad_token_id: int
 
     def __call__(self, texts: Sequence[str]) -> dict:
         ...

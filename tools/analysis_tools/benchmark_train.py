@@ -7,7 +7,7 @@ Example::
         configs/quickstart/clip_tiny_1xb32_synthetic-rs.py --iters 20
     # GPU, paper size, bf16, synthetic batch (no dataset needed)
     python tools/analysis_tools/benchmark_train.py \\
-        configs/clip/clip_vit-b16_1xb128_rsitmd.py --synthetic rs \\
+        configs/clip/clip_vit-b16_1xb128_rsitmd-galr.py --synthetic rs \\
         --batch-size 128 --amp --iters 50 --device cuda [--compile]
 
 Both paths run in the same process on the same batch, one batch from the
@@ -40,9 +40,12 @@ a shared machine).  Prints ONE JSON line:
   <= 1.10);
 * ``breakdown_ms`` of both paths, from separate instrumented steps with a
   device synchronisation at each boundary: ``preprocessing`` (copy +
-  normalisation), ``tokenisation`` (sdtr: inside the step; plain: the
-  tokeniser call done outside the step, reported for reference),
-  ``forward_backward`` (sdtr: includes the tokenisation) and ``optimizer``
+  normalisation), ``tokenisation`` (sdtr: what the step spends on the
+  captions: stacking the token ids made in the data pipeline, as training
+  does with ``TokenizeInWorkersHook``, or tokenising them with
+  ``--tokenize-in-step``; plain: the tokeniser call done outside the step,
+  reported for reference), ``forward_backward`` (sdtr: includes that) and
+  ``optimizer``
   (step + zero_grad);
 * ``peak_memory_mib``: CUDA ``max_memory_allocated`` of each path's
   instrumented steps (null on CPU) and ``process_peak_rss_mib``;
@@ -89,6 +92,16 @@ def parse_args(argv=None):
                    'configs without their dataset on disk)')
     p.add_argument('--threads', type=int,
                    help='torch.set_num_threads (CPU)')
+    p.add_argument('--tokenize-in-step', action='store_true',
+                   help='tokenise the captions inside the training step '
+                   '(default_hooks.tokenize_in_workers=None) instead of in '
+                   'the data pipeline')
+    p.add_argument('--plain-objective', choices=['infonce', 'method'],
+                   default='infonce',
+                   help='what the plain loop trains: symmetric InfoNCE on '
+                   'the towers (default), or the retriever\'s own loss() '
+                   'called directly (measures the framework overhead of a '
+                   'method with extra passes, e.g. EKLSR, VFE-TPS)')
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--cfg-options', nargs='+', action=DictAction)
     return p.parse_args(argv)
@@ -107,9 +120,13 @@ def synthetic_dataset(kind: str, pipeline) -> dict:
     return dataset
 
 
-def one_batch(cfg, batch_size, synthetic, seed):
-    """One batch exactly as the config's train dataloader delivers it."""
+def one_batch(cfg, batch_size, synthetic, seed, tokenizer=None):
+    """One batch exactly as the config's train dataloader delivers it
+    (captions tokenised in the pipeline by ``tokenizer`` when given, as
+    ``TokenizeInWorkersHook`` makes training do)."""
     from mmengine.runner import Runner
+
+    from sdtr.engine.hooks import bind_tokenizer
     dl = copy.deepcopy(cfg.train_dataloader)
     dl['batch_size'] = batch_size
     dl['num_workers'] = 0
@@ -121,6 +138,8 @@ def one_batch(cfg, batch_size, synthetic, seed):
         dl['sampler'] = dict(type='DefaultSampler', shuffle=True)
         dl.pop('batch_sampler', None)
     loader = Runner.build_dataloader(dl, seed=seed)
+    if tokenizer is not None:
+        bind_tokenizer(loader.dataset, tokenizer)
     return next(iter(loader))
 
 
@@ -132,8 +151,11 @@ def flat_params(model):
 class PlainLoop:
     """The hand-written loop over a copy of the same model."""
 
-    def __init__(self, model, optimizer_cfg, cast_dtype, device, compile_):
+    def __init__(self, model, optimizer_cfg, cast_dtype, device, compile_,
+                 objective='infonce', data_samples=None):
         self.model = model
+        self.objective = objective
+        self.data_samples = data_samples
         self.device = device
         pre = model.data_preprocessor
         self.mean = pre.mean.to(device).view(1, -1, 1, 1)
@@ -160,6 +182,12 @@ class PlainLoop:
 
     def _forward_loss(self, x, input_ids, attention_mask):
         m = self.model
+        if self.objective == 'method':
+            # the retriever's own objective (its extra encoder passes and
+            # losses included), called directly: what is left of the ratio
+            # is framework overhead, not the method's own work
+            losses = m.loss(x, self.data_samples)
+            return sum(v for k, v in losses.items() if k.startswith('loss'))
         img = F.normalize(m.image_embedding(m.encode_image(x)), dim=-1)
         tokens = dict(input_ids=input_ids, attention_mask=attention_mask)
         txt = F.normalize(m.text_embedding(m.encode_text(tokens)), dim=-1)
@@ -206,8 +234,11 @@ def sdtr_instrumented_step(model, optim_wrapper, batch, device, times):
     optim_wrapper.zero_grad()
     sync(device)
     t3 = time.perf_counter()
-    texts = model.get_texts(data['data_samples'])
-    model.tokenize(texts)
+    # what the step spends on captions: stacking the worker-made token ids
+    # (or tokenising the strings when the pipeline did not)
+    text_inputs = model.get_text_inputs(data['data_samples'])
+    if not isinstance(text_inputs, dict):
+        model.tokenize(text_inputs)
     sync(device)
     t4 = time.perf_counter()
     for key, value in (('preprocessing', t1 - t0),
@@ -264,8 +295,9 @@ def main(argv=None):
     batch_size = args.batch_size or cfg.train_dataloader.batch_size
 
     torch.manual_seed(args.seed)
-    batch = one_batch(cfg, batch_size, args.synthetic, args.seed)
     model = MODELS.build(copy.deepcopy(cfg.model)).to(device)
+    batch = one_batch(cfg, batch_size, args.synthetic, args.seed,
+                      None if args.tokenize_in_step else model.tokenizer)
     model.train()
     plain_model = copy.deepcopy(model)
     optim_wrapper = build_optim_wrapper(model, copy.deepcopy(
@@ -286,7 +318,8 @@ def main(argv=None):
         return model.tokenize(texts)
 
     plain = PlainLoop(plain_model, cfg.optim_wrapper.optimizer, cast_dtype,
-                      device, args.compile)
+                      device, args.compile, args.plain_objective,
+                      batch['data_samples'])
     plain_tokens = tokenize(texts)  # outside the step, once
 
     before = (flat_params(model), flat_params(plain_model))
@@ -330,6 +363,8 @@ def main(argv=None):
     plain_sps = batch_size * args.iters / elapsed['plain']
     result = dict(
         config=args.config,
+        plain_objective=args.plain_objective,
+        tokenize_in_step=args.tokenize_in_step,
         device=device.type,
         device_name=(torch.cuda.get_device_name(device)
                      if device.type == 'cuda' else platform.processor()

@@ -15,6 +15,7 @@ model = dict(
     image_encoder=dict(image_size=(384, 128)),
     losses=dict(itc=dict(type='InfoNCELoss', temperature=0.02,
                          learnable=False)),
+    logit_scale=None,  # IRRA's fixed scale lives on the loss
     pretrained=dict(
         checkpoint='openclip:ViT-B-16/openai',
         interpolation='bicubic',

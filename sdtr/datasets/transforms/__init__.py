@@ -11,5 +11,9 @@ from .formatting import PackRetrievalInputs
 from .loading import LoadImage
 from .random_augment import RandomAugment
 from .text import PreCaption
+from .tokenize import TokenizeCaption
 
-__all__ = ['LoadImage', 'PackRetrievalInputs', 'PreCaption', 'RandomAugment']
+__all__ = [
+    'LoadImage', 'PackRetrievalInputs', 'PreCaption', 'RandomAugment',
+    'TokenizeCaption'
+]

@@ -9,6 +9,9 @@ from mmpretrain.structures import DataSample
 from sdtr.registry import TRANSFORMS
 
 TRAIN_KEYS = ('text', 'image_id', 'pid', 'label', 'img_path', 'sample_idx')
+#: optional train fields: the caption's token ids, made in the workers by
+#: TokenizeCaption, and the tokenizer that made them
+TOKEN_KEYS = ('text_tokens', 'text_tokenizer')
 TEST_KEYS = ('texts', 'text_ids', 'image_id', 'pid', 'text_pids', 'label',
              'img_path', 'sample_idx')
 
@@ -21,7 +24,8 @@ class PackRetrievalInputs(BaseTransform):
     order (as decoded); float images are rounded and clipped to uint8.
     ``data_samples`` is an :class:`mmpretrain.structures.DataSample` whose
     metainfo holds the fields of ``docs/architecture.md``: for a train
-    sample ``text, image_id, pid, label, img_path, sample_idx``; for a test
+    sample ``text, image_id, pid, label, img_path, sample_idx`` (plus
+    ``text_tokens, text_tokenizer`` after ``TokenizeCaption``); for a test
     item ``texts, text_ids, image_id, pid, text_pids, label, img_path,
     sample_idx`` (chosen by whether ``texts`` is present).
 
@@ -55,6 +59,8 @@ class PackRetrievalInputs(BaseTransform):
                 f'lacks {missing}; expected the fields of a retrieval '
                 'dataset item')
         meta = {k: results[k] for k in keys}
+        if keys is TRAIN_KEYS:
+            meta.update({k: results[k] for k in TOKEN_KEYS if k in results})
         for k in self.meta_keys:
             if k in results:
                 meta[k] = results[k]

@@ -89,6 +89,9 @@ class TGMIMHead(BaseMIMHead):
         loss_weight (float): multiplier of the loss (paper 1, released 10).
         act (str): MLP activation of the transformer layers,
             ``'quick_gelu'`` (released code, default) or ``'gelu'``.
+        with_cp (bool): gradient checkpointing of the transformer layers
+            (recompute them in the backward pass: less activation memory,
+            same gradients), like the towers' ``with_cp``.
         init_cfg (dict, optional): mmengine init config.
     """
 
@@ -109,6 +112,7 @@ class TGMIMHead(BaseMIMHead):
                      channel=3),
                  loss_weight: float = 1.0,
                  act: str = 'quick_gelu',
+                 with_cp: bool = False,
                  init_cfg: Optional[dict] = None):
         super().__init__(visual_dim, patch_size, loss, loss_weight, init_cfg)
         if act not in ACTIVATIONS:
@@ -138,6 +142,9 @@ class TGMIMHead(BaseMIMHead):
         self.transformer = Transformer(
             width=embed_dims, layers=num_layers, heads=num_heads,
             act_layer=act_layer(act)) if num_layers > 0 else None
+        self.with_cp = bool(with_cp)
+        if self.transformer is not None:
+            self.transformer.grad_checkpointing = self.with_cp
         self.ln_post = LayerNorm(embed_dims)
         self.decoder = SimMIMLinearDecoder(embed_dims, patch_size)
 

@@ -207,6 +207,40 @@ class BaseRetriever(LogitScaleMixin, BaseModel, metaclass=ABCMeta):
             texts.append(text)
         return texts
 
+    def get_text_inputs(self, data_samples: Sequence[DataSample]
+                        ) -> Union[List[str], Dict[str, torch.Tensor]]:
+        """What :meth:`encode_text` takes for a training batch: the token
+        ids made in the DataLoader workers (``TokenizeCaption``, bound by
+        ``TokenizeInWorkersHook``) when every sample carries them, stacked
+        and right-padded to the batch's longest caption with the
+        tokenizer's ``pad_token_id`` (what a ``padding='longest'``
+        tokenizer gives on the whole batch), else the captions.
+
+        Raises:
+            ValueError: the tokens were made by another tokenizer than the
+                model's (``text_tokenizer`` differs from its ``repr``).
+        """
+        tokens = [ds.get('text_tokens', None) for ds in data_samples]
+        if not tokens or any(t is None for t in tokens):
+            return self.get_texts(data_samples)
+        made_by = {ds.get('text_tokenizer', None) for ds in data_samples}
+        if made_by != {repr(self.tokenizer)}:
+            raise ValueError(
+                f'{type(self).__name__}: training captions were tokenised by '
+                f'{sorted(map(str, made_by))}, but the model\'s tokenizer is '
+                f'{self.tokenizer!r}; bind the model\'s tokenizer '
+                '(TokenizeInWorkersHook) or remove TokenizeCaption from the '
+                'pipeline')
+        length = max(t['input_ids'].shape[-1] for t in tokens)
+        pad = self.tokenizer.pad_token_id
+        ids = torch.full((len(tokens), length), pad, dtype=torch.long)
+        mask = torch.zeros((len(tokens), length), dtype=torch.long)
+        for i, t in enumerate(tokens):
+            n = t['input_ids'].shape[-1]
+            ids[i, :n] = t['input_ids']
+            mask[i, :n] = t['attention_mask']
+        return dict(input_ids=ids, attention_mask=mask)
+
     def get_labels(self, data_samples: Sequence[DataSample], key: str,
                    needed_by: str = '') -> torch.Tensor:
         """LongTensor of metainfo ``key`` (e.g. ``pid``) of every sample."""
@@ -346,7 +380,7 @@ class BaseRetriever(LogitScaleMixin, BaseModel, metaclass=ABCMeta):
         """
         img_out = self.encode_image(inputs)
         img = self.image_embedding(img_out)
-        txt_out = self.encode_text(self.get_texts(data_samples))
+        txt_out = self.encode_text(self.get_text_inputs(data_samples))
         txt = self.text_embedding(txt_out)
         return dict(img=img, txt=txt, img_out=img_out, txt_out=txt_out)
 

@@ -296,7 +296,7 @@ class EKLSRRetriever(CLIPRetriever):
         ``txt`` are :math:`F^v, F^t` (eq. 9's inputs), ``img_klsf`` /
         ``txt_klsf`` the importance factors and selections KLR reuses."""
         img_out = self.encode_image(inputs)
-        txt_out = self.encode_text(self.get_texts(data_samples))
+        txt_out = self.encode_text(self.get_text_inputs(data_samples))
         img = self.image_klsf(img_out)
         txt = self.text_klsf(txt_out)
         return dict(img=img['embedding'], txt=txt['embedding'],

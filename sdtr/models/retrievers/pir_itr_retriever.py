@@ -207,6 +207,6 @@ class PIRITRRetriever(BaseRetriever):
         the unit embeddings :math:`\\hat v, \\hat t` (§IV-D)."""
         img_out = self.encode_image(inputs)
         img = F.normalize(self.image_embedding(img_out), dim=-1)
-        txt_out = self.encode_text(self.get_texts(data_samples))
+        txt_out = self.encode_text(self.get_text_inputs(data_samples))
         txt = F.normalize(self.text_embedding(txt_out), dim=-1)
         return dict(img=img, txt=txt, img_out=img_out, txt_out=txt_out)

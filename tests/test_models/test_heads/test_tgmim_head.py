@@ -164,3 +164,34 @@ def test_transformer_uses_quickgelu_like_the_release():
     assert (a - b).abs().max() > 1e-4
     with pytest.raises(ValueError, match='act'):
         _head(act='relu')
+
+
+def test_with_cp_same_outputs_and_gradients_blocks_recomputed(monkeypatch):
+    """Gradient checkpointing of the head's transformer (VFE-TPS's extra
+    pass): identical outputs and gradients, and the blocks really run again
+    in the backward pass."""
+    results = []
+    for with_cp in (False, True):
+        head = _head(with_cp=with_cp).train()
+        calls = []  # module calls, backward recomputation included
+        gen = torch.Generator().manual_seed(1)
+        vis = torch.randn(2, 13, 16, generator=gen, requires_grad=True)
+        txt = torch.randn(2, 5, 12, generator=gen, requires_grad=True)
+        handle = torch.nn.modules.module.register_module_forward_hook(
+            lambda *_: calls.append(1))
+        try:
+            out = head(vis, (6, 2), txt, torch.ones(2, 5))
+            forward_calls = len(calls)
+            out.square().mean().backward()
+        finally:
+            handle.remove()
+        results.append((out.detach(), vis.grad, txt.grad,
+                        [p.grad.clone() for p in head.parameters()],
+                        forward_calls, len(calls)))
+    (o0, v0, t0, g0, f0, n0), (o1, v1, t1, g1, f1, n1) = results
+    assert torch.equal(o0, o1)
+    assert torch.allclose(v0, v1, atol=1e-6) and torch.allclose(t0, t1,
+                                                                atol=1e-6)
+    assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(g0, g1))
+    # the backward pass reruns the checkpointed layers' modules only
+    assert f0 == f1 and n0 == f0 and n1 > f1
