@@ -28,6 +28,15 @@ def int_feats(n, d, gen):
     return torch.randint(-1, 2, (n, d), generator=gen).float()
 
 
+def make_feats(kind, n, d, gen):
+    """``grid``, ``int`` or ``normal`` (unit vectors) features."""
+    if kind == 'grid':
+        return grid_feats(n, d, gen)
+    if kind == 'int':
+        return int_feats(n, d, gen)
+    return torch.nn.functional.normalize(torch.randn(n, d, generator=gen))
+
+
 def ref_rsitr(sims, txt2img, topk):
     """Plain numpy min-rank reference (PIR-ITR / LAVIS itm_eval style,
     written from the definition; valid without ties)."""
@@ -143,12 +152,7 @@ def test_rsitr_matches_lavis_style_reference(seed):
 def test_rsitr_chunked_equals_dense(seed, kind):
     gen = torch.Generator().manual_seed(seed)
     n_i, n_t, d = 23, 97, 12
-    make = {'grid': grid_feats, 'int': int_feats}.get(kind)
-    if make is None:
-        img = torch.nn.functional.normalize(torch.randn(n_i, d, generator=gen))
-        txt = torch.nn.functional.normalize(torch.randn(n_t, d, generator=gen))
-    else:
-        img, txt = make(n_i, d, gen), make(n_t, d, gen)
+    img, txt = make_feats(kind, n_i, d, gen), make_feats(kind, n_t, d, gen)
     t2i = torch.cat([torch.arange(n_i),
                      torch.randint(0, n_i, (n_t - n_i, ), generator=gen)])
     t2i = t2i[torch.randperm(n_t, generator=gen)]
@@ -275,12 +279,7 @@ def test_person_matches_irra_reference(seed):
 def test_person_chunked_equals_dense(seed, kind):
     gen = torch.Generator().manual_seed(seed)
     n_q, n_g, d, n_id = 53, 29, 10, 6
-    make = {'grid': grid_feats, 'int': int_feats}.get(kind)
-    if make is None:
-        q = torch.nn.functional.normalize(torch.randn(n_q, d, generator=gen))
-        g = torch.nn.functional.normalize(torch.randn(n_g, d, generator=gen))
-    else:
-        q, g = make(n_q, d, gen), make(n_g, d, gen)
+    q, g = make_feats(kind, n_q, d, gen), make_feats(kind, n_g, d, gen)
     # identities with 1..many gallery items (several images per identity)
     gp = torch.cat([torch.arange(n_id),
                     torch.randint(0, 3, (n_g - n_id, ), generator=gen)]) + 10
@@ -380,13 +379,8 @@ def test_gpu_style_accumulation_equals_dense(monkeypatch, kind):
     monkeypatch.setattr(person_search, '_SLOTS', dict(cpu=8, cuda=8))
     assert _common.work_buffer(4, torch.device('cpu')).dtype == torch.float32
     gen = torch.Generator().manual_seed(3)
-    make = {'grid': grid_feats, 'int': int_feats}.get(kind)
     n_i, n_t, d = 19, 83, 9
-    if make is None:
-        img = torch.nn.functional.normalize(torch.randn(n_i, d, generator=gen))
-        txt = torch.nn.functional.normalize(torch.randn(n_t, d, generator=gen))
-    else:
-        img, txt = make(n_i, d, gen), make(n_t, d, gen)
+    img, txt = make_feats(kind, n_i, d, gen), make_feats(kind, n_t, d, gen)
     t2i = torch.cat([torch.arange(n_i),
                      torch.randint(0, n_i, (n_t - n_i, ), generator=gen)])
     dense = rsitr_recall(img @ txt.T, t2i, topk=(1, 2, 5, 10))

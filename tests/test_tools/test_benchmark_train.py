@@ -2,9 +2,9 @@
 batch and the JSON line carries every figure (timings are not checked:
 speed targets are measured by running the script, see README
 "Performance")."""
-import importlib.util
 import json
 
+from test_apis.helpers import load_tool
 from .conftest import REPO
 
 KEYS = {'sdtr_samples_per_s', 'plain_samples_per_s', 'ratio',
@@ -15,11 +15,7 @@ KEYS = {'sdtr_samples_per_s', 'plain_samples_per_s', 'ratio',
 
 
 def load():
-    spec = importlib.util.spec_from_file_location(
-        'benchmark_train', REPO / 'tools/analysis_tools/benchmark_train.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('tools/analysis_tools/benchmark_train.py')
 
 
 def test_benchmark_train_tiny_clip(capsys):
