@@ -39,7 +39,8 @@ from sdtr.evaluation.functional import (person_search_metrics_from_features,
                                         rsitr_recall_from_features)
 from sdtr.evaluation.functional._common import (PERSON_CPU_CHUNK,
                                                 RSITR_CPU_CHUNK,
-                                                resolve_chunk)
+                                                resolve_chunk,
+                                                work_cell_bytes)
 
 
 def parse_args():
@@ -58,6 +59,9 @@ def parse_args():
                    help='work-buffer byte budget (when no --chunk-size)')
     p.add_argument('--imgs-per-id', type=int, default=4,
                    help='person metric: gallery images per identity')
+    p.add_argument('--device', default='cpu',
+                   help='cpu or cuda (timings synchronise the device; the '
+                   'dense product is the single fp32 matmul reference)')
     p.add_argument('--data', choices=['random', 'clustered'],
                    default='random')
     p.add_argument('--threads', type=int, default=2)
@@ -128,7 +132,7 @@ def make_data(args):
 
 def bare_chunked(a, b, rows, cols):
     """a @ b.T in the metric's blocks into one reused buffer."""
-    buf = torch.empty(rows * cols)
+    buf = torch.empty(rows * cols, device=a.device)
     for r0 in range(0, a.shape[0], rows):
         r1 = min(r0 + rows, a.shape[0])
         x = a[r0:r1]
@@ -143,6 +147,12 @@ def main():
     args = parse_args()
     torch.set_num_threads(args.threads)
     img, txt, txt2img, pids = make_data(args)
+    device = torch.device(args.device)
+    img, txt = img.to(device), txt.to(device)
+
+    def sync():
+        if device.type == 'cuda':
+            torch.cuda.synchronize(device)
     chunk = None
     if args.chunk_size:
         chunk = tuple(args.chunk_size) if len(args.chunk_size) == 2 else \
@@ -158,9 +168,11 @@ def main():
             txt, img, pids[txt2img], pids, chunk_size=chunk,
             max_memory=args.max_memory)
         shape = 'captions (queries) x images (gallery)'
-    # work buffers: rsitr = similarities + one 0/1 block (8 B per cell);
-    # person = similarities + a 0/1 buffer for 2 thresholds (12 B per cell)
-    cell = 8 if args.metric == 'rsitr' else 12
+    # work buffers: similarities + the indicator cells of one comparison
+    # (rsitr: 1, person: 2 thresholds on a CPU, 8 on a GPU)
+    slots = 1 if args.metric == 'rsitr' else (
+        8 if device.type == 'cuda' else 2)
+    cell = work_cell_bytes(device, slots)
     rows, cols = resolve_chunk(
         chunk, args.max_memory, rows_a.shape[0], cols_b.shape[0],
         rows_a.device, bytes_per_cell=cell,
@@ -174,12 +186,15 @@ def main():
     t_chunked = t_metric = float('inf')
     peak_kib = 0
     for _ in range(max(1, args.repeat)):
+        sync()
         t0 = time.perf_counter()
         bare_chunked(rows_a, cols_b, rows, cols)
+        sync()
         t_chunked = min(t_chunked, time.perf_counter() - t0)
         with PeakRSS() as mem:
             t0 = time.perf_counter()
             result = run()
+            sync()
             t_metric = min(t_metric, time.perf_counter() - t0)
         peak_kib = max(peak_kib, mem.extra_kib)
 
@@ -187,14 +202,19 @@ def main():
     full_mib = None
     need = rows_a.shape[0] * cols_b.shape[0] * 4
     avail = 0
-    with open('/proc/meminfo') as f:
-        for line in f:
-            if line.startswith('MemAvailable:'):
-                avail = int(line.split()[1]) * 1024
+    if device.type == 'cuda':
+        avail = torch.cuda.mem_get_info(device)[0]
+    else:
+        with open('/proc/meminfo') as f:
+            for line in f:
+                if line.startswith('MemAvailable:'):
+                    avail = int(line.split()[1]) * 1024
     if not args.no_full_matmul and need < 0.7 * avail:
         with PeakRSS() as full_mem:
+            sync()
             t0 = time.perf_counter()
             full = rows_a @ cols_b.t()
+            sync()
             t_full = time.perf_counter() - t0
             del full
         full_mib = round(full_mem.extra_kib / 1024, 1)

@@ -42,6 +42,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 RESULTS = REPO / 'configs/quickstart/results.json'
 READMES = [REPO / 'README.md', REPO / 'configs/quickstart/README.md']
+#: the model-zoo entries of the quickstart configs (their Metrics and Source)
+METAFILE = REPO / 'configs/clip/metafile.yml'
 THREADS = 2
 
 #: the runs whose numbers the READMEs quote
@@ -208,10 +210,44 @@ def apply(text: str, blocks: dict) -> str:
         lambda m: m.group(1) + blocks[m.group(2)] + '\n' + m.group(4), text)
 
 
+def metafile_entries(results: dict) -> dict:
+    """``Metrics``/``Source`` lines of the quickstart zoo entries."""
+    out = {}
+    for name, run in results['runs'].items():
+        keys = RS_KEYS if name == 'rs' else PERSON_KEYS
+        metrics = ', '.join(f'{k}: {run["test"][k]:.2f}' for k in keys)
+        out[Path(run['config']).stem] = (
+            f'        Metrics: {{{metrics}}}',
+            f"        Source: 'ours, tools/misc/quickstart_numbers.py: "
+            f"tools/train.py (seed from the config, CPU), best val "
+            f"checkpoint (epoch {run['best_epoch']}), tools/test.py on the "
+            f"synthetic test split, one run, {results['measured']}'")
+    return out
+
+
+def apply_metafile(text: str, results: dict) -> str:
+    lines = text.split('\n')
+    for stem, (metrics, source) in metafile_entries(results).items():
+        start = lines.index(f'  - Name: {stem}')
+        end = next((i for i in range(start + 1, len(lines))
+                    if lines[i].startswith('  - Name:')), len(lines))
+        for i in range(start, end):
+            if lines[i].startswith('        Metrics:'):
+                lines[i] = metrics
+            elif lines[i].startswith('        Source:'):
+                lines[i] = source
+    return '\n'.join(lines)
+
+
 def check(results: dict) -> list:
-    """README blocks that differ from the rendering of ``results``."""
+    """README blocks (and zoo entries) that differ from the rendering of
+    ``results``."""
     blocks = render(results)
     problems = []
+    meta = METAFILE.read_text()
+    if apply_metafile(meta, results) != meta:
+        problems.append(f'{METAFILE}: the quickstart entries are stale; run '
+                        'tools/misc/quickstart_numbers.py --write')
     for path in READMES:
         text = path.read_text()
         found = MARK.findall(text)
@@ -261,6 +297,8 @@ def main(argv=None):
         blocks = render(results)
         for path in READMES:
             path.write_text(apply(path.read_text(), blocks))
+        METAFILE.write_text(apply_metafile(METAFILE.read_text(), results))
+        print('now run: python tools/misc/gen_model_zoo.py (model_zoo.md)')
     if args.check or not (args.run or args.write):
         if results is None:
             p.error(f'{RESULTS} does not exist: use --run --write')
