@@ -172,8 +172,9 @@ def render(results: dict) -> dict:
     blocks['model'] = f'The quickstart model is {desc}.'
     blocks['rs'] = '\n'.join([
         f'Remote sensing (`{Path(rs["config"]).name}`; {head}; '
-        f'`tools/train.py` wall time {rs["train_wall_s"]} s at load average '
-        f'{rs["load_avg"]}):',
+        f'`tools/train.py` wall time {rs["train_wall_s"]} s, load average '
+        f'{rs["load_avg"]} at its start, on a machine shared with other '
+        f'jobs):',
         '',
         '| split | i2t R@1 | i2t R@5 | i2t R@10 | t2i R@1 | t2i R@5 | '
         't2i R@10 | mR |',
@@ -187,7 +188,8 @@ def render(results: dict) -> dict:
     ])
     blocks['person'] = '\n'.join([
         f'Person search (`{Path(person["config"]).name}`; wall time '
-        f'{person["train_wall_s"]} s at load average {person["load_avg"]}):',
+        f'{person["train_wall_s"]} s, load average {person["load_avg"]} at '
+        f'its start):',
         '',
         '| split | R@1 | R@5 | R@10 | mAP | mINP |',
         '|---|---|---|---|---|---|',
