@@ -5,7 +5,7 @@ import io
 import json
 import os.path as osp
 import warnings
-from typing import Any, List, Optional, Sequence
+from typing import Any, Iterator, List, Optional, Sequence
 
 import cv2
 import numpy as np
@@ -234,3 +234,19 @@ def require_keys(entry: Any, keys: Sequence[str], types: Sequence[type],
                 f'key {key!r} should be {tname}, got '
                 f'{type(entry[key]).__name__} ({entry[key]!r:.60})',
                 file=file, entry=where)
+
+
+def iter_wrapped_datasets(dataset,
+                          attrs: Sequence[str] = ('datasets', 'dataset'),
+                          max_depth: int = 8) -> Iterator[Any]:
+    """``dataset`` and, depth first, the datasets it wraps through the
+    attributes ``attrs`` (``ConcatDataset.datasets``,
+    ``RepeatDataset.dataset``, ...), wrapper before members."""
+    if dataset is None or max_depth < 0:
+        return
+    yield dataset
+    for attr in attrs:
+        child = getattr(dataset, attr, None)
+        children = child if isinstance(child, (list, tuple)) else [child]
+        for c in children:
+            yield from iter_wrapped_datasets(c, attrs, max_depth - 1)

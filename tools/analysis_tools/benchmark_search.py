@@ -31,26 +31,27 @@ import time
 import torch
 
 
-_SYNC = [lambda: None]
+def _no_sync():
+    pass
 
 
-def _clock(fn):
-    _SYNC[0]()
+def _clock(fn, sync=_no_sync):
+    sync()
     start = time.perf_counter()
     fn()
-    _SYNC[0]()
+    sync()
     return time.perf_counter() - start
 
 
-def _paired(read_fns, search_fn, repeat):
+def _paired(read_fns, search_fn, repeat, sync=_no_sync):
     """Alternate read and search timings so both see the same machine load
     (shared CPUs); returns the medians and the median per-pair ratio."""
     for fn in read_fns + [search_fn]:
         fn()  # warm-up (page faults, thread pool)
     reads, searches, ratios = [], [], []
     for _ in range(repeat):
-        read = min(_clock(fn) for fn in read_fns)
-        search = _clock(search_fn)
+        read = min(_clock(fn, sync) for fn in read_fns)
+        search = _clock(search_fn, sync)
         reads.append(read)
         searches.append(search)
         ratios.append(search / read)
@@ -63,7 +64,10 @@ def benchmark(num, dim, topk=10, repeat=7, dtypes=('fp32', 'fp16'),
     from sdtr.apis import topk_search
     device = torch.device(device)
     if device.type == 'cuda':
-        _SYNC[0] = lambda: torch.cuda.synchronize(device)
+        def sync():
+            torch.cuda.synchronize(device)
+    else:
+        sync = _no_sync
     gen = torch.Generator().manual_seed(seed)
     base = torch.randn(num, dim, generator=gen)
     base = torch.nn.functional.normalize(base, dim=-1)
@@ -87,8 +91,9 @@ def benchmark(num, dim, topk=10, repeat=7, dtypes=('fp32', 'fp16'),
 
         read, search_s, ratio = _paired(
             [lambda: torch.amax(gallery), lambda: torch.sum(gallery)],
-            search, repeat)
-        plain_s, search_s2, ratio_plain = _paired([plain], search, repeat)
+            search, repeat, sync)
+        plain_s, search_s2, ratio_plain = _paired([plain], search, repeat,
+                                                  sync)
         _, idx = search()
         if not torch.equal(idx.reshape(queries, -1)[:, 0].cpu(), src):
             raise RuntimeError('the benchmark queries did not find their '

@@ -7,19 +7,17 @@ from mmengine.hooks import Hook
 from mmengine.logging import print_log
 
 from sdtr.datasets.base_retrieval_dataset import collect_worker_skips
+from sdtr.datasets.utils import iter_wrapped_datasets
 from sdtr.registry import HOOKS
 
 
 def _skip_list(dataset) -> Optional[list]:
     """The ``skipped_samples`` list of ``dataset`` or of the single dataset
     it wraps (``RepeatDataset``, ``ClassBalancedDataset``, ...)."""
-    for _ in range(8):
-        found = getattr(dataset, 'skipped_samples', None)
+    for ds in iter_wrapped_datasets(dataset, attrs=('dataset', )):
+        found = getattr(ds, 'skipped_samples', None)
         if isinstance(found, list):
             return found
-        dataset = getattr(dataset, 'dataset', None)
-        if dataset is None:
-            return None
     return None
 
 

@@ -4,21 +4,18 @@ from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 
+from sdtr.datasets.utils import iter_wrapped_datasets
 from sdtr.registry import HOOKS
 
 
-def _pipelines(dataset, depth: int = 0):
+def _pipelines(dataset):
     """The ``Compose`` pipelines of ``dataset`` and of the datasets it wraps
     (``ConcatDataset.datasets``, ``RepeatDataset.dataset``, ...)."""
-    if dataset is None or depth > 8:
-        return
-    pipeline = getattr(dataset, 'pipeline', None)
-    if pipeline is not None and isinstance(
-            getattr(pipeline, 'transforms', None), list):
-        yield pipeline
-    for child in getattr(dataset, 'datasets', None) or []:
-        yield from _pipelines(child, depth + 1)
-    yield from _pipelines(getattr(dataset, 'dataset', None), depth + 1)
+    for ds in iter_wrapped_datasets(dataset):
+        pipeline = getattr(ds, 'pipeline', None)
+        if pipeline is not None and isinstance(
+                getattr(pipeline, 'transforms', None), list):
+            yield pipeline
 
 
 def bind_tokenizer(dataset, tokenizer) -> int:

@@ -43,6 +43,7 @@ import torch.nn.functional as F
 from mmengine.model import BaseModel
 from mmpretrain.structures import DataSample
 from torch import nn
+from torch.nn.utils.rnn import pad_sequence
 
 from sdtr.registry import MODELS, TOKENIZERS
 from ..interfaces import Tokenizer, require
@@ -231,15 +232,12 @@ class BaseRetriever(LogitScaleMixin, BaseModel, metaclass=ABCMeta):
                 f'{self.tokenizer!r}; bind the model\'s tokenizer '
                 '(TokenizeInWorkersHook) or remove TokenizeCaption from the '
                 'pipeline')
-        length = max(t['input_ids'].shape[-1] for t in tokens)
-        pad = self.tokenizer.pad_token_id
-        ids = torch.full((len(tokens), length), pad, dtype=torch.long)
-        mask = torch.zeros((len(tokens), length), dtype=torch.long)
-        for i, t in enumerate(tokens):
-            n = t['input_ids'].shape[-1]
-            ids[i, :n] = t['input_ids']
-            mask[i, :n] = t['attention_mask']
-        return dict(input_ids=ids, attention_mask=mask)
+        return dict(
+            input_ids=pad_sequence([t['input_ids'] for t in tokens],
+                                   batch_first=True,
+                                   padding_value=self.tokenizer.pad_token_id),
+            attention_mask=pad_sequence(
+                [t['attention_mask'] for t in tokens], batch_first=True))
 
     def get_labels(self, data_samples: Sequence[DataSample], key: str,
                    needed_by: str = '') -> torch.Tensor:
