@@ -1,6 +1,6 @@
 """Key layouts of CLIP checkpoints and their conversion to sdtr's towers.
 
-A CLIP checkpoint (read by :func:`sdtr.models.utils.read_state_dict`: OpenAI
+A CLIP checkpoint (read by :func:`sdtr.checkpoint.read_state_dict`: OpenAI
 TorchScript archives, open_clip / RemoteCLIP state dicts, ``.safetensors``,
 ``openclip:<arch>/<tag>`` registry names) holds, in open_clip's names,
 
@@ -31,8 +31,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .checkpoint_io import TORCHSCRIPT_CONSTANTS, StateDict
-from .checkpoint_loading import LoadReport
+from sdtr.checkpoint import LoadReport
+
+StateDict = Dict[str, torch.Tensor]
+#: entries of OpenAI's TorchScript archives that are not weights
+TORCHSCRIPT_CONSTANTS = ('input_resolution', 'context_length', 'vocab_size',
+                         'attn_mask')
 
 TEXT_KEY_PREFIXES = ('token_embedding.', 'positional_embedding',
                      'transformer.', 'ln_final.', 'text_projection')
