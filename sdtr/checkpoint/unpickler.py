@@ -214,7 +214,8 @@ ALLOWED = {
     **{('torch.jit._pickle', n): _checked(list, list) for n in _JIT_LISTS},
     **{(m, n): fn for m in ('builtins', '__builtin__') for n, fn in (
         ('getattr', _getattr), ('set', _checked(set, list, tuple)),
-        ('frozenset', _checked(frozenset, list, tuple)))},
+        ('frozenset', _checked(frozenset, list, tuple)),
+        ('bytes', lambda: b''))},  # protocol 2 writes b'' as bytes()
 }
 #: ``torch.<X>Storage`` names of persistent ids -> their dtypes
 _STORAGES = {name: dtype for dtype, name in

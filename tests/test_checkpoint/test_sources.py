@@ -229,3 +229,58 @@ def test_unknown_names_and_unpinned_tags(registry, monkeypatch):
     sources = pretrained_sources(NAME, sha256='ab' * 32)
     assert [s[2] for s in sources] == ['ab' * 32] * 2
     assert sources[0][1] == f'{REPO}/'  # open_clip's default file
+
+
+@pytest.fixture
+def two_hosts(tmp_path, monkeypatch):
+    """``/a/model.pth`` and ``/b/model.pth`` on 127.0.0.1: same file name,
+    different weights."""
+    www = tmp_path / 'www'
+    for i, folder in enumerate('ab'):
+        (www / folder).mkdir(parents=True)
+        torch.save({'w': torch.full((3, ), float(i))},
+                   www / folder / 'model.pth')
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, directory=str(www), **kwargs)
+
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Quiet)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    monkeypatch.setattr(torch.hub, '_hub_dir', str(tmp_path / 'hub'))
+    monkeypatch.delenv('SDTR_OFFLINE_DIR', raising=False)
+    yield www, f'http://127.0.0.1:{httpd.server_port}'
+    httpd.shutdown()
+
+
+def test_url_cache_is_keyed_by_the_whole_url(two_hosts, tmp_path):
+    www, base = two_hosts
+    for _ in range(2):  # downloaded, then from the cache
+        assert read_state_dict_url(f'{base}/a/model.pth') == 0.0
+        assert read_state_dict_url(f'{base}/b/model.pth') == 1.0
+    assert len(list((tmp_path / 'hub' / 'checkpoints').iterdir())) == 2
+
+
+def read_state_dict_url(url, **options):
+    return float(load_clip_state_dict(url, **options)['w'][0])
+
+
+def test_cached_file_with_the_wrong_hash_is_fetched_again(two_hosts,
+                                                          tmp_path):
+    www, base = two_hosts
+    url, sha = f'{base}/a/model.pth', _sha(www / 'a' / 'model.pth')
+    assert read_state_dict_url(url, sha256=sha) == 0.0
+    (cached, ) = (tmp_path / 'hub' / 'checkpoints').iterdir()
+    torch.save({'w': torch.full((3, ), 9.0)}, cached)  # changed on disk
+    assert read_state_dict_url(url, sha256=sha) == 0.0  # fetched again
+    assert _sha(cached) == sha
+    # a server answering other bytes than the expected hash: refused,
+    # nothing left in the cache under that key
+    with pytest.raises(ChecksumError, match='hash'):
+        read_state_dict_url(f'{base}/b/model.pth', sha256=sha)
+    names = [p.name for p in (tmp_path / 'hub' / 'checkpoints').iterdir()]
+    assert len(names) == 1 and names[0] == cached.name
