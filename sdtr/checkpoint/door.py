@@ -1,15 +1,11 @@
-"""The one door: every checkpoint sdtr reads or writes passes here.
+"""The one door: every checkpoint sdtr reads passes :func:`open_checkpoint`.
 
-:func:`open_checkpoint` takes a path, a URL, an ``openclip:<arch>/<tag>`` name
-or a Hugging Face folder (:mod:`.sources`), reads the file once
-(:mod:`.records`): a ``torch.save`` archive through the restricted unpickler
-(:mod:`.unpickler`), a TorchScript archive as data (its tensors, as
-``torch.jit.load(...).state_dict()`` would give them, without running any of
-its code), or a ``.safetensors`` file; and returns the object with the digest
-of the bytes read (the weights' identity).  :func:`save_checkpoint` writes a
-sealed file atomically.  mmengine's ``CheckpointLoader`` schemes
-(``load_from``, ``resume``, ``init_cfg``) are routed here by
-:func:`register_mmengine_loaders`.
+A source (path, URL, ``openclip:`` name, Hugging Face folder) is resolved by
+:mod:`.sources` and its file read once by :mod:`.records`: a ``torch.save``
+archive through the restricted unpickler, a TorchScript archive as data
+(its parameters and buffers, as ``torch.jit.load(...).state_dict()`` would
+give them, without running any of its code) or a ``.safetensors`` file.
+See docs/pretrained_weights.md.
 """
 import io
 import os
@@ -32,9 +28,8 @@ StateDict = Dict[str, torch.Tensor]
 
 @dataclass
 class Checkpoint:
-    """What :func:`open_checkpoint` read: ``obj`` (the file's object),
-    ``digest`` (XXH3-128 of the records read), ``path``, ``sealed`` (sdtr
-    wrote it: every record was checked)."""
+    """A file read by the door: its object, the digest of the records read
+    (the weights' identity), its path, and whether sdtr's seal checked it."""
     obj: object
     digest: str
     path: str
@@ -42,33 +37,32 @@ class Checkpoint:
 
 
 def _torchscript_classes(records: Records) -> dict:
-    """``{qualified class: (is module, parameters, buffers, has
-    __setstate__)}`` from the archive's TorchScript code, read as text."""
+    """``{class: (is a module, parameters, buffers, has __setstate__)}``
+    from the archive's TorchScript code, read as text."""
     classes, code = {}, records.prefix + 'code/'
-    for name in records.infos:
-        if not (name.startswith(code) and name.endswith('.py')):
-            continue
+    for name in [n for n in records.infos if n.startswith(code)
+                 and n.endswith('.py')]:
         text = bytes(records.read(name)).decode('utf-8', 'replace')
-        module = name[len(code):-3].replace('/', '.')
         for cls, base, body in re.findall(
                 r'^class (\w+)\((\w*)\):\n((?:[ \t]+.*\n?|\n)*)', text, re.M):
-            lists = [re.search(rf'^\s+{key} = \[(.*)\]', body, re.M)
+            found = [re.search(rf'^\s+{key} = \[(.*)\]', body, re.M)
                      for key in ('__parameters__', '__buffers__')]
-            classes[f'{module}.{cls}'] = (
+            classes[f'{name[len(code):-3].replace("/", ".")}.{cls}'] = (
                 base == 'Module',
                 *(re.findall(r'"([^"]*)"', m.group(1)) if m else []
-                  for m in lists),
+                  for m in found),
                 bool(re.search(r'^\s+def __setstate__\(', body, re.M)))
     return classes
 
 
 def _torchscript_state_dict(root, classes, name) -> StateDict:
-    """The parameters and buffers of a TorchScript module tree."""
     out = OrderedDict()
 
     def walk(obj, prefix):
-        is_module, params, buffers, setstate = classes.get(
-            obj.qualname, (False, [], [], False))
+        if not isinstance(obj, Inert) or obj.qualname not in classes:
+            raise CheckpointError(f'{name}: the TorchScript archive has no '
+                                  f'code for {getattr(obj, "qualname", obj)}')
+        _, params, buffers, setstate = classes[obj.qualname]
         if setstate or not isinstance(obj.state, dict):
             raise CheckpointError(
                 f'{name}: TorchScript class {obj.qualname} restores its state '
@@ -78,38 +72,36 @@ def _torchscript_state_dict(root, classes, name) -> StateDict:
             if isinstance(obj.state.get(attr), torch.Tensor):
                 out[prefix + attr] = obj.state[attr].detach()
         for attr, value in obj.state.items():
-            if isinstance(value, Inert) and value.qualname not in classes:
-                raise CheckpointError(f'{name}: the archive has no code for '
-                                      f'class {value.qualname}')
-            if isinstance(value, Inert) and classes[value.qualname][0]:
+            if isinstance(value, Inert) and classes.get(
+                    value.qualname, (True, ))[0]:
                 walk(value, f'{prefix}{attr}.')
 
-    if not isinstance(root, Inert) or root.qualname not in classes:
-        raise CheckpointError(f'{name}: a TorchScript archive whose root is '
-                              'not a module of its code')
     walk(root, '')
     return out
 
 
 def read_file(file, name: str) -> Checkpoint:
-    """Read an open binary file (see the module doc)."""
+    """Read an open binary file named ``name`` (see the module doc)."""
     head = file.read(4)
     file.seek(0)
-    if head[:4] != b'PK\x03\x04':
-        obj, digest = read_safetensors(file, name)
-        return Checkpoint(obj, digest, name)
+    if head[:1] == b'\x80':  # a bare pickle: torch.save before PyTorch 1.6
+        raise CheckpointError(f'{name}: a PyTorch file of the pre-1.6 '
+                              'format (not a zip archive); re-save it with '
+                              'torch.save of PyTorch >= 1.6')
+    if head != b'PK\x03\x04':
+        return Checkpoint(*read_safetensors(file, name), name)
     records = Records(file, name)
-    script = records.prefix + 'constants.pkl' in records.infos
-    trusted = os.environ.get(TRUST_ENV, '0') == '1'
     order = records.prefix + 'byteorder'
     if order in records.infos and bytes(records.read(order)) != b'little':
         raise CheckpointError(f'{name}: not a little-endian archive')
+    script = records.prefix + 'constants.pkl' in records.infos
+    trusted = os.environ.get(TRUST_ENV, '0') == '1'
     storages = {}
 
     def storage(dtype, key, numel):
         if key not in storages:
-            record = f'{records.prefix}data/{key}'
-            nbytes = numel * dtype.itemsize
+            record, nbytes = f'{records.prefix}data/{key}', numel * \
+                dtype.itemsize
             if records.record_size(record) != nbytes:
                 raise CheckpointError(
                     f'{name}: record {record} holds '
@@ -120,9 +112,10 @@ def read_file(file, name: str) -> Checkpoint:
             storages[key] = Storage(data, dtype)
         return storages[key]
 
-    pickle = records.read(records.prefix + 'data.pkl')
-    obj = Unpickler(bytes(pickle), name, storage, lambda module, _: (
-        script and module.startswith('__torch__')) or trusted).load()
+    obj = Unpickler(
+        bytes(records.read(records.prefix + 'data.pkl')), name, storage,
+        lambda module: trusted or script and module.startswith('__torch__')
+    ).load()
     if script:
         obj = _torchscript_state_dict(obj, _torchscript_classes(records),
                                       name)
@@ -133,23 +126,23 @@ def read_file(file, name: str) -> Checkpoint:
 def open_checkpoint(source, *, check_hash: bool = False,
                     sha256: Optional[str] = None,
                     offline_dir: Optional[str] = None) -> Checkpoint:
-    """Resolve ``source`` (path, URL, ``openclip:`` name, Hugging Face
-    folder; :func:`.sources.local_file`) and read it (:func:`read_file`).
+    """Resolve ``source`` (:func:`.sources.local_file`) and read it.
 
     Raises:
         FileNotFoundError, ChecksumError: see :func:`.sources.local_file`.
-        CheckpointError: the file was refused (the message names it and
-            why; nothing in it ran).
+        CheckpointError: the file was refused; the message names it and why
+            (nothing in it ran).
     """
     path, verified = local_file(source, check_hash, sha256, offline_dir)
     if osp.isdir(path):
-        files = [f for f in ('model.safetensors', 'pytorch_model.bin')
+        files = [osp.join(path, f)
+                 for f in ('model.safetensors', 'pytorch_model.bin')
                  if osp.isfile(osp.join(path, f))]
         if not files:
             raise FileNotFoundError(f'{path} has neither model.safetensors '
                                     'nor pytorch_model.bin')
-        path = osp.join(path, files[0])
-    name = str(source) if str(source) == path else f'{source} ({path})'
+        path = files[0]
+    name = path if str(source) == path else f'{source} ({path})'
     with open(path, 'rb', buffering=0) as f:
         checkpoint = read_file(f, name)
     checkpoint.path = path
@@ -162,22 +155,21 @@ def open_checkpoint(source, *, check_hash: bool = False,
 
 
 def load_checkpoint(source, **options):
-    """The object a checkpoint file holds (:func:`open_checkpoint`)."""
+    """The object a checkpoint holds (:func:`open_checkpoint`)."""
     return open_checkpoint(source, **options).obj
 
 
 def save_checkpoint(obj, path: str) -> None:
-    """``torch.save`` ``obj`` to ``path`` atomically, with a seal (the
-    digest of every record, checked by every later load)."""
+    """``torch.save`` ``obj`` to ``path`` atomically, with sdtr's seal."""
     buffer = io.BytesIO()
     torch.save(obj, buffer)
     atomic_write(buffer.getbuffer(), path)
 
 
 def unwrap_state_dict(obj, source: str = '<state dict>') -> StateDict:
-    """The flat ``{key: tensor}`` of a checkpoint object: ``{'state_dict':
-    ...}`` or ``{'model': ...}`` containers are opened and a DDP ``module.``
-    prefix is stripped; any other value is an error naming the entry."""
+    """The flat ``{key: tensor}`` of a checkpoint object: a ``{'state_dict':
+    ...}`` or ``{'model': ...}`` container is opened and a DDP ``module.``
+    prefix stripped; any other value is an error naming the entry."""
     if isinstance(obj, torch.nn.Module):
         obj = obj.state_dict()
     for key in ('state_dict', 'model'):
@@ -187,21 +179,19 @@ def unwrap_state_dict(obj, source: str = '<state dict>') -> StateDict:
     if not isinstance(obj, dict):
         raise TypeError(f'{source}: the checkpoint is a {type(obj).__name__}'
                         ', not a state dict')
-    out = OrderedDict()
-    for key, value in obj.items():
-        if not isinstance(value, torch.Tensor):
-            raise TypeError(
-                f'{source}: checkpoint entry {key!r} is a '
-                f'{type(value).__name__}, not a tensor; expected a state '
-                "dict (optionally inside {'state_dict'|'model': ...})")
-        out[key[len('module.'):] if key.startswith('module.') else key] = \
-            value
-    return out
+    bad = [k for k, v in obj.items() if not isinstance(v, torch.Tensor)]
+    if bad:
+        raise TypeError(
+            f'{source}: checkpoint entry {bad[0]!r} is a '
+            f'{type(obj[bad[0]]).__name__}, not a tensor; expected a state '
+            "dict (optionally inside {'state_dict'|'model': ...})")
+    return OrderedDict((re.sub(r'^module\.', '', k), v)
+                       for k, v in obj.items())
 
 
 def read_state_dict(checkpoint, **options) -> StateDict:
-    """The flat state dict of a source (:func:`open_checkpoint`), an opened
-    :class:`Checkpoint`, a state dict or a module."""
+    """The flat state dict of a source, an opened :class:`Checkpoint`, a
+    state dict or a module."""
     if isinstance(checkpoint, (dict, torch.nn.Module)):
         return unwrap_state_dict(checkpoint)
     if not isinstance(checkpoint, Checkpoint):
@@ -209,13 +199,10 @@ def read_state_dict(checkpoint, **options) -> StateDict:
     return unwrap_state_dict(checkpoint.obj, checkpoint.path)
 
 
-# --------------------------------------------------------------------------
-# mmengine's CheckpointLoader schemes
-# --------------------------------------------------------------------------
 def _mmengine_scheme(filename: str, map_location=None):
-    """Any mmengine checkpoint name, read through the door (tensors stay on
-    the CPU; mmengine copies them where they go)."""
-    from mmengine.runner import checkpoint as mmckpt
+    """mmengine's checkpoint names, read through the door (on the CPU;
+    mmengine copies the tensors where they go)."""
+    from mmengine.runner import checkpoint as mm
     scheme, _, name = filename.partition('://')
     if scheme == 'pavi':
         raise CheckpointError(f'{filename}: pavi:// is not supported; '
@@ -225,27 +212,24 @@ def _mmengine_scheme(filename: str, map_location=None):
         data = get_file_backend(filename, backend_args=dict(
             backend='petrel')).get(filename)
         return read_file(io.BytesIO(data), filename).obj
-    urls = {'modelzoo': mmckpt.get_torchvision_models,
-            'torchvision': mmckpt.get_torchvision_models,
-            'open-mmlab': mmckpt.get_external_models,
-            'openmmlab': mmckpt.get_external_models,
-            'mmcls': mmckpt.get_mmcls_models}.get(scheme)
-    if urls is None or is_url(filename):
+    table = {'modelzoo': mm.get_torchvision_models, 'mmcls':
+             mm.get_mmcls_models, 'torchvision': mm.get_torchvision_models,
+             'open-mmlab': mm.get_external_models,
+             'openmmlab': mm.get_external_models}.get(scheme, dict)()
+    if not table or is_url(filename):
         return load_checkpoint(filename)
-    table = urls()
-    name = mmckpt.get_deprecated_model_names().get(name, name) if \
+    name = mm.get_deprecated_model_names().get(name, name) if \
         scheme.endswith('mmlab') else name
     if name not in table:
         raise KeyError(f'{filename}: mmengine knows no checkpoint {name!r}')
-    target = table[name]
-    obj = load_checkpoint(target if is_url(target) else osp.join(
-        mmckpt._get_mmengine_home(), target))
-    return mmckpt._process_mmcls_checkpoint(obj) if scheme == 'mmcls' else obj
+    obj = load_checkpoint(table[name] if is_url(table[name]) else osp.join(
+        mm._get_mmengine_home(), table[name]))
+    return mm._process_mmcls_checkpoint(obj) if scheme == 'mmcls' else obj
 
 
 def register_mmengine_loaders() -> None:
-    """Route every scheme of mmengine's ``CheckpointLoader`` through the door
-    (called where runners are built; idempotent)."""
+    """Route every scheme of mmengine's ``CheckpointLoader`` (``init_cfg``,
+    mmengine's ``load_checkpoint``) through the door; idempotent."""
     from mmengine.runner import CheckpointLoader
     for prefixes in ('', ('http://', 'https://'), ('modelzoo://',
                      'torchvision://'), ('open-mmlab://', 'openmmlab://'),

@@ -1,18 +1,9 @@
-"""Where a checkpoint's bytes come from: a path, a URL, an open_clip name.
-
-* URLs are downloaded once into ``<torch.hub dir>/checkpoints``, under a key
-  of the whole URL and the expected SHA-256 (``<key>-<file name>``); a cached
-  file whose SHA-256 is not the expected one is fetched again, and a download
-  with the wrong hash is removed and refused.  With an offline folder
-  (``offline_dir=`` or ``$SDTR_OFFLINE_DIR``) a URL maps to
-  ``<folder>/<file name>`` and nothing is downloaded.
-* ``openclip:<arch>/<tag>`` is looked up in open_clip's pretrained registry:
-  the pinned Hugging Face file first (:data:`PINNED_HF_FILES`), the URL as
-  the fallback, each verified against its SHA-256 (see
-  docs/pretrained_weights.md#where-the-file-comes-from).
-* The SHA-256 (against tampering) is checked when it is known: zoo entries,
-  ``sha256=``, ``check_hash=True`` (the hash in the URL or the
-  ``name-<hex prefix>.ext`` convention), pinned open_clip files.
+"""Where a checkpoint's bytes come from: a path, a URL (cached under a key of
+the whole URL and the expected SHA-256), an offline folder, or
+``openclip:<arch>/<tag>`` (the pinned Hugging Face file, then the URL).  The
+SHA-256 is checked whenever it is known.  See
+docs/pretrained_weights.md#urls-and-their-cache and
+docs/pretrained_weights.md#where-the-file-comes-from.
 """
 import hashlib
 import os
@@ -79,14 +70,18 @@ def sha256_file(path: str) -> str:
     return digest.hexdigest()
 
 
-def verify_sha256(path: str, expected: str, what: str = '') -> str:
-    """Raise :class:`ChecksumError` unless ``path``'s SHA-256 starts with
-    ``expected`` (8-64 hex digits); the full digest."""
+def _hex(expected) -> str:
     expected = str(expected).strip().lower()
     if not _HEX.fullmatch(expected):
         raise ValueError(f'expected SHA-256 {expected!r} is not 8-64 hex '
                          'digits')
-    actual = sha256_file(path)
+    return expected
+
+
+def verify_sha256(path: str, expected: str, what: str = '') -> str:
+    """Raise :class:`ChecksumError` unless ``path``'s SHA-256 starts with
+    ``expected`` (8-64 hex digits); the full digest."""
+    expected, actual = _hex(expected), sha256_file(path)
     if not actual.startswith(expected):
         raise ChecksumError(
             f'checkpoint {path!r}{what}: SHA-256 is {actual}, but {expected} '
@@ -145,7 +140,7 @@ def local_file(source: str, check_hash: bool = False,
     source = str(source)
     if source.startswith(SCHEME):
         return resolve_pretrained(source, sha256, offline_dir), True
-    expected = sha256
+    expected = _hex(sha256) if sha256 is not None else None
     if expected is None and check_hash:
         expected = url_hash(source) if is_url(source) else name_hash(source)
         if expected is None:
@@ -173,9 +168,6 @@ def local_file(source: str, check_hash: bool = False,
     return path, expected is not None
 
 
-# --------------------------------------------------------------------------
-# openclip:<arch>/<tag>
-# --------------------------------------------------------------------------
 def pretrained_sources(name: str, sha256: Optional[str] = None) -> list:
     """``[(kind, where, expected sha256, offline name, fetch), ...]`` of an
     ``openclip:<arch>/<tag>`` name in the order they are tried."""

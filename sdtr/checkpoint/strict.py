@@ -1,16 +1,7 @@
-"""Strict loading: one function puts weights into a module, for every caller.
-
-:func:`load_weights` reads a checkpoint through the door, hands it to a key
-converter (a component's ``convert_state_dict``; for a whole model its
-``upgrade_state_dict`` of older layouts), compares it with the module and
-loads it or raises :class:`CheckpointMismatchError` listing every missing,
-unexpected and shape-mismatched key.  ``load_from``/``resume`` (the runner),
-``tools/test.py``, ``get_model``, the towers' ``pretrained`` and the model
-converters all use it.  Exceptions on purpose: ``ignore_keys`` (regexes,
-neither loaded nor required), ``reinit_keys`` (regexes of module keys kept at
-their initialisation when the shape differs), and what the converter drops
-or keeps with a reason (:meth:`LoadReport.drop` / :meth:`LoadReport.keep`).
-See docs/pretrained_weights.md#one-loader-for-every-component.
+"""Strict loading: one function puts weights into a module, for every caller
+(``load_from``/``resume``, ``tools/test.py``, ``get_model``, ``pretrained=``,
+the converters).  See
+docs/pretrained_weights.md#one-loader-for-every-component.
 """
 import inspect
 import logging
@@ -41,9 +32,8 @@ def _matches(key: str, patterns: Sequence[str]) -> bool:
 
 def _short(keys, limit: Optional[int] = 40) -> str:
     keys = list(keys)
-    more = f', ... ({len(keys) - limit} more)' if limit and \
-        len(keys) > limit else ''
-    return ', '.join(keys[:limit]) + more
+    more = len(keys) - limit if limit and len(keys) > limit else 0
+    return ', '.join(keys[:limit]) + (f', ... ({more} more)' if more else '')
 
 
 def _in_targets(key: str, targets: Optional[Sequence[str]]) -> bool:
@@ -81,13 +71,12 @@ class LoadReport:
     checkpoint: Optional[Checkpoint] = None
 
     def drop(self, keys, why: str) -> None:
-        """Record checkpoint keys left out on purpose, with the reason."""
+        """Checkpoint keys left out on purpose, with the reason."""
         if keys := list(keys):
             self.dropped_by.setdefault(why, []).extend(keys)
 
     def keep(self, keys, why: str) -> None:
-        """Record module keys this checkpoint does not provide on purpose
-        (they keep their values), with the reason."""
+        """Module keys the checkpoint does not provide on purpose."""
         if keys := list(keys):
             self.kept_by.setdefault(why, []).extend(keys)
 
@@ -96,16 +85,12 @@ class LoadReport:
 
     total = property(lambda self: len(self.expected))
     loaded = property(lambda self: len(self.loaded_keys))
-    dropped = property(lambda self: sorted(
-        k for keys in self.dropped_by.values() for k in keys))
-    kept = property(lambda self: sorted(
-        k for keys in self.kept_by.values() for k in keys))
+    dropped = property(lambda self: sorted(sum(self.dropped_by.values(), [])))
+    kept = property(lambda self: sorted(sum(self.kept_by.values(), [])))
     ok = property(lambda self: not (self.missing or self.unexpected
                                     or self.mismatched))
-
-    @property
-    def coverage(self) -> float:
-        return self.loaded / max(self.total - len(self.kept), 1)
+    coverage = property(lambda self: self.loaded / max(
+        self.total - len(self.kept), 1))
 
     def __getitem__(self, key: str):
         return self.parts[key] if key in self.parts else getattr(self, key)
@@ -114,6 +99,7 @@ class LoadReport:
         """The report restricted to module keys in ``targets``."""
         def under(keys):
             return [k for k in keys if _in_targets(k, targets)]
+
         return LoadReport(
             name=name, source=self.source, layout=self.layout,
             strict=self.strict, expected=under(self.expected),

@@ -1,18 +1,16 @@
 """The restricted unpickler: nothing in a checkpoint runs.
 
-A checkpoint's pickle may name only the globals of :data:`ALLOWED`, each
-mapped to a function that checks its arguments (no object array, no tensor
-outside its storage, no call of anything not listed).  Every opcode that
-calls, builds or fills an object is checked here (Python's pure-Python
-unpickler with those opcodes replaced), so a forged file is refused with an
-error naming the file and the global, never a crash.  Classes of TorchScript
-archives (``__torch__.*``), and with ``SDTR_TRUST_CHECKPOINTS=1`` any other
-unknown class, become :class:`Inert` records: their state is kept as data and
-none of their code (``__setstate__`` included) runs.
+A pickle may name only the globals of :data:`ALLOWED`, each mapped to a
+function that checks its arguments; Python's pure-Python unpickler is used
+with every opcode that calls, builds or fills an object replaced, so a forged
+file is refused naming the file and the global, never a crash.  TorchScript
+classes (``__torch__.*``), and with ``SDTR_TRUST_CHECKPOINTS=1`` any unknown
+class, become :class:`Inert` records whose code never runs.
 See docs/pretrained_weights.md#what-a-checkpoint-may-contain.
 """
 import codecs
 import io
+import math
 import pickle
 from collections import OrderedDict
 
@@ -21,31 +19,30 @@ import torch
 
 from .records import CheckpointError
 
-_NP_KINDS = 'biufcSU'  # no object ('O') or void/structured ('V') dtypes
+_NP_KINDS = 'biufcSU'  # no object ('O') or structured ('V') dtypes
 
 
 class Refused(Exception):
-    """Raised by an allow-listed function on arguments it does not accept."""
+    """An allow-listed global was given arguments it does not accept."""
 
 
 class Allowed:
-    """An allow-listed global: ``fn`` is what a call of it runs."""
+    """An allow-listed global: calling it runs ``fn``; ``new`` creates an
+    instance of it for NEWOBJ."""
 
     def __init__(self, qualname, fn=None, new=None):
         self.qualname, self.fn, self.new = qualname, fn, new
 
 
 class InertGlobal:
-    """A global that is never run: calling it makes an :class:`Inert`."""
+    """A global that never runs: calling it makes an :class:`Inert`."""
 
     def __init__(self, qualname):
         self.qualname = qualname
 
 
 class Inert(dict):
-    """An object of a class sdtr does not run, kept as data: the class name,
-    the call's arguments and the pickled state (items, if any, in the
-    dict)."""
+    """An object kept as data: its class name, call arguments and state."""
 
     def __init__(self, qualname, args=(), kwargs=None):
         super().__init__()
@@ -57,7 +54,7 @@ class Inert(dict):
 
 
 class Storage:
-    """A tensor storage read from its record."""
+    """The bytes of a storage record and the dtype they hold."""
 
     def __init__(self, data: torch.Tensor, dtype: torch.dtype):
         self.data, self.dtype = data, dtype
@@ -73,11 +70,10 @@ def _ints(value, what):
 
 def _rebuild_tensor(storage, offset, size, stride, requires_grad=False,
                     hooks=None, metadata=None):
-    if not isinstance(storage, Storage) or type(offset) is not int:
-        raise Refused('expected (storage, offset, size, stride)')
     size, stride = _ints(size, 'size'), _ints(stride, 'stride')
-    if hooks or metadata or len(size) != len(stride) or offset < 0:
-        raise Refused('backward hooks, metadata or a bad shape')
+    if not isinstance(storage, Storage) or type(offset) is not int or \
+            offset < 0 or hooks or metadata or len(size) != len(stride):
+        raise Refused('expected (storage, offset, size, stride), no hooks')
     extent = offset + sum((n - 1) * s for n, s in zip(size, stride)) + 1
     if 0 not in size and extent > storage.numel:
         raise Refused(f'a view of {extent} elements of a storage of '
@@ -96,30 +92,26 @@ def _rebuild_parameter(data, requires_grad, hooks):
 
 def _np_dtype(obj, align=False, copy=False):
     if not isinstance(obj, str) or np.dtype(obj).kind not in _NP_KINDS:
-        raise Refused(f'numpy dtype {obj!r} (only bool, number and '
-                      'string dtypes; object dtypes build objects from '
-                      'raw bytes)')
+        raise Refused(f'numpy dtype {obj!r} (only bool, number and string '
+                      'dtypes: object dtypes build objects from raw bytes)')
     return np.dtype(obj)
 
 
 def _np_reconstruct(subtype, shape, typecode):
-    if subtype is not _ALLOWED_ND:
+    if subtype is not _ND:
         raise Refused('only plain numpy arrays')
-    return np.empty(0, np.uint8)  # replaced by BUILD (see Unpickler)
+    return np.empty(0, np.uint8)  # replaced at BUILD by _np_array
 
 
 def _np_array(state):
-    """A numpy array from its pickled state, checked; numpy's own
-    ``__setstate__`` never sees the file's bytes."""
-    try:
-        _, shape, dtype, fortran, raw = state
-    except (TypeError, ValueError):
-        raise Refused('a numpy array state of 5 fields') from None
+    """The array of a pickled state, built by sdtr: numpy's ``__setstate__``
+    never sees the file's bytes."""
+    _, shape, dtype, fortran, raw = state
     shape = _ints(shape, 'array shape')
     if not isinstance(dtype, np.dtype) or dtype.kind not in _NP_KINDS or \
             not isinstance(raw, (bytes, bytearray)) or \
-            len(raw) != int(np.prod(shape)) * dtype.itemsize:
-        raise Refused('numpy array data that does not fit its dtype/shape')
+            len(raw) != math.prod(shape) * dtype.itemsize:
+        raise Refused('array bytes that do not fit its dtype and shape')
     return np.frombuffer(raw, dtype).reshape(
         shape, order='F' if fortran else 'C').copy(order='K')
 
@@ -127,15 +119,14 @@ def _np_array(state):
 def _np_scalar(dtype, raw):
     if not isinstance(dtype, np.dtype) or dtype.kind not in _NP_KINDS or \
             not isinstance(raw, bytes) or len(raw) != dtype.itemsize:
-        raise Refused('a numpy scalar of a number dtype and its bytes')
+        raise Refused('a scalar of a number dtype and its bytes')
     return np.frombuffer(raw, dtype)[0]
 
 
 def _np_dtype_state(dtype, state):
-    if not (isinstance(state, tuple) and len(state) in (8, 9)
-            and state[1] in ('<', '>', '|', '=')
+    if not (len(state) in (8, 9) and state[1] in ('<', '>', '|', '=')
             and state[2:5] == (None, None, None) and state[7] == 0):
-        raise Refused(f'numpy dtype state {state!r}')
+        raise Refused(f'dtype state {state!r}')
     return dtype.newbyteorder(state[1]) if state[1] in '<>' else dtype
 
 
@@ -145,9 +136,8 @@ def _history_buffer():
 
 
 def _history_buffer_state(buffer, state):
-    methods = state.get('statistics_methods', {}) if isinstance(
-        state, dict) and all(isinstance(k, str) for k in state) else None
-    if not isinstance(methods, dict) or not all(
+    methods = state.get('statistics_methods', {})
+    if not all(isinstance(k, str) for k in state) or not all(
             getattr(_history_buffer(), str(k), None) is v
             for k, v in methods.items()):
         raise Refused('a HistoryBuffer state with unknown methods')
@@ -156,12 +146,11 @@ def _history_buffer_state(buffer, state):
 
 
 def _getattr(obj, name):
-    """``getattr`` as mmengine's ``HistoryBuffer`` pickles its statistics
+    """``getattr`` as mmengine pickles ``HistoryBuffer``'s statistics
     methods, and nothing else."""
     if isinstance(obj, InertGlobal) and isinstance(name, str):
         return InertGlobal(f'{obj.qualname}.{name}')
-    if obj is not _ALLOWED_HB or name not in ('min', 'max', 'mean',
-                                              'current'):
+    if obj is not _HB or name not in ('min', 'max', 'mean', 'current'):
         raise Refused(f'getattr({getattr(obj, "qualname", obj)!r}, '
                       f'{name!r})')
     return getattr(_history_buffer(), name)
@@ -187,37 +176,34 @@ def _config_dict(*args):
     return ConfigDict(*_checked(lambda *a: a, dict)(*args))
 
 
-_ALLOWED_ND = Allowed('numpy.ndarray')
-_ALLOWED_HB = Allowed('mmengine.logging.history_buffer.HistoryBuffer',
-                      new=lambda: _history_buffer().__new__(_history_buffer()))
-
-
-_JIT_LISTS = ('build_intlist', 'build_doublelist', 'build_boollist',
-              'build_tensorlist', 'build_genericlist')
-#: (module, name) -> allow-listed global
+_ND = Allowed('numpy.ndarray')
+_HB = Allowed('mmengine.logging.history_buffer.HistoryBuffer',
+              new=lambda: _history_buffer().__new__(_history_buffer()))
+_JIT = 'torch.jit._pickle'
+#: (module, name) -> the function a call of that global runs
 ALLOWED = {
     ('torch._utils', '_rebuild_tensor_v2'): _rebuild_tensor,
     ('torch._utils', '_rebuild_parameter'): _rebuild_parameter,
+    ('torch', 'device'): _checked(torch.device, str, int),
+    ('torch', 'Size'): lambda v=(): torch.Size(_ints(v, 'torch.Size')),
     ('collections', 'OrderedDict'): _checked(OrderedDict, list, tuple),
     ('_codecs', 'encode'): _encode,
     ('numpy', 'dtype'): _np_dtype,
-    ('numpy', 'ndarray'): _ALLOWED_ND,
-    ('numpy._core.multiarray', '_reconstruct'): _np_reconstruct,
-    ('numpy.core.multiarray', '_reconstruct'): _np_reconstruct,
-    ('numpy._core.multiarray', 'scalar'): _np_scalar,
-    ('numpy.core.multiarray', 'scalar'): _np_scalar,
-    ('mmengine.logging.history_buffer', 'HistoryBuffer'): _ALLOWED_HB,
+    ('numpy', 'ndarray'): _ND,
+    **{(m, n): fn for m in ('numpy._core.multiarray', 'numpy.core.multiarray')
+       for n, fn in (('_reconstruct', _np_reconstruct),
+                     ('scalar', _np_scalar))},
+    ('mmengine.logging.history_buffer', 'HistoryBuffer'): _HB,
     ('mmengine.config.config', 'ConfigDict'): _config_dict,
-    ('torch', 'device'): _checked(torch.device, str, int),
-    ('torch', 'Size'): lambda v=(): torch.Size(_ints(v, 'torch.Size')),
-    ('torch.jit._pickle', 'restore_type_tag'): lambda value, tag: value,
-    **{('torch.jit._pickle', n): _checked(list, list) for n in _JIT_LISTS},
+    (_JIT, 'restore_type_tag'): lambda value, tag: value,
+    **{(_JIT, f'build_{k}list'): _checked(list, list)
+       for k in ('int', 'double', 'bool', 'tensor', 'generic')},
     **{(m, n): fn for m in ('builtins', '__builtin__') for n, fn in (
         ('getattr', _getattr), ('set', _checked(set, list, tuple)),
         ('frozenset', _checked(frozenset, list, tuple)),
         ('bytes', lambda: b''))},  # protocol 2 writes b'' as bytes()
 }
-#: ``torch.<X>Storage`` names of persistent ids -> their dtypes
+#: ``torch.<X>Storage`` of persistent ids -> dtype
 _STORAGES = {name: dtype for dtype, name in
              torch.storage._dtype_to_storage_type_map().items()
              if not name.startswith('Q')}
@@ -225,26 +211,19 @@ _STORAGES['UntypedStorage'] = torch.uint8
 
 
 class Unpickler(pickle._Unpickler):
-    """Unpickle ``data`` (bytes) of the file named ``name``.
-
-    Args:
-        storage (callable): ``storage(dtype, key, numel) -> Storage`` for the
-            pickle's persistent ids.
-        inert (callable): ``inert(module, name) -> bool``: unknown globals
-            that become :class:`Inert` records instead of being refused.
-    """
+    """Unpickle ``data`` of the file ``name``; ``storage(dtype, key,
+    numel)`` reads persistent storages, ``inert(module)`` says which unknown
+    globals become :class:`Inert` instead of being refused."""
 
     dispatch = dict(pickle._Unpickler.dispatch)
 
-    def __init__(self, data, name, storage, inert=lambda m, n: False):
+    def __init__(self, data, name, storage, inert=lambda module: False):
         super().__init__(io.BytesIO(data), encoding='utf-8')
         self.name, self.storage, self.inert = name, storage, inert
 
     def refuse(self, what):
-        raise CheckpointError(
-            f'{self.name}: the safe unpickler refuses {what}; nothing in the '
-            'file was run (docs/pretrained_weights.md#what-a-checkpoint-may-'
-            'contain)')
+        raise CheckpointError(f'{self.name}: the safe unpickler refuses '
+                              f'{what}; nothing in the file was run')
 
     def find_class(self, module, name):
         entry = ALLOWED.get((module, name))
@@ -252,11 +231,11 @@ class Unpickler(pickle._Unpickler):
             return entry if isinstance(entry, Allowed) else Allowed(
                 f'{module}.{name}', entry)
         if module == 'torch' and name in _STORAGES:
-            return _STORAGES[name]  # the dtype of a persistent storage id
+            return _STORAGES[name]
         if module == 'torch' and isinstance(getattr(torch, name, None),
                                             torch.dtype):
             return getattr(torch, name)
-        if self.inert(module, name):
+        if self.inert(module):
             return InertGlobal(f'{module}.{name}')
         self.refuse(f'global {module}.{name} (not in its allow-list)')
 
@@ -283,12 +262,11 @@ class Unpickler(pickle._Unpickler):
         args = self.stack.pop()
         self.stack[-1] = self.call(self.stack[-1], args)
 
-    def _instantiate(self, klass, args):
+    def _instantiate(self, klass, args):  # INST and OBJ opcodes
         self.append(self.call(klass, tuple(args)))
 
     def load_newobj(self, kwargs=None):
-        args = self.stack.pop()
-        cls = self.stack.pop()
+        args, cls = self.stack.pop(), self.stack.pop()
         if isinstance(cls, InertGlobal):
             return self.append(Inert(cls.qualname, args, kwargs))
         if not isinstance(cls, Allowed) or cls.new is None or args or kwargs:
@@ -299,27 +277,25 @@ class Unpickler(pickle._Unpickler):
         self.load_newobj(self.stack.pop())
 
     def load_build(self):
-        state = self.stack.pop()
-        inst = self.stack[-1]
+        state, inst = self.stack.pop(), self.stack[-1]
+        if isinstance(inst, Inert):
+            inst.state = state
+            return
+        if isinstance(inst, OrderedDict) and isinstance(state, dict) and \
+                all(isinstance(k, str) for k in state):
+            inst.__dict__.update(state)  # torch's ``_metadata``
+            return
+        build = (_np_dtype_state if isinstance(inst, np.dtype) else
+                 (lambda _, s: _np_array(s)) if isinstance(inst, np.ndarray)
+                 else _history_buffer_state if isinstance(
+                     inst, _history_buffer()) else None)
+        if build is None:
+            self.refuse(f'setting the state of a {type(inst).__name__}')
         try:
-            if isinstance(inst, Inert):
-                inst.state = state
-                return
-            if isinstance(inst, OrderedDict) and isinstance(state, dict) \
-                    and all(isinstance(k, str) for k in state):
-                inst.__dict__.update(state)  # torch's ``_metadata``
-                return
-            if isinstance(inst, np.dtype):
-                new = _np_dtype_state(inst, state)
-            elif isinstance(inst, np.ndarray):
-                new = _np_array(state)
-            elif isinstance(inst, _history_buffer()):
-                new = _history_buffer_state(inst, state)
-            else:
-                self.refuse(f'setting the state of a {type(inst).__name__}')
-        except Refused as err:
-            self.refuse(f'{type(inst).__name__} state: {err}')
-        # later references to ``inst`` go through the memo: point them to new
+            new = build(inst, state)
+        except (Refused, TypeError, ValueError, AttributeError) as err:
+            self.refuse(f'a {type(inst).__name__} state: {err}')
+        # the memo may hold ``inst`` (BINPUT before BUILD): point it to new
         self.stack[-1] = new
         for key, value in self.memo.items():
             if value is inst:
@@ -341,15 +317,12 @@ class Unpickler(pickle._Unpickler):
         self.container(list).extend(items)
 
     def load_setitem(self):
-        value = self.stack.pop()
-        key = self.stack.pop()
+        value, key = self.stack.pop(), self.stack.pop()
         self.container(dict)[key] = value
 
     def load_setitems(self):
         items = self.pop_mark()
-        target = self.container(dict)
-        for i in range(0, len(items), 2):
-            target[items[i]] = items[i + 1]
+        self.container(dict).update(zip(items[::2], items[1::2]))
 
     def load_additems(self):
         items = self.pop_mark()

@@ -46,7 +46,7 @@ def forged_files(folder, marker):
         'flagged_dtype': (Forged(np.dtype, ('f8', False, True), (
             3, '<', None, None, None, -1, -1, 63)), 'dtype state'),
         'short_array': (Forged(_reconstruct, (np.ndarray, (0, ), b'b'), (
-            1, (100, ), np.dtype('f8'), False, b'\0' * 8)), 'numpy array'),
+            1, (100, ), np.dtype('f8'), False, b'\0' * 8)), 'ndarray state'),
         'object_scalar': (Forged(np.core.multiarray.scalar, (
             np.dtype('O'), b'\x41' * 8)), 'numpy.dtype'),
         'os_system': (Forged(os.system, (f'touch {marker}', )),
