@@ -341,7 +341,7 @@ def get_model(name_or_config,
     """
     from mmengine.registry import DefaultScope
 
-    from sdtr.checkpoint import load_weights
+    from sdtr.checkpoint import load_weights, register_mmengine_loaders
     from sdtr.registry import MODELS
     from sdtr.utils import register_all_modules
 
@@ -382,6 +382,7 @@ def get_model(name_or_config,
     if kwargs:
         cfg.merge_from_dict({f'model.{k}': v for k, v in kwargs.items()})
     register_all_modules(init_default_scope=False)
+    register_mmengine_loaders()  # init_weights() of mmengine components
     with DefaultScope.overwrite_default_scope('sdtr'):
         model = MODELS.build(cfg.model)
     model.to(device)

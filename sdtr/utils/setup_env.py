@@ -17,8 +17,6 @@ def register_all_modules(init_default_scope: bool = True) -> None:
     import sdtr.evaluation  # noqa: F401
     import sdtr.models  # noqa: F401
     import sdtr.visualization  # noqa: F401
-    from sdtr.checkpoint import register_mmengine_loaders
-    register_mmengine_loaders()  # mmengine's loaders read through the door
 
     if not init_default_scope:
         return
