@@ -185,8 +185,12 @@ def unwrap_state_dict(obj, source: str = '<state dict>') -> StateDict:
             f'{source}: checkpoint entry {bad[0]!r} is a '
             f'{type(obj[bad[0]]).__name__}, not a tensor; expected a state '
             "dict (optionally inside {'state_dict'|'model': ...})")
-    return OrderedDict((re.sub(r'^module\.', '', k), v)
-                       for k, v in obj.items())
+    out = OrderedDict((re.sub(r'^module\.', '', k), v)
+                      for k, v in obj.items())
+    if isinstance(getattr(obj, '_metadata', None), dict):  # module versions
+        out._metadata = OrderedDict((re.sub(r'^module(\.|$)', '', k), v)
+                                    for k, v in obj._metadata.items())
+    return out
 
 
 def read_state_dict(checkpoint, **options) -> StateDict:

@@ -250,8 +250,8 @@ def load_weights(module: nn.Module, checkpoint, *,
     if prefix:
         state_dict = select_prefix(state_dict, prefix, report)
     report.ignored = sorted(k for k in state_dict if _matches(k, ignore_keys))
-    state_dict = OrderedDict((k, v) for k, v in state_dict.items()
-                             if k not in set(report.ignored))
+    for key in report.ignored:
+        state_dict.pop(key)
     if converter is not None:
         state_dict = converter(state_dict, report, **options)
     elif hasattr(module, 'upgrade_state_dict'):
@@ -262,8 +262,9 @@ def load_weights(module: nn.Module, checkpoint, *,
                         targets=targets)
     if strict and not report.ok:
         raise CheckpointMismatchError(report.error_message())
-    module.load_state_dict({k: state_dict[k] for k in report.loaded_keys},
-                           strict=False)
+    selected = OrderedDict((k, state_dict[k]) for k in report.loaded_keys)
+    selected._metadata = getattr(state_dict, '_metadata', None)
+    module.load_state_dict(selected, strict=False)
     if converter is None and opened and report.loaded == report.total:
         record_weights_identity(module, opened.digest)
     report.log()
