@@ -19,7 +19,7 @@ import torch
 from mmengine.logging import print_log
 
 from .records import CheckpointError, Records, atomic_write, read_safetensors
-from .sources import is_url, local_file
+from .sources import local_file
 from .unpickler import Inert, Storage, Unpickler
 
 TRUST_ENV = 'SDTR_TRUST_CHECKPOINTS'
@@ -204,31 +204,21 @@ def read_state_dict(checkpoint, **options) -> StateDict:
 
 
 def _mmengine_scheme(filename: str, map_location=None):
-    """mmengine's checkpoint names, read through the door (on the CPU;
-    mmengine copies the tensors where they go)."""
-    from mmengine.runner import checkpoint as mm
-    scheme, _, name = filename.partition('://')
-    if scheme == 'pavi':
-        raise CheckpointError(f'{filename}: pavi:// is not supported; '
-                              'download the file and pass its path')
+    """A ``CheckpointLoader`` scheme: local paths and URLs through the door,
+    ``s3://``/``petrel://`` bytes through :func:`read_file`; tensors stay on
+    the CPU (mmengine copies them where they go)."""
+    scheme = filename.partition('://')[0] if '://' in filename else ''
     if re.fullmatch(r'(\S+:)?(s3|petrel)', scheme):
         from mmengine.fileio import get_file_backend
         data = get_file_backend(filename, backend_args=dict(
             backend='petrel')).get(filename)
         return read_file(io.BytesIO(data), filename).obj
-    table = {'modelzoo': mm.get_torchvision_models, 'mmcls':
-             mm.get_mmcls_models, 'torchvision': mm.get_torchvision_models,
-             'open-mmlab': mm.get_external_models,
-             'openmmlab': mm.get_external_models}.get(scheme, dict)()
-    if not table or is_url(filename):
-        return load_checkpoint(filename)
-    name = mm.get_deprecated_model_names().get(name, name) if \
-        scheme.endswith('mmlab') else name
-    if name not in table:
-        raise KeyError(f'{filename}: mmengine knows no checkpoint {name!r}')
-    obj = load_checkpoint(table[name] if is_url(table[name]) else osp.join(
-        mm._get_mmengine_home(), table[name]))
-    return mm._process_mmcls_checkpoint(obj) if scheme == 'mmcls' else obj
+    if scheme not in ('', 'http', 'https'):
+        raise CheckpointError(
+            f'{filename}: {scheme}:// names are not read by sdtr; pass the '
+            "checkpoint's URL or a local path (they are read through "
+            'sdtr.checkpoint, which refuses anything that would run code)')
+    return load_checkpoint(filename)
 
 
 def register_mmengine_loaders() -> None:

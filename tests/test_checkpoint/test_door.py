@@ -88,7 +88,7 @@ def test_torchscript_archive_equals_jit_state_dict(tmp_path, how,
 
 
 def test_hostile_torchscript_archive_never_runs(tmp_path, no_jit_load,
-                                               monkeypatch):
+                                                monkeypatch):
     marker = tmp_path / 'site-packages' / 'evil.pth'
     marker.parent.mkdir()
     path = str(tmp_path / 'ViT-B-16.pt')

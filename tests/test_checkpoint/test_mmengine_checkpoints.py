@@ -180,8 +180,11 @@ def test_every_mmengine_scheme_goes_through_the_door():
                    'modelzoo://', 'open-mmlab://', 'openmmlab://',
                    'mmcls://', 'pavi://', r'(\S+\:)?s3://'):
         assert CheckpointLoader._schemes[prefix] is door._mmengine_scheme
-    with pytest.raises(CheckpointError, match='pavi:// is not supported'):
-        CheckpointLoader.load_checkpoint('pavi://a/b.pth')
+    for name in ('pavi://a/b.pth', 'torchvision://resnet50',
+                 'open-mmlab://resnet50_caffe'):
+        with pytest.raises(CheckpointError, match="names are not read by "
+                           "sdtr; pass the checkpoint's URL"):
+            CheckpointLoader.load_checkpoint(name)
 
 
 def test_s3_bytes_are_read_by_the_restricted_loader(tmp_path, monkeypatch):

@@ -38,10 +38,13 @@ def forged_files(folder, marker):
     """name -> (path, words the refusal must contain)."""
     small = torch.arange(4.0)
     mean = Forged(getattr, (HistoryBuffer, 'mean'))
+    # an object dtype whose flags no longer say "pickled as a list": numpy
+    # then takes the array's raw bytes as object pointers (SIGSEGV)
+    objects = Forged(np.dtype, ('O8', False, True), (
+        3, '|', None, None, None, -1, -1, 61))
     cases = {
-        # numpy array of objects from raw bytes (segfaults numpy if built)
         'object_array': (Forged(_reconstruct, (np.ndarray, (0, ), b'b'), (
-            1, (4, ), np.dtype('O'), False, b'\x41' * 32)), 'numpy.dtype'),
+            1, (4, ), objects, False, b'\x41' * 32)), 'numpy.dtype'),
         # a float dtype whose BUILD flags claim it holds object pointers
         'flagged_dtype': (Forged(np.dtype, ('f8', False, True), (
             3, '<', None, None, None, -1, -1, 63)), 'dtype state'),

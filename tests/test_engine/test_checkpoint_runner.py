@@ -100,4 +100,3 @@ def test_load_from_records_the_identity_of_the_bytes_read(tmp_path):
     partial = _runner(tmp_path / 'p', load_cfg=dict(strict=False))
     partial.load_checkpoint(path)
     assert weights_identity(partial.model).startswith('state:')
-
