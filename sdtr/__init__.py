@@ -42,9 +42,6 @@ def _check_opencv() -> None:
 
 _check_opencv()
 
-from .utils.compat import register_checkpoint_loaders  # noqa: E402
 from .version import __version__, version_info  # noqa: E402
-
-register_checkpoint_loaders()
 
 __all__ = ['__version__', 'version_info']

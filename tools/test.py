@@ -9,10 +9,11 @@ Examples::
     python tools/test.py CONFIG CHECKPOINT --out rankings.json --out-item pred
 
 The checkpoint (a path or an ``http(s)://`` URL, downloaded once into
-torch.hub's cache) is read with ``weights_only=True``
-(:mod:`sdtr.utils.compat`) and must match the model: a missing, unexpected
-or wrongly shaped key stops with the list of them (``--partial-load``
-evaluates a partial match and reports the coverage).
+torch.hub's cache) is read by :mod:`sdtr.checkpoint` (nothing in it runs; a
+checkpoint sdtr wrote is checked against its digest) and must match the
+model: a missing, unexpected or wrongly shaped key stops with the list of
+them (``--partial-load`` evaluates a partial match and reports the
+coverage).
 """
 import argparse
 import json
@@ -21,10 +22,10 @@ import os.path as osp
 
 from mmengine.config import DictAction
 from mmengine.dist import get_rank
-from mmengine.runner import Runner
 
+from sdtr.checkpoint import is_url
+from sdtr.engine.runner import CheckpointRunner
 from sdtr.utils import load_config, register_all_modules
-from sdtr.utils.compat import is_url
 from sdtr.utils.setup_env import prepare_default_hooks, setup_distributed
 
 
@@ -124,7 +125,7 @@ def main(argv=None):
     prepare_default_hooks(cfg)
     setup_distributed(cfg, args.launcher)
 
-    runner = Runner.from_cfg(cfg)
+    runner = CheckpointRunner.from_cfg(cfg)
     metrics = runner.test()
     if get_rank() == 0:
         if args.dump_rankings:

@@ -122,7 +122,7 @@ def merge_args(cfg, args):
         cfg.resume = True
         cfg.load_from = None
     elif args.resume is not None:
-        from sdtr.utils.compat import is_url
+        from sdtr.checkpoint import is_url
         if not is_url(args.resume) and not osp.isfile(args.resume):
             raise FileNotFoundError(
                 f'--resume {args.resume}: checkpoint file not found')

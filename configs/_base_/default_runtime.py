@@ -26,8 +26,6 @@ default_hooks = dict(
     # after max_consecutive_skips of them in a row.
     non_finite=dict(type='NonFiniteCheckHook', mode='stop',
                     max_consecutive_skips=25),
-    # load_from / resume checkpoints must match the model (see load_cfg)
-    strict_load=dict(type='StrictLoadHook'),
     # RNG states in checkpoints + augmentation seeded by (seed, epoch,
     # sample): a killed and resumed run ends bit-identical (docs/training.md)
     reproducibility=dict(type='ReproducibilityHook'),
@@ -55,7 +53,7 @@ log_processor = dict(
     mean_pattern=r'.*(loss|time|data_time|grad_norm|_frac).*')
 log_level = 'INFO'
 load_from = None
-# How load_from checkpoints are loaded (resume is always strict):
+# How sdtr's runners load load_from checkpoints (resume is always strict):
 # strict=True stops on any missing, unexpected or wrongly shaped key;
 # strict=False (tools: --partial-load) loads what matches and logs the
 # coverage; ignore_keys lists regexes of keys excluded on purpose.

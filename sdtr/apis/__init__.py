@@ -1,8 +1,7 @@
 """User API: model zoo, inference and gallery search."""
 from .fingerprint import model_fingerprint
 from .gallery import Gallery, load_gallery, save_gallery
-from .hub import (ChecksumError, load_model_state_dict, resolve_checkpoint,
-                  verify_hash)
+from sdtr.checkpoint import ChecksumError
 from .index import SearchIndex, build_index
 from .inferencer import RetrievalInferencer
 from .model_zoo import (ImageTransform, ModelInfo, ModelZooError, get_model,
@@ -14,7 +13,6 @@ __all__ = [
     'list_models', 'get_model', 'get_model_and_transforms',
     'ImageTransform', 'get_model_info', 'load_model_index',
     'ModelInfo', 'ModelZooError', 'RetrievalInferencer', 'topk_search',
-    'Gallery', 'save_gallery', 'load_gallery', 'resolve_checkpoint',
-    'load_model_state_dict', 'verify_hash', 'ChecksumError', 'SearchIndex',
+    'Gallery', 'save_gallery', 'load_gallery', 'ChecksumError', 'SearchIndex',
     'build_index', 'model_fingerprint'
 ]

@@ -327,7 +327,9 @@ def get_model(name_or_config,
     Returns:
         BaseRetriever: with ``model._config`` (the config), ``model.zoo_info``
         (:class:`ModelInfo` or None) and ``model.checkpoint`` (the local file
-        the weights came from, or None).
+        the weights came from, or None); a loaded model's
+        :func:`sdtr.checkpoint.weights_identity` is the digest of the bytes
+        read.
 
     Raises:
         ModelZooError: ``pretrained=True`` for an entry with ``Weights:
@@ -339,10 +341,9 @@ def get_model(name_or_config,
     """
     from mmengine.registry import DefaultScope
 
-    from sdtr.models.utils import load_weights
+    from sdtr.checkpoint import load_weights, register_mmengine_loaders
     from sdtr.registry import MODELS
     from sdtr.utils import register_all_modules
-    from .hub import load_model_state_dict, resolve_checkpoint
 
     cfg, info = _resolve_config(name_or_config, index)
     if 'model' not in cfg:
@@ -381,13 +382,15 @@ def get_model(name_or_config,
     if kwargs:
         cfg.merge_from_dict({f'model.{k}': v for k, v in kwargs.items()})
     register_all_modules(init_default_scope=False)
+    register_mmengine_loaders()  # init_weights() of mmengine components
     with DefaultScope.overwrite_default_scope('sdtr'):
         model = MODELS.build(cfg.model)
+    model.to(device)
     local = None
     if checkpoint is not None:
-        local = resolve_checkpoint(checkpoint, offline_dir, check_hash,
-                                   sha256)
-        load_weights(model, load_model_state_dict(local), source=local)
+        local = load_weights(model, checkpoint, check_hash=check_hash,
+                             sha256=sha256, offline_dir=offline_dir
+                             ).checkpoint.path
         # the weights are loaded: init_weights() must not overwrite them
         model._is_init = True
         for module in model.modules():
@@ -396,7 +399,7 @@ def get_model(name_or_config,
     model._config = cfg
     model.zoo_info = None if getattr(info, 'ambiguous', None) else info
     model.checkpoint = local
-    return model.to(device).eval()
+    return model.eval()
 
 
 class ImageTransform:

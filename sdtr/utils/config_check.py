@@ -30,7 +30,7 @@ RUNNER_KEYS = frozenset(
     set(inspect.signature(Runner.__init__).parameters) - {'self', 'cfg'}
     | {'runner_type', 'model_wrapper_cfg', 'find_unused_parameters',
        'compile', 'custom_imports', 'work_dir', 'launcher', 'strategy',
-       # read by sdtr's StrictLoadHook (how load_from checkpoints load)
+       # read by sdtr's runner (how load_from checkpoints load)
        'load_cfg'})
 
 #: Where the value of a well-known dead variable acts.

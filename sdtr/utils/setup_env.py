@@ -141,20 +141,14 @@ def merge_cfg_options(cfg, options) -> None:
 
 
 def prepare_default_hooks(cfg) -> None:
-    """Remove ``default_hooks`` entries set to ``None`` and make sure
-    checkpoints load strictly.
+    """Remove ``default_hooks`` entries set to ``None``.
 
     mmengine only accepts ``None`` for its own default hook names; sdtr's
-    extra ones (``non_finite``, ``strict_load``, ``reproducibility``) are
-    switched off the same way: ``--cfg-options default_hooks.non_finite=None``.
-    A config that does not inherit ``default_runtime.py`` and names no
-    ``strict_load`` hook gets ``StrictLoadHook`` (``load_cfg``), so that the
-    tools never evaluate or fine-tune a mismatched checkpoint silently.
+    extra ones (``non_finite``, ``reproducibility``) are switched off the
+    same way: ``--cfg-options default_hooks.non_finite=None``.
     """
     if cfg.get('default_hooks') is None:
         cfg['default_hooks'] = {}
     hooks = cfg['default_hooks']
-    if 'strict_load' not in hooks:
-        hooks['strict_load'] = dict(type='sdtr.StrictLoadHook')
     for name in [k for k, v in hooks.items() if v is None]:
         hooks.pop(name)

@@ -26,9 +26,8 @@ from mmengine.hooks import Hook
 from mmengine.model import BaseModel
 from torch.utils.data import Dataset
 
-import sdtr  # noqa: F401  (restricted checkpoint loader)
 from sdtr.engine.hooks import (AtomicCheckpointHook, NonFiniteCheckHook,
-                               ReproducibilityHook, StrictLoadHook)
+                               ReproducibilityHook)
 from sdtr.engine.hooks import atomic_checkpoint_hook as ach
 
 EPOCHS = 3
@@ -135,7 +134,7 @@ class KillAt(Hook):
 
 def _runner(work_dir, resume=False, kill=None, workers=2, persistent=True,
             validate=True):
-    from mmengine.runner import Runner
+    from sdtr.engine.runner import CheckpointRunner
     hooks = [dict(type=Record)]
     if kill:
         hooks.append(dict(type=KillAt, point=kill))
@@ -147,7 +146,7 @@ def _runner(work_dir, resume=False, kill=None, workers=2, persistent=True,
             collate_fn=dict(type='default_collate')),
         val_evaluator=dict(type=MAE),
         val_cfg=dict()) if validate else {}
-    return Runner(
+    return CheckpointRunner(
         model=DropoutRegressor(),
         work_dir=work_dir,
         train_dataloader=dict(
@@ -165,7 +164,6 @@ def _runner(work_dir, resume=False, kill=None, workers=2, persistent=True,
                             save_best='mae' if validate else None,
                             rule='less'),
             non_finite=dict(type=NonFiniteCheckHook),
-            strict_load=dict(type=StrictLoadHook),
             reproducibility=dict(type=ReproducibilityHook)),
         custom_hooks=hooks,
         randomness=dict(seed=5),
@@ -224,8 +222,9 @@ def test_killed_and_resumed_run_is_bit_exact(kill, reference, tmp_path):
         latest = f.read().strip()
     assert latest.endswith('epoch_2.pth' if kill == 'best_write' else
                            'epoch_1.pth')
-    from sdtr.utils.compat import safe_torch_load
-    assert 'rng_state' in safe_torch_load(latest)
+    from sdtr.checkpoint import open_checkpoint
+    checkpoint = open_checkpoint(latest)
+    assert 'rng_state' in checkpoint.obj and checkpoint.sealed
     if kill in ('iter', 'ckpt_write'):  # no (partial) file under the name
         assert not osp.exists(osp.join(work, 'epoch_2.pth'))
 

@@ -100,7 +100,7 @@ def test_default_hooks_set_to_none_are_dropped():
     prepare_default_hooks(cfg)
     assert 'non_finite' not in cfg.default_hooks
     assert cfg.default_hooks.reproducibility.type == 'ReproducibilityHook'
-    # a config without sdtr's runtime still loads checkpoints strictly
+    # no hook loads checkpoints (the runner does): nothing is added
     bare = Config(dict(model=dict(type='X')))
     prepare_default_hooks(bare)
-    assert bare.default_hooks.strict_load.type == 'sdtr.StrictLoadHook'
+    assert bare.default_hooks == {}

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from sdtr.engine.hooks import NonFiniteLossError
-from sdtr.utils.compat import safe_torch_load
+from sdtr.checkpoint import load_checkpoint
 from test_apis.helpers import load_tool
 from .conftest import write_tiny_config
 
@@ -49,7 +49,7 @@ def test_huge_lr_stops_before_a_nan_checkpoint(variant, tmp_path):
     assert not osp.exists(osp.join(work, f'iter_{bad_iter}.pth'))
     assert len(saved) == bad_iter - 1
     for path in saved:
-        for key, value in safe_torch_load(path)['state_dict'].items():
+        for key, value in load_checkpoint(path)['state_dict'].items():
             assert torch.isfinite(value).all(), (path, key)
     # the log says so too
     logs = glob.glob(osp.join(work, '*', '*.log'))
@@ -70,7 +70,7 @@ def test_skip_mode_skips_then_stops(tmp_path):
             'default_hooks.checkpoint.interval=1'
         ])
     for path in glob.glob(osp.join(work, 'iter_*.pth')):
-        for value in safe_torch_load(path)['state_dict'].values():
+        for value in load_checkpoint(path)['state_dict'].values():
             assert torch.isfinite(value).all(), path
     logs = glob.glob(osp.join(work, '*', '*.log'))
     assert any('skipped the optimizer step' in open(p).read()

@@ -203,8 +203,8 @@ def run(converter, argv=None, description='', **defaults):
     parser.add_argument('--keep-dtype', action='store_true',
                         help='do not cast fp16 tensors to fp32')
     args = parser.parse_args(argv)
-    from sdtr.utils.compat import load_checkpoint_file
-    ckpt = load_checkpoint_file(args.src, map_location='cpu')
+    from sdtr.checkpoint import load_checkpoint, save_checkpoint
+    ckpt = load_checkpoint(args.src)
     classifier_to = None if str(args.classifier_to).lower() == 'none' \
         else args.classifier_to
     result = converter(ckpt, classifier_to=classifier_to,
@@ -218,7 +218,7 @@ def run(converter, argv=None, description='', **defaults):
     if coverage is not None and not coverage.ok:
         raise SystemExit(f'{args.src} does not match {args.config}: see the '
                          'missing / unexpected / mismatched keys above')
-    torch.save(dict(state_dict=result['converted'],
+    save_checkpoint(dict(state_dict=result['converted'],
                     meta=dict(converted_from=args.src,
                               converter=converter.__name__)), args.dst)
     print(f'saved {args.dst}')

@@ -14,7 +14,7 @@ Inputs (path or URL; the format is detected):
 The CLIP image and text towers of the config's model (``CLIPVisionTransformer``
 / ``CLIPModifiedResNet`` and ``CLIPTextTransformer``, found anywhere in the
 model) and its learnable logit scale are loaded strictly by
-:func:`sdtr.models.utils.load_weights` with the converter a CLIP retriever's
+:func:`sdtr.checkpoint.load_weights` with the converter a CLIP retriever's
 ``pretrained`` uses (position tables resized as the config asks), and the
 whole model state dict is saved as ``{'state_dict': ..., 'meta': ...}``,
 loadable by ``tools/test.py``, ``load_from=`` and
@@ -32,8 +32,6 @@ Example::
 import argparse
 import functools
 import sys
-
-import torch
 
 
 def find_towers(model):
@@ -62,7 +60,7 @@ def convert(config, checkpoint, out_file, ignore_keys=(), fmt='auto',
     """
     from mmengine.config import Config
     from sdtr.apis import get_model
-    from sdtr.models.utils import load_weights
+    from sdtr.checkpoint import load_weights, save_checkpoint
     from sdtr.models.utils.clip_checkpoint import (convert_clip_checkpoint,
                                                    logit_scale_targets)
     cfg = Config.fromfile(config)
@@ -91,7 +89,7 @@ def convert(config, checkpoint, out_file, ignore_keys=(), fmt='auto',
                 config=cfg.pretty_text, coverage=report.coverage)
     import sdtr
     meta['sdtr_version'] = sdtr.__version__
-    torch.save(dict(state_dict=model_sd, meta=meta), out_file)
+    save_checkpoint(dict(state_dict=model_sd, meta=meta), out_file)
     print(f'saved {out_file}')
     return report
 

@@ -111,14 +111,13 @@ def main(argv=None):
     parser.add_argument('src', help='released PIR-CLIP checkpoint (.pt)')
     parser.add_argument('dst', help='output sdtr checkpoint (.pth)')
     args = parser.parse_args(argv)
-    from sdtr.utils.compat import load_checkpoint_file
-    ckpt = load_checkpoint_file(args.src, map_location='cpu')
-    converted = convert_pir_clip(ckpt)
-    torch.save(dict(state_dict=converted,
-                    meta=dict(converted_from=args.src,
-                              converter='pir_clip_to_sdtr',
-                              cfg_options=dict(RELEASED_CFG_OPTIONS))),
-               args.dst)
+    from sdtr.checkpoint import load_checkpoint, save_checkpoint
+    converted = convert_pir_clip(load_checkpoint(args.src))
+    save_checkpoint(dict(state_dict=converted,
+                         meta=dict(converted_from=args.src,
+                                   converter='pir_clip_to_sdtr',
+                                   cfg_options=dict(RELEASED_CFG_OPTIONS))),
+                    args.dst)
     print(f'converted {len(converted)} tensors -> {args.dst}')
     options = ' '.join(f'{k}={v}' for k, v in RELEASED_CFG_OPTIONS.items())
     print('The released model uses plain GELU and the released belief; '

@@ -3,7 +3,8 @@
 Keeps only the model weights (``state_dict``) and a small ``meta`` (config
 text, dataset meta, epoch/iter, versions); drops ``optimizer``,
 ``param_schedulers``, ``message_hub`` and ``hook_msgs``.  The result loads
-with ``torch.load(..., weights_only=True)`` and no allow-list, and is written
+with ``torch.load(..., weights_only=True)`` and no allow-list, carries sdtr's
+seal (the digest of its records, checked by every sdtr load), and is written
 as ``<name>_<YYYYMMDD>-<sha256[:8]>.pth`` (the torch.hub / model-zoo
 convention).  The **full** SHA-256 is printed, written next to the file as
 ``<file>.sha256`` (``sha256sum`` format, ``sha256sum -c`` checks it) and
@@ -69,8 +70,8 @@ def strip_checkpoint(checkpoint: dict) -> dict:
 
 def publish(in_file: str, out_file: str, date: str = None,
             url_prefix: str = None) -> str:
-    from sdtr.utils.compat import load_checkpoint_file
-    checkpoint = load_checkpoint_file(in_file, map_location='cpu')
+    from sdtr.checkpoint import load_checkpoint, save_checkpoint
+    checkpoint = load_checkpoint(in_file)
     dropped = sorted(set(checkpoint) - {'state_dict', 'meta'}) if \
         'state_dict' in checkpoint else []
     published = strip_checkpoint(checkpoint)
@@ -80,7 +81,7 @@ def publish(in_file: str, out_file: str, date: str = None,
         raise ValueError(f'--date must be YYYYMMDD, got {date!r}')
     os.makedirs(osp.dirname(osp.abspath(stem)), exist_ok=True)
     tmp = f'{stem}.tmp-{os.getpid()}.pth'
-    torch.save(published, tmp)
+    save_checkpoint(published, tmp)  # sealed: every load checks its digest
     digest = hashlib.sha256()
     with open(tmp, 'rb') as f:
         for block in iter(lambda: f.read(1 << 20), b''):

@@ -19,11 +19,8 @@ Use the output as ``model.instruction_encoder.pretrained``.
 """
 import argparse
 import ast
-import os
 import os.path as osp
 import sys
-
-import torch
 
 
 def parse_args(argv=None):
@@ -50,7 +47,7 @@ def _parse_backbone(text: str) -> dict:
 def main(argv=None) -> int:
     args = parse_args(argv)
     from sdtr.models.backbones import SceneInstructionEncoder
-    from sdtr.models.utils import CheckpointMismatchError
+    from sdtr.checkpoint import CheckpointMismatchError, save_checkpoint
     from sdtr.utils import register_all_modules
     register_all_modules()
     if not osp.isfile(args.src):
@@ -64,12 +61,12 @@ def main(argv=None) -> int:
         return 1
     state_dict = {f'backbone.{k}': v
                   for k, v in encoder.backbone.state_dict().items()}
-    os.makedirs(osp.dirname(osp.abspath(args.dst)), exist_ok=True)
-    torch.save(dict(state_dict={'instruction_encoder.' + k: v
-                                for k, v in state_dict.items()},
-                    meta=dict(source=osp.basename(args.src),
-                              layout=report.layout, dropped=report.dropped,
-                              out_dim=encoder.out_dim)), args.dst)
+    save_checkpoint(dict(state_dict={'instruction_encoder.' + k: v
+                                     for k, v in state_dict.items()},
+                         meta=dict(source=osp.basename(args.src),
+                                   layout=report.layout,
+                                   dropped=report.dropped,
+                                   out_dim=encoder.out_dim)), args.dst)
     print(f'{args.dst}: {report.loaded} tensors ({report.layout} '
           f'layout), prior width {encoder.out_dim}, not used on purpose '
           f'{report.dropped}')

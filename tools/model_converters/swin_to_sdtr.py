@@ -18,11 +18,8 @@ file and saves the conversion at every start.
 """
 import argparse
 import json
-import os
 import os.path as osp
 import sys
-
-import torch
 
 
 def parse_args(argv=None):
@@ -41,7 +38,7 @@ def parse_args(argv=None):
 def main(argv=None) -> int:
     args = parse_args(argv)
     from sdtr.models.backbones import SwinTransformerEncoder
-    from sdtr.models.utils import load_weights, read_state_dict
+    from sdtr.checkpoint import load_weights, read_state_dict, save_checkpoint
     from sdtr.models.utils.swin_checkpoint import (convert_microsoft_swin,
                                                    is_microsoft_swin)
     if not osp.isfile(args.src):
@@ -62,10 +59,10 @@ def main(argv=None) -> int:
                           converter=encoder.convert_state_dict,
                           name='SwinTransformerEncoder', source=args.src)
     converted, dropped = convert_microsoft_swin(sd, encoder.num_stages)
-    os.makedirs(osp.dirname(osp.abspath(args.dst)), exist_ok=True)
-    torch.save(dict(state_dict=converted,
-                    meta=dict(source=osp.basename(args.src), dropped=dropped,
-                              arch=args.arch)), args.dst)
+    save_checkpoint(dict(state_dict=converted,
+                         meta=dict(source=osp.basename(args.src),
+                                   dropped=dropped, arch=args.arch)),
+                    args.dst)
     print(f'{args.dst}: {len(converted)} tensors, coverage '
           f'{100 * report.coverage:.1f}%, dropped {len(dropped)} '
           f'({", ".join(dropped[:4])}{" ..." if len(dropped) > 4 else ""})')

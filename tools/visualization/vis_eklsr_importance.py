@@ -70,9 +70,9 @@ def _default_pair(cfg):
 def build_model(args):
     import torch
     from mmengine.config import Config
-    from mmengine.runner import load_checkpoint
 
     import sdtr  # noqa: F401
+    from sdtr.checkpoint import load_weights
     from sdtr.registry import MODELS
     from sdtr.utils import register_all_modules
     register_all_modules()
@@ -88,8 +88,7 @@ def build_model(args):
     if args.checkpoint:
         if not osp.isfile(args.checkpoint):
             raise FileNotFoundError(f'checkpoint {args.checkpoint} not found')
-        load_checkpoint(model, args.checkpoint, map_location='cpu',
-                        strict=True)
+        load_weights(model, args.checkpoint)
     elif args.pretrained:
         model.init_weights()
     model.to(torch.device(args.device)).eval()

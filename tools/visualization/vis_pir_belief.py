@@ -119,8 +119,8 @@ def draw(image_rgb: np.ndarray, result: dict, out: str, title: str = ''):
 def main(argv=None) -> int:
     args = parse_args(argv)
     from mmengine.config import Config, DictAction  # noqa: F401
-    from mmengine.runner import load_checkpoint
 
+    from sdtr.checkpoint import load_weights
     from sdtr.datasets.utils import read_image
     from sdtr.registry import MODELS
     from sdtr.utils import register_all_modules
@@ -142,8 +142,7 @@ def main(argv=None) -> int:
             print(f'error: checkpoint {args.checkpoint} not found',
                   file=sys.stderr)
             return 1
-        load_checkpoint(model, args.checkpoint, map_location=args.device,
-                        strict=True)
+        load_weights(model, args.checkpoint)
     else:
         warnings.warn('no checkpoint given: drawing the belief of an '
                       'untrained model')

@@ -183,10 +183,10 @@ def render(images, masked, preds, pixel_masks, mean, std,
 def build(config, checkpoint=None, cfg_options=()):
     from mmengine.config import Config, DictAction
     from mmengine.registry import init_default_scope
-    from mmengine.runner import load_checkpoint
 
     import sdtr.datasets  # noqa: F401
     import sdtr.models  # noqa: F401
+    from sdtr.checkpoint import load_weights
     from sdtr.registry import MODELS
     cfg = Config.fromfile(config)
     init_default_scope(cfg.get('default_scope', 'sdtr'))
@@ -201,7 +201,7 @@ def build(config, checkpoint=None, cfg_options=()):
         raise ValueError(f'{config}: the model has no MIM head '
                          '(model.mim_head is None or not a VFETPSRetriever)')
     if checkpoint:
-        load_checkpoint(model, checkpoint, map_location='cpu', strict=True)
+        load_weights(model, checkpoint)
     else:
         warnings.warn('no checkpoint given: showing an untrained model')
     return cfg, model.eval()

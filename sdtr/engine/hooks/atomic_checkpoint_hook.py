@@ -1,4 +1,4 @@
-"""mmengine's ``CheckpointHook`` with crash-safe writes.
+"""mmengine's ``CheckpointHook`` with crash-safe, sealed writes.
 
 mmengine 0.10.7 writes a checkpoint straight under its final name, deletes
 the oldest kept checkpoint (``max_keep_ckpts``) and the previous best one
@@ -10,9 +10,11 @@ only loadable checkpoint, so ``--resume`` has nothing to continue from.
 :class:`AtomicCheckpointHook` keeps every option and file name of
 ``CheckpointHook`` and changes the order and the writes:
 
-1. a checkpoint is written to ``<name>.partial-<pid>``, flushed to disk
-   (``fsync``) and renamed to ``<name>`` (``os.replace`` is atomic on POSIX
-   and Windows), so a checkpoint name never points to a partial file;
+1. a checkpoint is written to ``<name>.partial-<pid>`` with a seal (the
+   digest of every record, checked by every load:
+   :func:`sdtr.checkpoint.atomic_write`), flushed to disk (``fsync``) and
+   renamed to ``<name>`` (``os.replace`` is atomic on POSIX and Windows),
+   so a checkpoint name never points to a partial file;
 2. then ``last_checkpoint`` is replaced the same way;
 3. only then are the checkpoints that fell out of ``max_keep_ckpts`` and the
    previous best checkpoint deleted.
@@ -28,38 +30,21 @@ import os
 import os.path as osp
 from typing import List
 
-import mmengine
 from mmengine.dist import is_main_process
 from mmengine.fileio.backends import LocalBackend, register_backend
 from mmengine.hooks import CheckpointHook
 
+from sdtr.checkpoint import atomic_write
 from sdtr.registry import HOOKS
 
 ATOMIC_BACKEND = 'sdtr_atomic_local'
 PARTIAL_TAG = '.partial-'
 
 
-def atomic_write(data, filepath: str) -> None:
-    """Write ``data`` (bytes or str) to ``filepath`` atomically."""
-    filepath = str(filepath)
-    mmengine.mkdir_or_exist(osp.dirname(osp.abspath(filepath)))
-    tmp = f'{filepath}{PARTIAL_TAG}{os.getpid()}'
-    mode = 'wb' if isinstance(data, (bytes, bytearray, memoryview)) else 'w'
-    try:
-        with open(tmp, mode) as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, filepath)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
-
-
 @register_backend(ATOMIC_BACKEND, force=True)
 class AtomicLocalBackend(LocalBackend):
-    """mmengine's local file backend whose writes are atomic."""
+    """mmengine's local file backend whose writes are atomic (and sealed,
+    for checkpoints)."""
 
     def put(self, obj: bytes, filepath) -> None:
         atomic_write(obj, filepath)

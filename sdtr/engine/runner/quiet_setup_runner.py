@@ -19,9 +19,8 @@ import logging
 import os.path as osp
 import platform
 
-from mmengine.runner import Runner
-
 from sdtr.registry import RUNNERS
+from .checkpoint_runner import CheckpointRunner
 
 # INFO/WARNING messages mmengine logs during set-up that the quiet mode
 # leaves out (full text with log_level='DEBUG').
@@ -64,7 +63,7 @@ def _versions() -> str:
 
 
 @RUNNERS.register_module()
-class QuietSetupRunner(Runner):
+class QuietSetupRunner(CheckpointRunner):
     """A Runner whose set-up log is a few lines (see the module doc)."""
 
     def build_logger(self, log_level='INFO', log_file=None, **kwargs):

@@ -14,7 +14,7 @@ Options: ``prefix``, ``ignore_keys``, ``reinit_keys``, ``check_hash``,
 ``text_pos_resize`` for the text tower).  See
 ``docs/pretrained_weights.md``.
 """
-from ..utils.checkpoint_loading import PretrainedMixin
+from sdtr.checkpoint import PretrainedMixin
 from ..utils.clip_checkpoint import (clip_tower_state_dict,
                                      resize_vision_pos_key)
 

@@ -28,7 +28,7 @@ import torch
 from mmengine.model import BaseModule
 
 from sdtr.registry import MODELS
-from ..utils.checkpoint_loading import PretrainedMixin
+from sdtr.checkpoint import PretrainedMixin
 from ..utils.hf_model_dir import resolve_model_dir
 
 #: old key names -> transformers' (the released PIR copy of BERT)

@@ -39,7 +39,7 @@ from mmengine.model import BaseModule
 from torch import nn
 
 from sdtr.registry import MODELS
-from ..utils.checkpoint_loading import PretrainedMixin
+from sdtr.checkpoint import PretrainedMixin
 from ..utils.scene_classifier_checkpoint import convert_scene_classifier
 
 

@@ -29,7 +29,7 @@ from mmengine.model import BaseModule
 from torch import nn
 
 from sdtr.registry import MODELS
-from ..utils.checkpoint_loading import PretrainedMixin
+from sdtr.checkpoint import PretrainedMixin
 
 
 @MODELS.register_module()

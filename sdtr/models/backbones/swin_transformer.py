@@ -28,7 +28,7 @@ import torch
 from mmengine.model import BaseModule
 
 from sdtr.registry import MODELS
-from ..utils.checkpoint_loading import PretrainedMixin
+from sdtr.checkpoint import PretrainedMixin
 from ..utils.swin_checkpoint import convert_swin_checkpoint
 
 

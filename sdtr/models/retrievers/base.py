@@ -467,8 +467,8 @@ class BaseRetriever(LogitScaleMixin, BaseModel, metaclass=ABCMeta):
         """Rewrite the keys of older checkpoint layouts in place; returns
         the keys it moved.  Today: ``losses.<name>.logit_scale`` ->
         ``logit_scale`` (see :meth:`_load_from_state_dict`).  Also called by
-        ``StrictLoadHook`` before it compares a ``load_from`` checkpoint
-        with the model."""
+        :func:`sdtr.checkpoint.load_weights` before it compares a whole-model
+        checkpoint (``load_from``, ``get_model``) with the model."""
         new_key = prefix + 'logit_scale'
         if not isinstance(self.logit_scale, nn.Parameter):
             return []  # no learnable model scale: nothing stored there

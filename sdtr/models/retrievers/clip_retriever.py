@@ -20,7 +20,7 @@ from torch import nn
 
 from sdtr.registry import MODELS
 from ..interfaces import ImageTower, TextTower, require_equal
-from ..utils.checkpoint_loading import LoadReport, PretrainedMixin
+from sdtr.checkpoint import LoadReport, PretrainedMixin
 from ..utils.clip_checkpoint import (convert_clip_checkpoint,
                                      logit_scale_targets)
 from .base import BaseRetriever

@@ -34,7 +34,7 @@ import torch.nn.functional as F
 from mmengine.model import BaseModule
 
 from sdtr.registry import MODELS
-from ..utils.checkpoint_loading import PretrainedMixin
+from sdtr.checkpoint import PretrainedMixin
 
 CLIP_MEAN = (0.48145466 * 255, 0.4578275 * 255, 0.40821073 * 255)
 CLIP_STD = (0.26862954 * 255, 0.26130258 * 255, 0.27577711 * 255)

@@ -1,7 +1,7 @@
-from .checkpoint_io import read_state_dict
-from .checkpoint_loading import (CheckpointMismatchError, LoadReport,
-                                 PretrainedMixin, compare_state_dicts,
-                                 load_weights)
+# the loading API lives in sdtr.checkpoint (re-exported for old imports)
+from sdtr.checkpoint import (CheckpointMismatchError, LoadReport,
+                             PretrainedMixin, compare_state_dicts,
+                             load_weights, read_state_dict)
 from .clip_checkpoint import (resize_text_pos_embed, resize_vision_pos_embed,
                               split_clip_state_dict)
 from .distributed import (gather_no_grad, gather_with_grad,

@@ -1,27 +1,17 @@
 """Key layouts of CLIP checkpoints and their conversion to sdtr's towers.
 
-A CLIP checkpoint (read by :func:`sdtr.models.utils.read_state_dict`: OpenAI
-TorchScript archives, open_clip / RemoteCLIP state dicts, ``.safetensors``,
-``openclip:<arch>/<tag>`` registry names) holds, in open_clip's names,
-
-* the image tower under ``visual.*``;
-* the text tower as ``token_embedding``, ``positional_embedding``,
-  ``transformer.*``, ``ln_final.*``, ``text_projection`` (or ``text.*`` in
-  open_clip's ``CustomTextCLIP``);
-* ``logit_scale`` (log space), and in OpenAI's archives the constants
-  ``input_resolution``, ``context_length`` and ``vocab_size``.
-
-Other layouts are renamed to these names first, one function each in
-:data:`CLIP_LAYOUTS` (GeoRSCLIP's ``image_backbone.*`` / ``text_backbone.*``,
-as its own ``convert_weight.py`` does).  Position tables are resized to the
-tower: :func:`resize_vision_pos_embed` (a 14x14 ViT-B/16 grid to 24x8 for
-384x128 person crops; bicubic + antialias as open_clip, or IRRA's bilinear)
-and :func:`resize_text_pos_embed` (another ``context_length``).
-
-:func:`clip_tower_state_dict` gives one tower its part (used by the towers'
-``convert_state_dict``); :func:`convert_clip_checkpoint` maps a whole
-checkpoint onto a model's two towers and its learnable logit scale (used by
-:class:`~sdtr.models.retrievers.CLIPRetriever` and
+A CLIP checkpoint (OpenAI archive, open_clip / RemoteCLIP state dict,
+``.safetensors``, ``openclip:<arch>/<tag>``) holds, in open_clip's names, the
+image tower under ``visual.*``, the text tower (``token_embedding``,
+``positional_embedding``, ``transformer.*``, ``ln_final.*``,
+``text_projection``, or ``text.*`` in ``CustomTextCLIP``), ``logit_scale``,
+and in OpenAI's archives the constants :data:`TORCHSCRIPT_CONSTANTS`.  Other
+layouts are renamed first (:data:`CLIP_LAYOUTS`: GeoRSCLIP's
+``image_backbone.*`` / ``text_backbone.*``, as its ``convert_weight.py``
+does); position tables are resized to the tower (a 14x14 ViT-B/16 grid to
+24x8 for 384x128 person crops: bicubic + antialias as open_clip, or IRRA's
+bilinear).  :func:`clip_tower_state_dict` serves one tower,
+:func:`convert_clip_checkpoint` a whole model (CLIPRetriever,
 ``tools/model_converters/openclip_to_sdtr.py``).
 """
 from collections import OrderedDict
@@ -31,8 +21,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .checkpoint_io import TORCHSCRIPT_CONSTANTS, StateDict
-from .checkpoint_loading import LoadReport
+from sdtr.checkpoint import LoadReport
+
+StateDict = Dict[str, torch.Tensor]
+#: entries of OpenAI's TorchScript archives that are not weights
+TORCHSCRIPT_CONSTANTS = ('input_resolution', 'context_length', 'vocab_size',
+                         'attn_mask')
 
 TEXT_KEY_PREFIXES = ('token_embedding.', 'positional_embedding',
                      'transformer.', 'ln_final.', 'text_projection')

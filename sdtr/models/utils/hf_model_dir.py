@@ -44,13 +44,3 @@ def resolve_model_dir(spec: str) -> str:
                                 'config.json; expected a Hugging Face model '
                                 'folder (config + weights + vocab)')
     return osp.abspath(path)
-
-
-def find_weights_file(folder: str) -> str:
-    """``model.safetensors`` or ``pytorch_model.bin`` inside ``folder``."""
-    for name in ('model.safetensors', 'pytorch_model.bin'):
-        path = osp.join(folder, name)
-        if osp.isfile(path):
-            return path
-    raise FileNotFoundError(f'{folder} has neither model.safetensors nor '
-                            'pytorch_model.bin')

@@ -22,7 +22,7 @@ from typing import Dict, List
 
 import torch
 
-from .checkpoint_loading import LoadReport, select_prefix
+from sdtr.checkpoint import LoadReport, select_prefix
 
 CLASSIFIER_PATTERNS = (r'^fc\.', r'^head\.', r'^heads\.', r'^classifier\.')
 LAYOUT_PREFIXES = (('instruction_encoder.backbone.', 'sdtr'),

@@ -31,7 +31,7 @@ from typing import Dict, List, Tuple
 
 import torch
 
-from .checkpoint_loading import LoadReport, select_prefix
+from sdtr.checkpoint import LoadReport, select_prefix
 
 #: prefixes of the Swin backbone in classifier / sdtr checkpoints
 BACKBONE_PREFIXES = ('backbone.', 'swin.', 'image_encoder.swin.')

@@ -158,17 +158,15 @@ def test_parts_checked_against_their_interface():
 
 
 def test_old_checkpoint_through_strict_load_from(tmp_path):
-    """``load_from`` / ``tools/test.py`` check keys in StrictLoadHook before
-    mmengine copies them: the old layout passes and lands in the model."""
-    from mmengine.runner import Runner
-
-    from sdtr.engine.hooks import StrictLoadHook
+    """``load_from`` / ``tools/test.py`` compare keys after the model's key
+    upgrade: the old layout passes strictly and lands in the model."""
+    from sdtr.engine.runner import CheckpointRunner
     old = _build(losses=SHARED).state_dict()
     old['losses.itc.logit_scale'] = old.pop('logit_scale').clone().fill_(2.5)
     path = str(tmp_path / 'old.pth')
     torch.save(dict(state_dict=old), path)
-    runner = Runner(model=_build(losses=SHARED), work_dir=str(tmp_path / 'w'),
-                    default_hooks=dict(strict=dict(type=StrictLoadHook)),
-                    default_scope='sdtr', experiment_name=f'old-{id(path)}')
+    runner = CheckpointRunner(
+        model=_build(losses=SHARED), work_dir=str(tmp_path / 'w'),
+        default_scope='sdtr', experiment_name=f'old-{id(path)}')
     runner.load_checkpoint(path)
     assert runner.model.logit_scale.item() == 2.5

@@ -1,7 +1,10 @@
-"""``openclip:<arch>/<tag>`` weights: open_clip's registry, the hub first, the
-URL as fallback, the SHA-256 checked whichever source served the file, and
-an offline folder.  Nothing touches the network: the hub download of
-open_clip is replaced by a fake, the URL is served on 127.0.0.1."""
+"""Where weights come from (sdtr.checkpoint.sources).
+
+``openclip:<arch>/<tag>``: open_clip's registry, the hub first, the URL as
+fallback, the SHA-256 checked whichever source served the file, and an
+offline folder.  URLs: a cache keyed by the whole URL and the expected hash.
+Nothing touches the network: the hub download of open_clip is replaced by a
+fake, URLs are served on 127.0.0.1."""
 import hashlib
 import http.server
 import threading
@@ -12,13 +15,11 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from sdtr.apis.hub import ChecksumError
+from sdtr.checkpoint import ChecksumError
+from sdtr.checkpoint import read_state_dict as load_clip_state_dict
+from sdtr.checkpoint.sources import (PINNED_HF_FILES, pretrained_sources,
+                                     resolve_pretrained)
 from sdtr.models.backbones import CLIPVisionTransformer
-from sdtr.models.utils import clip_pretrained
-from sdtr.models.utils import read_state_dict as load_clip_state_dict
-from sdtr.models.utils.clip_pretrained import (PINNED_HF_FILES,
-                                               pretrained_sources,
-                                               resolve_pretrained)
 
 VISION = dict(arch=None, image_size=32, patch_size=8, width=64, layers=2,
               heads=1, embed_dim=32)
@@ -122,7 +123,7 @@ def test_real_registry_entries_of_the_configs():
         assert cfg['hf_hub'].rstrip('/') == pin['repo']
         assert 'openaipublic' in cfg['url']
         assert len(pin['sha256']) == 64 and len(pin['revision']) == 40
-        kinds = [(s.kind, s.expected) for s in
+        kinds = [(kind, expected) for kind, _, expected, _, _ in
                  pretrained_sources(f'openclip:{arch}/{tag}')]
         assert kinds[0] == ('hf', pin['sha256'])
         # the URL's hash is the SHA-256 folder of OpenAI's URL
@@ -143,8 +144,7 @@ def test_hub_fails_then_url(registry, weights, server, tmp_path):
     assert _equal(sd, weights['url_sd'])
     assert len(server['requests']) == 1
     cached = list((tmp_path / 'torchhub' / 'checkpoints').iterdir())
-    assert [p.name for p in cached] == [
-        _sha(weights['url_file'])[:8] + '-ViT-T.pt']
+    assert len(cached) == 1 and cached[0].name.endswith('-ViT-T.pt')
     # second time: from torch.hub's cache, no new request
     assert _equal(load_clip_state_dict(NAME), weights['url_sd'])
     assert len(server['requests']) == 1
@@ -226,6 +226,61 @@ def test_unknown_names_and_unpinned_tags(registry, monkeypatch):
     with pytest.raises(ValueError, match='no SHA-256'):
         resolve_pretrained(NAME)
     assert registry['hub']['calls'] == []
-    sources = clip_pretrained.pretrained_sources(NAME, sha256='ab' * 32)
-    assert [s.expected for s in sources] == ['ab' * 32] * 2
-    assert sources[0].info['repo'] == REPO
+    sources = pretrained_sources(NAME, sha256='ab' * 32)
+    assert [s[2] for s in sources] == ['ab' * 32] * 2
+    assert sources[0][1] == f'{REPO}/'  # open_clip's default file
+
+
+@pytest.fixture
+def two_hosts(tmp_path, monkeypatch):
+    """``/a/model.pth`` and ``/b/model.pth`` on 127.0.0.1: same file name,
+    different weights."""
+    www = tmp_path / 'www'
+    for i, folder in enumerate('ab'):
+        (www / folder).mkdir(parents=True)
+        torch.save({'w': torch.full((3, ), float(i))},
+                   www / folder / 'model.pth')
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, directory=str(www), **kwargs)
+
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Quiet)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    monkeypatch.setattr(torch.hub, '_hub_dir', str(tmp_path / 'hub'))
+    monkeypatch.delenv('SDTR_OFFLINE_DIR', raising=False)
+    yield www, f'http://127.0.0.1:{httpd.server_port}'
+    httpd.shutdown()
+
+
+def test_url_cache_is_keyed_by_the_whole_url(two_hosts, tmp_path):
+    www, base = two_hosts
+    for _ in range(2):  # downloaded, then from the cache
+        assert read_state_dict_url(f'{base}/a/model.pth') == 0.0
+        assert read_state_dict_url(f'{base}/b/model.pth') == 1.0
+    assert len(list((tmp_path / 'hub' / 'checkpoints').iterdir())) == 2
+
+
+def read_state_dict_url(url, **options):
+    return float(load_clip_state_dict(url, **options)['w'][0])
+
+
+def test_cached_file_with_the_wrong_hash_is_fetched_again(two_hosts,
+                                                          tmp_path):
+    www, base = two_hosts
+    url, sha = f'{base}/a/model.pth', _sha(www / 'a' / 'model.pth')
+    assert read_state_dict_url(url, sha256=sha) == 0.0
+    (cached, ) = (tmp_path / 'hub' / 'checkpoints').iterdir()
+    torch.save({'w': torch.full((3, ), 9.0)}, cached)  # changed on disk
+    assert read_state_dict_url(url, sha256=sha) == 0.0  # fetched again
+    assert _sha(cached) == sha
+    # a server answering other bytes than the expected hash: refused,
+    # nothing left in the cache under that key
+    with pytest.raises(ChecksumError, match='hash'):
+        read_state_dict_url(f'{base}/b/model.pth', sha256=sha)
+    names = [p.name for p in (tmp_path / 'hub' / 'checkpoints').iterdir()]
+    assert len(names) == 1 and names[0] == cached.name

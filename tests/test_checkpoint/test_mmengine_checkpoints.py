@@ -1,21 +1,22 @@
 """mmengine 0.10.7 + torch >= 2.6: resume / load_from of mmengine's own
-checkpoints, with the safe unpickler kept."""
+checkpoints (HistoryBuffers, numpy arrays and scalars in ``message_hub``)
+through sdtr.checkpoint, and every mmengine loader scheme routed there."""
 import copy
 import os
 import os.path as osp
-import pickle
 
 import pytest
 import torch
 from mmengine.dataset import DefaultSampler
 from mmengine.hooks import Hook
 from mmengine.model import BaseModel
-from mmengine.runner import Runner
 from mmengine.runner.checkpoint import CheckpointLoader
 from torch.utils.data import Dataset
 
-import sdtr  # noqa: F401  (registers the checkpoint loader)
-from sdtr.utils.compat import TRUST_ENV, safe_torch_load
+from sdtr.checkpoint import (TRUST_ENV, CheckpointError, load_checkpoint,
+                             register_mmengine_loaders)
+from sdtr.checkpoint import door
+from sdtr.engine.runner import CheckpointRunner
 
 
 class ToyData(Dataset):
@@ -62,7 +63,7 @@ class StopAt(Hook):
 def make_runner(work_dir, max_epochs, resume=False, load_from=None,
                 hooks=None):
     torch.manual_seed(0)
-    return Runner(
+    return CheckpointRunner(
         model=ToyModel(),
         work_dir=work_dir,
         train_dataloader=dict(
@@ -132,42 +133,58 @@ class _Evil:
 
 def test_local_loader_refuses_arbitrary_code(tmp_path, monkeypatch):
     monkeypatch.delenv(TRUST_ENV, raising=False)
+    register_mmengine_loaders()
     path = str(tmp_path / 'evil.pth')
     torch.save({'x': _Evil()}, path)
-    with pytest.raises(RuntimeError, match='safe unpickler'):
+    with pytest.raises(CheckpointError, match='safe unpickler refuses '
+                       'global posix.system'):
         CheckpointLoader.load_checkpoint(path, map_location='cpu')
 
 
-def test_trust_switch_loads_with_weights_only_false(tmp_path, monkeypatch):
+def test_trust_switch_keeps_unknown_objects_as_inert_data(
+        tmp_path, monkeypatch, capfd):
+    """SDTR_TRUST_CHECKPOINTS=1 reads a class outside the allow-list as an
+    inert record (its tensors usable); its code still never runs."""
+    import argparse
     path = str(tmp_path / 'obj.pth')
-    torch.save({'x': pickle.dumps(1), 'obj': {1, 2}}, path)
+    torch.save({'args': argparse.Namespace(lr=0.1), 'evil': _Evil(),
+                'state_dict': {'w': torch.ones(2)}}, path)
+    monkeypatch.delenv(TRUST_ENV, raising=False)
+    with pytest.raises(CheckpointError, match='argparse.Namespace'):
+        load_checkpoint(path)
     monkeypatch.setenv(TRUST_ENV, '1')
-    assert safe_torch_load(path)['obj'] == {1, 2}
+    obj = load_checkpoint(path)
+    assert obj['args'].qualname == 'argparse.Namespace'
+    assert obj['args'].state == {'lr': 0.1}
+    assert obj['evil'].qualname == 'posix.system'
+    assert obj['evil'].args == ('echo pwned', )
+    assert torch.equal(obj['state_dict']['w'], torch.ones(2))
+    assert 'pwned' not in capfd.readouterr().out
 
 
 def test_missing_and_corrupt_checkpoint_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match='nope.pth'):
-        safe_torch_load(str(tmp_path / 'nope.pth'))
+        load_checkpoint(str(tmp_path / 'nope.pth'))
     bad = tmp_path / 'bad.pth'
     bad.write_bytes(b'not a checkpoint')
-    with pytest.raises(RuntimeError, match='bad.pth'):
-        safe_torch_load(str(bad))
+    with pytest.raises(CheckpointError, match='bad.pth.*not a safetensors'):
+        load_checkpoint(str(bad))
 
 
-def test_every_mmengine_scheme_goes_through_the_restricted_loader():
-    """mmengine's http/torchvision/open-mmlab/mmcls loaders unpickle with
-    weights_only=False (torch.hub.load_state_dict_from_url); all schemes are
-    re-registered with sdtr's loaders."""
-    from sdtr.utils import compat
+def test_every_mmengine_scheme_goes_through_the_door():
+    """mmengine's own loaders unpickle with torch.load (its http,
+    torchvision, open-mmlab and mmcls ones with weights_only=False); all
+    schemes are re-registered with the door's."""
+    register_mmengine_loaders()
     for prefix in ('', 'http://', 'https://', 'torchvision://',
                    'modelzoo://', 'open-mmlab://', 'openmmlab://',
                    'mmcls://', 'pavi://', r'(\S+\:)?s3://'):
-        loader = CheckpointLoader._schemes[prefix]
-        assert loader.__module__ == compat.__name__, (prefix, loader)
-    assert CheckpointLoader._get_checkpoint_loader(
-        'https://x/y.pth') is compat.load_from_http
-    with pytest.raises(RuntimeError, match='pavi:// checkpoints are not'):
-        CheckpointLoader.load_checkpoint('pavi://a/b.pth')
+        assert CheckpointLoader._schemes[prefix] is door._mmengine_scheme
+    for name in ('pavi://a/b.pth', 'torchvision://resnet50',
+                 'open-mmlab://resnet50_caffe'):
+        with pytest.raises(CheckpointError, match="names are not read by "
+                           "sdtr; pass the checkpoint's URL"):
+            CheckpointLoader.load_checkpoint(name)
 
 
 def test_s3_bytes_are_read_by_the_restricted_loader(tmp_path, monkeypatch):
@@ -186,5 +203,6 @@ def test_s3_bytes_are_read_by_the_restricted_loader(tmp_path, monkeypatch):
 
     monkeypatch.setitem(backends.backends, 'petrel', FakePetrel)
     monkeypatch.delenv(TRUST_ENV, raising=False)
-    with pytest.raises(RuntimeError, match='s3://bucket/evil.pth.*safe'):
+    register_mmengine_loaders()
+    with pytest.raises(CheckpointError, match='s3://bucket/evil.pth.*safe'):
         CheckpointLoader.load_checkpoint('s3://bucket/evil.pth')
