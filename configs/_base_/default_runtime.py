@@ -28,6 +28,10 @@ default_hooks = dict(
                     max_consecutive_skips=25),
     # load_from / resume checkpoints must match the model (see load_cfg)
     strict_load=dict(type='StrictLoadHook'),
+    # on SIGTERM/SIGUSR1 (preemption, spot instances, Slurm --signal):
+    # checkpoint after the iteration in progress, then stop (exit code
+    # 128 + signal); --resume continues there, mid-epoch (docs/training.md)
+    preemption=dict(type='PreemptionHook', signals=('SIGTERM', 'SIGUSR1')),
     # RNG states in checkpoints + augmentation seeded by (seed, epoch,
     # sample): a killed and resumed run ends bit-identical (docs/training.md)
     reproducibility=dict(type='ReproducibilityHook'),

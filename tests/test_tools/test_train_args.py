@@ -33,7 +33,7 @@ def test_defaults_and_work_dir():
 
 def test_resume_modes(tmp_path):
     cfg = _merged('--resume')
-    assert cfg.resume is True and cfg.load_from is None
+    assert cfg.resume == 'auto' and cfg.load_from is None
     ckpt = tmp_path / 'epoch_1.pth'
     ckpt.write_bytes(b'')
     cfg = _merged('--resume', str(ckpt))

@@ -8,3 +8,6 @@ __all__ += ['ZeroShotClassificationLoop']
 from .quiet_setup_runner import QuietSetupRunner  # noqa: E402
 
 __all__ += ['QuietSetupRunner']
+from .epoch_based_train_loop import EpochBasedTrainLoop  # noqa: E402
+
+__all__ += ['EpochBasedTrainLoop']
