@@ -62,10 +62,16 @@ class SignalAt(Hook):
             os.kill(os.getpid(), self.sig)
 
 
-def _runner(work_dir, resume=False, signal_at=None, workers=0):
+def _runner(work_dir, resume=False, signal_at=None, workers=0,
+            by_epoch=True):
     hooks = [dict(type=Record), dict(type=Positions)]
     if signal_at:
         hooks.append(dict(type=SignalAt, **signal_at, workers=workers > 0))
+    if by_epoch:
+        train_cfg = dict(by_epoch=True, max_epochs=EPOCHS, val_interval=1)
+    else:  # the same 18 iterations, validated and saved every 6
+        train_cfg = dict(by_epoch=False, max_iters=EPOCHS * BATCHES,
+                         val_interval=BATCHES)
     return QuietSetupRunner(
         model=DropoutRegressor(),
         work_dir=work_dir,
@@ -82,13 +88,14 @@ def _runner(work_dir, resume=False, signal_at=None, workers=0):
             collate_fn=dict(type='default_collate')),
         val_evaluator=dict(type=MAE),
         val_cfg=dict(),
-        train_cfg=dict(by_epoch=True, max_epochs=EPOCHS, val_interval=1),
+        train_cfg=train_cfg,
         optim_wrapper=dict(optimizer=dict(type='Adam', lr=0.1)),
         default_hooks=dict(
             logger=dict(type='LoggerHook', interval=1),
-            checkpoint=dict(type=AtomicCheckpointHook, interval=1,
-                            max_keep_ckpts=1, save_best='mae',
-                            rule='less'),
+            checkpoint=dict(type=AtomicCheckpointHook,
+                            interval=1 if by_epoch else BATCHES,
+                            by_epoch=by_epoch, max_keep_ckpts=1,
+                            save_best='mae', rule='less'),
             preemption=dict(type=PreemptionHook),
             strict_load=dict(type=StrictLoadHook),
             reproducibility=dict(type=ReproducibilityHook)),
@@ -100,18 +107,20 @@ def _runner(work_dir, resume=False, signal_at=None, workers=0):
         experiment_name=f'preempt-{abs(hash((work_dir, resume)))}')
 
 
-def _train(work_dir, resume, signal_at, workers):
+def _train(work_dir, resume, signal_at, workers, by_epoch):
     torch.set_num_threads(1)
-    runner = _runner(work_dir, resume, signal_at, workers)
-    assert type(runner.train_loop).__module__.startswith('sdtr.')
+    runner = _runner(work_dir, resume, signal_at, workers, by_epoch)
+    if by_epoch:
+        assert type(runner.train_loop).__module__.startswith('sdtr.')
     runner.train()
     torch.save(runner.model.state_dict(), osp.join(work_dir, 'final.pt'))
     sys.exit(stop_exit_code(runner))
 
 
-def _in_child(work_dir, resume=False, signal_at=None, workers=0):
+def _in_child(work_dir, resume=False, signal_at=None, workers=0,
+              by_epoch=True):
     proc = mp.get_context('fork').Process(
-        target=_train, args=(work_dir, resume, signal_at, workers))
+        target=_train, args=(work_dir, resume, signal_at, workers, by_epoch))
     proc.start()
     deadline = time.monotonic() + 300
     while proc.exitcode is None and time.monotonic() < deadline:
@@ -205,3 +214,24 @@ def test_resume_without_pointer_takes_the_newest_complete_checkpoint(
     state = torch.load(osp.join(work, 'final.pt'))
     for key, value in reference['state'].items():
         assert torch.equal(state[key], value), key
+
+
+def test_iteration_based_loop_stops_and_resumes_exactly(tmp_path):
+    """The neighbouring path: mmengine's IterBasedTrainLoop with
+    by_epoch=False checkpoints; the stop checkpoint is a regular one."""
+    ref = str(tmp_path / 'ref')
+    assert _in_child(ref, by_epoch=False) == 0
+    work = str(tmp_path / 'run')
+    signal_at = dict(sig=signal.SIGTERM, epoch=1, batch=BATCHES + 2)
+    assert _in_child(work, signal_at=signal_at, by_epoch=False) == 143
+    done = BATCHES + 3
+    with open(osp.join(work, 'last_checkpoint')) as f:
+        assert f.read().strip() == osp.join(work, f'iter_{done}.pth')
+    assert not osp.exists(osp.join(work, f'iter_{BATCHES}.pth'))  # rotated
+    assert _in_child(work, resume='auto', by_epoch=False) == 0
+    assert _read(work, 'positions.jsonl') == _read(ref, 'positions.jsonl')
+    reference = torch.load(osp.join(ref, 'final.pt'))
+    state = torch.load(osp.join(work, 'final.pt'))
+    for key, value in reference.items():
+        assert torch.equal(state[key], value), key
+    assert _read(work, 'metrics.jsonl') == _read(ref, 'metrics.jsonl')

@@ -2,7 +2,8 @@
 munged, slurmctld, slurmd with their own slurm.conf, stopped by PID at the
 end), with 2 CPU tasks (gloo):
 
-* tools/slurm_train.sh trains a tiny config as the README runs it;
+* tools/slurm_train.sh trains a tiny config as the README runs it, and
+  tools/slurm_test.sh evaluates it;
 * tools/slurm_submit.sh submits the same training as a batch job, the test
   sends it the preemption signal in the middle of training (``scancel
   --signal=USR1 --batch``, what ``--signal=B:USR1@N`` does before the time
@@ -14,6 +15,7 @@ Skips, saying why, where Slurm is not installed (Debian: ``apt-get install
 slurm-wlm munge``; .ci/run installs them) or does not start.
 """
 import getpass
+import json
 import os
 import os.path as osp
 import re
@@ -163,8 +165,9 @@ PartitionName=cpu Nodes={host} Default=YES MaxTime=INFINITE State=UP
         proc = subprocess.run(argv, env=dict(self.env, **env), cwd=str(REPO),
                               capture_output=True, text=True, timeout=600)
         if check and proc.returncode != 0:
-            raise AssertionError(f'{argv} exited with {proc.returncode}\n'
-                                 f'{proc.stdout[-6000:]}\n{proc.stderr[-6000:]}')
+            raise AssertionError(
+                f'{argv} exited with {proc.returncode}\n'
+                f'{proc.stdout[-6000:]}\n{proc.stderr[-6000:]}')
         return proc
 
     def job(self, job_id):
@@ -225,15 +228,30 @@ def _weights(work):
     return safe_torch_load(osp.join(work, 'epoch_3.pth'))['state_dict']
 
 
-def test_preempted_job_requeues_itself_and_resumes_exactly(
-        cluster, tiny_config, tmp_path):
+@pytest.fixture(scope='module')
+def reference(cluster, tiny_config, tmp_path_factory):
+    """The uninterrupted run, through slurm_train.sh as the README runs it
+    on a CPU partition."""
     started = time.monotonic()
-    ref = str(tmp_path / 'ref')
+    ref = str(tmp_path_factory.mktemp('ref') / 'work')
     proc = cluster.run('bash', 'tools/slurm_train.sh', 'cpu', 'ref',
                        tiny_config, ref, '--no-validate', **CPU_JOB)
     assert 'Saving checkpoint at 3 epochs' in proc.stdout + proc.stderr
-    uninterrupted = time.monotonic() - started
+    print(f'slurm_train.sh, 2 CPU tasks: {time.monotonic() - started:.0f} s')
+    return ref
 
+
+def test_slurm_test_on_cpu(cluster, tiny_config, reference, tmp_path):
+    out = str(tmp_path / 'metrics.json')
+    cluster.run('bash', 'tools/slurm_test.sh', 'cpu', 'test', tiny_config,
+                osp.join(reference, 'epoch_3.pth'), '--out', out, **CPU_JOB)
+    with open(out) as f:
+        assert 'rsitr/mR' in json.load(f)
+
+
+def test_preempted_job_requeues_itself_and_resumes_exactly(
+        cluster, tiny_config, reference, tmp_path):
+    started = time.monotonic()
     work = str(tmp_path / 'run')
     proc = cluster.run('bash', 'tools/slurm_submit.sh', 'cpu', 'run',
                        tiny_config, work, '--no-validate', SIGNAL_LEAD='60',
@@ -260,8 +278,8 @@ def test_preempted_job_requeues_itself_and_resumes_exactly(
     lines = [ln for ln in text.splitlines() if re.search(
         r'slurm_submit|received: saving|Saving checkpoint at \d+ iter|'
         r'resume: continuing|resumed epoch', ln)]
-    print(f'uninterrupted run {uninterrupted:.0f} s, preempted + requeued '
-          f'job {time.monotonic() - started - uninterrupted:.0f} s')
+    print(f'slurm_submit.sh job, preempted and requeued: '
+          f'{time.monotonic() - started:.0f} s')
     print('\n'.join(lines))
     stopped = re.search(r'USR1 received: saving a checkpoint after '
                         r'iteration (\d+) and stopping \(exit code 138\)',
@@ -279,7 +297,7 @@ def test_preempted_job_requeues_itself_and_resumes_exactly(
             f'resumed epoch: 1, iter: {done}',
             'training exited with 0'):
         assert expected in text, (expected, text[-6000:])
-    state, reference = _weights(work), _weights(ref)
-    assert state.keys() == reference.keys()
-    for key, value in reference.items():
+    state, expected = _weights(work), _weights(reference)
+    assert state.keys() == expected.keys()
+    for key, value in expected.items():
         assert torch.equal(state[key], value), key

@@ -19,15 +19,15 @@ only loadable checkpoint, so ``--resume`` has nothing to continue from.
 
 A kill at any point leaves ``last_checkpoint`` naming a complete checkpoint.
 Leftover ``*.partial-*`` files of a killed run are deleted when training
-starts again.
+starts again.  Checkpoints saved to other storage backends (``s3://``...)
+keep mmengine's behaviour (object stores replace whole objects anyway).
 
 When training is stopped after an iteration (``stop_training`` set during
 it, as ``PreemptionHook`` does on SIGTERM/SIGUSR1), the hook saves that
 iteration through the same writer, whatever its interval: a regular
 checkpoint with ``by_epoch=False``; ``iter_N.pth`` in an epoch-based run
 (outside ``max_keep_ckpts``; deleted once the resumed run writes its next
-checkpoint).  Every rank waits until it is written.  Checkpoints saved to other storage backends (``s3://``...)
-keep mmengine's behaviour (object stores replace whole objects anyway).
+checkpoint).  Every rank waits until it is written.
 See ``docs/training.md``.
 """
 import glob
