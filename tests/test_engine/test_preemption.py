@@ -17,19 +17,16 @@ import os
 import os.path as osp
 import signal
 import sys
-import time
 
 import pytest
 import torch
 from mmengine.hooks import Hook
 
-from sdtr.engine.hooks import (AtomicCheckpointHook, PreemptionHook,
-                               ReproducibilityHook, StrictLoadHook,
-                               stop_exit_code)
+from sdtr.engine.hooks import PreemptionHook, stop_exit_code
 from sdtr.engine.runner import QuietSetupRunner
-from test_exact_resume import MAE, AugData, DropoutRegressor, Record
+from test_exact_resume import EPOCHS, in_fork, runner_kwargs
 
-EPOCHS, BATCHES = 3, 6
+BATCHES = 6  # per epoch: 24 samples, batch 4
 
 
 class Positions(Hook):
@@ -62,54 +59,21 @@ class SignalAt(Hook):
             os.kill(os.getpid(), self.sig)
 
 
-def _runner(work_dir, resume=False, signal_at=None, workers=0,
-            by_epoch=True):
-    hooks = [dict(type=Record), dict(type=Positions)]
-    if signal_at:
-        hooks.append(dict(type=SignalAt, **signal_at, workers=workers > 0))
-    if by_epoch:
-        train_cfg = dict(by_epoch=True, max_epochs=EPOCHS, val_interval=1)
-    else:  # the same 18 iterations, validated and saved every 6
-        train_cfg = dict(by_epoch=False, max_iters=EPOCHS * BATCHES,
-                         val_interval=BATCHES)
-    return QuietSetupRunner(
-        model=DropoutRegressor(),
-        work_dir=work_dir,
-        train_dataloader=dict(
-            dataset=AugData(24, augment=True),
-            sampler=dict(type='DefaultSampler', shuffle=True),
-            batch_size=4, num_workers=workers,
-            persistent_workers=workers > 0,
-            collate_fn=dict(type='default_collate')),
-        val_dataloader=dict(
-            dataset=AugData(8, augment=False),
-            sampler=dict(type='DefaultSampler', shuffle=False),
-            batch_size=4, num_workers=0,
-            collate_fn=dict(type='default_collate')),
-        val_evaluator=dict(type=MAE),
-        val_cfg=dict(),
-        train_cfg=train_cfg,
-        optim_wrapper=dict(optimizer=dict(type='Adam', lr=0.1)),
-        default_hooks=dict(
-            logger=dict(type='LoggerHook', interval=1),
-            checkpoint=dict(type=AtomicCheckpointHook,
-                            interval=1 if by_epoch else BATCHES,
-                            by_epoch=by_epoch, max_keep_ckpts=1,
-                            save_best='mae', rule='less'),
-            preemption=dict(type=PreemptionHook),
-            strict_load=dict(type=StrictLoadHook),
-            reproducibility=dict(type=ReproducibilityHook)),
-        custom_hooks=hooks,
-        randomness=dict(seed=5),
-        resume=resume,
-        env_cfg=dict(mp_cfg=dict(mp_start_method='fork')),
-        default_scope='sdtr',
-        experiment_name=f'preempt-{abs(hash((work_dir, resume)))}')
-
-
 def _train(work_dir, resume, signal_at, workers, by_epoch):
     torch.set_num_threads(1)
-    runner = _runner(work_dir, resume, signal_at, workers, by_epoch)
+    hooks = [dict(type=Positions)]
+    if signal_at:
+        hooks.append(dict(type=SignalAt, **signal_at, workers=workers > 0))
+    kwargs = runner_kwargs(work_dir, resume, tuple(hooks), workers)
+    hooks = kwargs['default_hooks']
+    hooks.update(logger=dict(type='LoggerHook', interval=1),
+                 preemption=dict(type=PreemptionHook))
+    if not by_epoch:  # the same 18 iterations, validated and saved every 6
+        kwargs['train_cfg'] = dict(by_epoch=False, max_iters=EPOCHS * BATCHES,
+                                   val_interval=BATCHES)
+        hooks['checkpoint'].update(by_epoch=False, interval=BATCHES)
+    # sdtr's runner: its loops, its resume
+    runner = QuietSetupRunner(**dict(kwargs, default_scope='sdtr'))
     if by_epoch:
         assert type(runner.train_loop).__module__.startswith('sdtr.')
     runner.train()
@@ -119,13 +83,7 @@ def _train(work_dir, resume, signal_at, workers, by_epoch):
 
 def _in_child(work_dir, resume=False, signal_at=None, workers=0,
               by_epoch=True):
-    proc = mp.get_context('fork').Process(
-        target=_train, args=(work_dir, resume, signal_at, workers, by_epoch))
-    proc.start()
-    deadline = time.monotonic() + 300
-    while proc.exitcode is None and time.monotonic() < deadline:
-        time.sleep(0.02)
-    return proc.exitcode
+    return in_fork(_train, work_dir, resume, signal_at, workers, by_epoch)
 
 
 def _read(work_dir, name):

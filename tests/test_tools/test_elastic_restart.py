@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from sdtr.utils.compat import safe_torch_load
-from .conftest import REPO
+from .conftest import REPO, write_tiny_epoch_config
 
 # the hook that interrupts rank 1 once, in the first attempt only
 PLUGIN = '''
@@ -38,21 +38,6 @@ class InterruptRankOnce(Hook):
             os.kill(os.getpid(), getattr(signal, self.sig))
 '''
 
-# 2 epochs of 5 batches per rank (8 images x 5 captions, batch 4, 2 ranks)
-CONFIG = '''
-_base_ = [{base!r}]
-custom_imports = dict(imports=['interrupt_plugin'])
-train_cfg = dict(max_epochs=2, val_interval=2)
-param_scheduler = []
-optim_wrapper = dict(optimizer=dict(lr=1e-3))
-train_dataloader = dict(batch_size=4, num_workers=0,
-                        persistent_workers=False, dataset=dict(indices=8))
-default_hooks = dict(logger=dict(interval=1),
-                     checkpoint=dict(interval=1, max_keep_ckpts=3))
-{extra}
-'''
-
-
 @pytest.fixture(scope='module')
 def plugin_dir(tmp_path_factory):
     folder = tmp_path_factory.mktemp('plugin')
@@ -61,12 +46,11 @@ def plugin_dir(tmp_path_factory):
 
 
 def _run(tmp_path, plugin_dir, name, interrupt=None):
-    extra = '' if interrupt is None else \
-        f'custom_hooks = [dict(type="InterruptRankOnce", {interrupt})]'
-    config = tmp_path / f'{name}.py'
-    config.write_text(CONFIG.format(
-        base=str(REPO / 'configs/quickstart/clip_tiny_1xb32_synthetic-rs.py'),
-        extra=extra))
+    extra = "custom_imports = dict(imports=['interrupt_plugin'])\n"
+    if interrupt is not None:
+        extra += f'custom_hooks = [dict(type="InterruptRankOnce", ' \
+            f'{interrupt})]'
+    config = write_tiny_epoch_config(tmp_path / f'{name}.py', 2, extra)
     work = str(tmp_path / name)
     env = {k: v for k, v in os.environ.items()
            if k not in ('PORT', 'MASTER_PORT', 'TORCHELASTIC_RESTART_COUNT')}
@@ -76,7 +60,7 @@ def _run(tmp_path, plugin_dir, name, interrupt=None):
     env.setdefault('OMP_NUM_THREADS', '1')
     env['TORCHRUN_ARGS'] = '--max-restarts=1 --monitor-interval=0.5'
     proc = subprocess.run(
-        ['bash', 'tools/dist_train.sh', str(config), '2', '--work-dir', work,
+        ['bash', 'tools/dist_train.sh', config, '2', '--work-dir', work,
          '--no-validate'], cwd=str(REPO), env=env, capture_output=True,
         text=True, timeout=600)
     log = proc.stdout + proc.stderr

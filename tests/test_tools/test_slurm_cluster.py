@@ -30,22 +30,10 @@ import pytest
 import torch
 
 from sdtr.utils.compat import safe_torch_load
-from .conftest import REPO, free_port
+from .conftest import REPO, free_port, write_tiny_epoch_config
 
 DAEMONS = ('munged', 'slurmctld', 'slurmd')
 CLIENTS = ('sbatch', 'srun', 'scontrol', 'scancel', 'sinfo')
-
-# 3 epochs of 5 batches per task (8 images x 5 captions, batch 4, 2 tasks)
-CONFIG = '''
-_base_ = [{base!r}]
-train_cfg = dict(max_epochs=3, val_interval=3)
-param_scheduler = []
-optim_wrapper = dict(optimizer=dict(lr=1e-3))
-train_dataloader = dict(batch_size=4, num_workers=0,
-                        persistent_workers=False, dataset=dict(indices=8))
-default_hooks = dict(logger=dict(interval=1),
-                     checkpoint=dict(interval=1, max_keep_ckpts=3))
-'''
 
 
 def _which(name):
@@ -215,10 +203,8 @@ def cluster(tmp_path_factory):
 
 @pytest.fixture(scope='module')
 def tiny_config(tmp_path_factory):
-    path = tmp_path_factory.mktemp('cfg') / 'tiny_slurm.py'
-    path.write_text(CONFIG.format(base=str(
-        REPO / 'configs/quickstart/clip_tiny_1xb32_synthetic-rs.py')))
-    return str(path)
+    return write_tiny_epoch_config(
+        tmp_path_factory.mktemp('cfg') / 'tiny_slurm.py', 3)
 
 
 CPU_JOB = dict(GPUS='2', GPUS_PER_NODE='0', CPUS_PER_TASK='1')
