@@ -41,7 +41,8 @@ class Positions(Hook):
 
 class SignalAt(Hook):
     """Send ``sig`` before batch ``batch`` of epoch ``epoch`` (1-based) to
-    this process and, with ``workers``, to its DataLoader workers."""
+    this process; with ``workers``, send it to the DataLoader workers one
+    batch earlier (the next batch is loaded after they got it)."""
 
     priority = 'VERY_HIGH'
 
@@ -50,12 +51,14 @@ class SignalAt(Hook):
         self.workers = workers
 
     def before_train_iter(self, runner, batch_idx, data_batch=None):
-        if runner.epoch == self.epoch - 1 and batch_idx == self.batch:
-            if self.workers:
-                children = mp.active_children()
-                assert children, 'expected DataLoader workers'
-                for child in children:
-                    os.kill(child.pid, self.sig)
+        if runner.epoch != self.epoch - 1:
+            return
+        if self.workers and batch_idx == self.batch - 1:
+            children = mp.active_children()
+            assert children, 'expected DataLoader workers'
+            for child in children:
+                os.kill(child.pid, self.sig)
+        if batch_idx == self.batch:
             os.kill(os.getpid(), self.sig)
 
 
@@ -109,9 +112,10 @@ def reference(tmp_path_factory):
 
 @pytest.mark.parametrize('sig,batch,workers', [
     (signal.SIGTERM, 2, 0),
-    # Slurm signals every process of a step: the forked DataLoader workers
-    # inherit the handler and survive
+    # Slurm signals every process of a step: the DataLoader workers ignore
+    # the signal while training runs (PyTorch's die of a foreign SIGTERM)
     (signal.SIGUSR1, 2, 2),
+    (signal.SIGTERM, 2, 2),
     # the last batch of the epoch: the resumed run only ends the epoch
     (signal.SIGTERM, BATCHES - 1, 0),
 ])

@@ -28,13 +28,22 @@ checkpoint is lost.  With this hook (``default_hooks.preemption``):
 A ``--resume`` of the work dir continues from that checkpoint, mid-epoch,
 exactly.  Signals that arrive outside the training iterations (during set-up
 or the last validation) change nothing until the next iteration ends.
-DataLoader workers started with ``fork`` (sdtr's default) inherit the
-handler, so the signal, which Slurm delivers to every process of a job
-step, does not kill them.  See ``docs/training.md`` (section "Preemption").
+
+Slurm delivers a step's signals to every process of it, DataLoader workers
+included, and PyTorch's workers die of a SIGTERM that their parent did not
+send, which fails the training process at its next batch.  So the workers
+of the train and val loaders ignore these signals while training runs (the
+training process decides and shuts them down); after training they exit on
+them again, as the parent's shutdown of its workers expects.  This needs
+workers started with ``fork`` (sdtr's default ``mp_start_method``).
+See ``docs/training.md`` (section "Preemption").
 """
+import os
 import signal
 import threading
-from typing import Sequence, Union
+from functools import partial
+from multiprocessing.sharedctypes import RawValue
+from typing import Optional, Sequence, Union
 
 import torch
 from mmengine.dist import all_reduce, get_world_size
@@ -43,6 +52,23 @@ from mmengine.hooks import Hook
 from sdtr.registry import HOOKS
 
 DEFAULT_SIGNALS = ('SIGTERM', 'SIGUSR1')
+
+
+def worker_ignores_signals(worker_id: int,
+                           signals: Sequence[int],
+                           training,
+                           base_init_fn: Optional[callable] = None) -> None:
+    """DataLoader ``worker_init_fn``: run ``base_init_fn``, then ignore
+    ``signals`` while ``training.value`` is set, exit on them after."""
+    if base_init_fn is not None:
+        base_init_fn(worker_id)
+
+    def handle(signum, frame):
+        if not training.value:
+            os._exit(0)
+
+    for sig in signals:
+        signal.signal(sig, handle)
 
 
 @HOOKS.register_module()
@@ -74,6 +100,7 @@ class PreemptionHook(Hook):
         self.received = 0  # the first signal received, 0 for none
         self.stopped_by = 0  # the signal that stopped training
         self._previous = {}
+        self._training = RawValue('b', 0)  # read by forked workers
 
     def _record(self, signum, frame) -> None:
         if not self.received:
@@ -89,6 +116,16 @@ class PreemptionHook(Hook):
             return
         for sig in self.signals:
             self._previous[sig] = signal.signal(sig, self._record)
+        self._training.value = 1
+        for loop in (runner.train_loop, runner.val_loop):
+            loader = getattr(loop, 'dataloader', None)
+            init = getattr(loader, 'worker_init_fn', None)
+            if getattr(loader, 'num_workers', 0) and not (
+                    isinstance(init, partial)
+                    and init.func is worker_ignores_signals):
+                loader.worker_init_fn = partial(
+                    worker_ignores_signals, signals=tuple(self.signals),
+                    training=self._training, base_init_fn=init)
 
     def after_train_iter(self, runner, batch_idx, data_batch=None,
                          outputs=None) -> None:
@@ -107,6 +144,7 @@ class PreemptionHook(Hook):
             f'{128 + received})')
 
     def after_train(self, runner) -> None:
+        self._training.value = 0
         for sig, previous in self._previous.items():
             signal.signal(sig, signal.SIG_DFL if previous is None else
                           previous)
