@@ -33,7 +33,7 @@ from sdtr.utils.compat import safe_torch_load
 from .conftest import REPO, free_port, write_tiny_epoch_config
 
 DAEMONS = ('munged', 'slurmctld', 'slurmd')
-CLIENTS = ('sbatch', 'srun', 'scontrol', 'scancel', 'sinfo')
+CLIENTS = ('sbatch', 'srun', 'scontrol', 'scancel', 'sinfo', 'squeue')
 
 
 def _which(name):
@@ -212,6 +212,24 @@ CPU_JOB = dict(GPUS='2', GPUS_PER_NODE='0', CPUS_PER_TASK='1')
 
 def _weights(work):
     return safe_torch_load(osp.join(work, 'epoch_3.pth'))['state_dict']
+
+
+def test_real_sinfo_refuses_what_cannot_fit(cluster, tiny_config, tmp_path):
+    """The partition has CPUs only, as many as this machine (at least 2)."""
+    cpus = max(2, os.cpu_count() or 2)
+    for env, message in (
+            (dict(GPUS='2', GPUS_PER_NODE='2', CPUS_PER_TASK='1'),
+             'partition cpu has no GPUs'),
+            (dict(CPU_JOB, CPUS_PER_TASK=str(cpus)),
+             f'2 processes per node x CPUS_PER_TASK={cpus} = {2 * cpus} '
+             f'CPUs, but the nodes of partition cpu have at most {cpus}')):
+        for script in ('slurm_train.sh', 'slurm_submit.sh'):
+            proc = cluster.run('bash', f'tools/{script}', 'cpu', 'no',
+                               tiny_config, str(tmp_path / 'no'), check=False,
+                               **env)
+            assert proc.returncode == 2 and message in proc.stderr, \
+                proc.stderr
+    assert cluster.run('squeue', '-h').stdout.strip() == ''
 
 
 @pytest.fixture(scope='module')
