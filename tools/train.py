@@ -8,6 +8,12 @@ Examples::
     python tools/train.py CONFIG --cfg-options load_from=init.pth --partial-load
     torchrun --nproc_per_node 8 tools/train.py CONFIG --launcher pytorch
 
+A restarted process (``torchrun --max-restarts``: TORCHELASTIC_RESTART_COUNT
+> 0; a requeued Slurm job: SLURM_RESTART_COUNT > 0) resumes the newest
+checkpoint of its work_dir when there is one, whatever ``--resume`` says.
+Stopped by SIGTERM/SIGUSR1 (``PreemptionHook``), training saves a
+checkpoint and exits with code 128 + signal (143, 138).
+
 ``--cfg-options`` are applied first and the other flags after them, so a
 flag wins over a config value; with ``--no-validate`` the val overrides of
 ``--cfg-options`` (``val_dataloader.*``, ``val_cfg.*``, ``val_evaluator.*``)
@@ -19,7 +25,9 @@ import os.path as osp
 import warnings
 
 from mmengine.config import Config, DictAction
+from mmengine.logging import print_log
 
+from sdtr.checkpoint.resume import POINTER, run_checkpoints
 from sdtr.utils import (check_cfg_options, check_config,
                         register_all_modules)
 from sdtr.utils.renamed_configs import resolve_config_path
@@ -34,8 +42,10 @@ def parse_args(argv=None):
     parser.add_argument('--work-dir', help='the dir to save logs and models')
     parser.add_argument(
         '--resume', nargs='?', type=str, const='auto',
-        help='resume from the given checkpoint, or from the latest '
-        'checkpoint in the work_dir when no path (or "auto") is given')
+        help='resume from the given checkpoint, or (no path, or "auto") '
+        'from the newest complete checkpoint of the work_dir; a work_dir '
+        'without checkpoints starts as configured (load_from or scratch), '
+        'one with only incomplete checkpoints is an error')
     parser.add_argument(
         '--amp', action='store_true',
         help='mixed precision training (sdtr AmpOptimWrapper: bf16 where '
@@ -72,6 +82,18 @@ def parse_args(argv=None):
 
 
 VAL_KEYS = ('val_cfg', 'val_dataloader', 'val_evaluator')
+#: set (> 0) in restarted processes: torchrun's elastic restarts, requeued
+#: Slurm jobs
+RESTART_VARIABLES = ('TORCHELASTIC_RESTART_COUNT', 'SLURM_RESTART_COUNT')
+
+
+def _restart_variable() -> str:
+    """The variable of :data:`RESTART_VARIABLES` saying that this process
+    is a restart, or ''."""
+    for name in RESTART_VARIABLES:
+        if os.environ.get(name, '0').strip() not in ('', '0'):
+            return name
+    return ''
 
 
 def merge_args(cfg, args):
@@ -114,20 +136,25 @@ def merge_args(cfg, args):
     if args.partial_load:
         cfg.load_cfg = dict(cfg.get('load_cfg') or {}, strict=False)
 
-    if args.resume == 'auto':
-        if cfg.get('load_from') and 'load_from' in (args.cfg_options or {}):
-            warnings.warn('--resume without a path resumes the latest '
-                          'checkpoint of the work_dir; load_from='
-                          f'{cfg.load_from} is ignored (use --resume PATH)')
-        cfg.resume = True
-        cfg.load_from = None
-    elif args.resume is not None:
+    resume, restart = args.resume, _restart_variable()
+    if restart and resume != 'auto' and (
+            run_checkpoints(cfg.work_dir)
+            or osp.exists(osp.join(cfg.work_dir, POINTER))):
+        print_log(f'{restart}={os.environ[restart]}: this process is a '
+                  'restart, it resumes the newest checkpoint of '
+                  f'{cfg.work_dir}', 'current')
+        resume = 'auto'
+    if resume == 'auto':
+        # the newest complete checkpoint of the work_dir; without one the
+        # run starts as configured (load_from or scratch): QuietSetupRunner
+        cfg.resume = 'auto'
+    elif resume is not None:
         from sdtr.checkpoint import is_url
-        if not is_url(args.resume) and not osp.isfile(args.resume):
+        if not is_url(resume) and not osp.isfile(resume):
             raise FileNotFoundError(
-                f'--resume {args.resume}: checkpoint file not found')
+                f'--resume {resume}: checkpoint file not found')
         cfg.resume = True
-        cfg.load_from = args.resume
+        cfg.load_from = resume
 
     if args.verbose:
         cfg.log_level = 'DEBUG'
@@ -154,6 +181,10 @@ def main(argv=None):
         from sdtr.engine.runner import QuietSetupRunner
         runner = QuietSetupRunner.from_cfg(cfg)
     runner.train()
+    from sdtr.engine.hooks import stop_exit_code
+    code = stop_exit_code(runner)
+    if code:
+        raise SystemExit(code)
 
 
 if __name__ == '__main__':

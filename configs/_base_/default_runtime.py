@@ -26,6 +26,10 @@ default_hooks = dict(
     # after max_consecutive_skips of them in a row.
     non_finite=dict(type='NonFiniteCheckHook', mode='stop',
                     max_consecutive_skips=25),
+    # on SIGTERM/SIGUSR1 (preemption, spot instances, Slurm --signal):
+    # checkpoint after the iteration in progress, then stop (exit code
+    # 128 + signal); --resume continues there, mid-epoch (docs/training.md)
+    preemption=dict(type='PreemptionHook', signals=('SIGTERM', 'SIGUSR1')),
     # RNG states in checkpoints + augmentation seeded by (seed, epoch,
     # sample): a killed and resumed run ends bit-identical (docs/training.md)
     reproducibility=dict(type='ReproducibilityHook'),

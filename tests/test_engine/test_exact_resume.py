@@ -132,12 +132,10 @@ class KillAt(Hook):
 
 
 
-def _runner(work_dir, resume=False, kill=None, workers=2, persistent=True,
-            validate=True):
-    from sdtr.engine.runner import CheckpointRunner
-    hooks = [dict(type=Record)]
-    if kill:
-        hooks.append(dict(type=KillAt, point=kill))
+def runner_kwargs(work_dir, resume=False, hooks=(), workers=2,
+                  persistent=True, validate=True):
+    """The Runner of these tests (3 epochs of 6 batches, checkpoint and
+    best checkpoint every epoch), as keyword arguments."""
     val = dict(
         val_dataloader=dict(
             dataset=AugData(8, augment=False),
@@ -146,7 +144,7 @@ def _runner(work_dir, resume=False, kill=None, workers=2, persistent=True,
             collate_fn=dict(type='default_collate')),
         val_evaluator=dict(type=MAE),
         val_cfg=dict()) if validate else {}
-    return CheckpointRunner(
+    return dict(
         model=DropoutRegressor(),
         work_dir=work_dir,
         train_dataloader=dict(
@@ -165,25 +163,27 @@ def _runner(work_dir, resume=False, kill=None, workers=2, persistent=True,
                             rule='less'),
             non_finite=dict(type=NonFiniteCheckHook),
             reproducibility=dict(type=ReproducibilityHook)),
-        custom_hooks=hooks,
+        custom_hooks=[dict(type=Record), *hooks],
         randomness=dict(seed=5),
         resume=resume,
         env_cfg=dict(mp_cfg=dict(mp_start_method='fork')),
         default_scope='mmengine',
-        experiment_name=f'resume-{abs(hash((work_dir, resume, kill)))}',
+        experiment_name=f'resume-{abs(hash((work_dir, resume, repr(hooks))))}',
         **val)
 
 
 def _train(work_dir, resume, kill, options):
+    from sdtr.engine.runner import CheckpointRunner
     torch.set_num_threads(1)
-    runner = _runner(work_dir, resume, kill, **options)
+    hooks = (dict(type=KillAt, point=kill), ) if kill else ()
+    runner = CheckpointRunner(**runner_kwargs(work_dir, resume, hooks, **options))
     runner.train()
     torch.save(runner.model.state_dict(), osp.join(work_dir, 'final.pt'))
 
 
-def _in_child(work_dir, resume=False, kill=None, **options):
-    proc = mp.get_context('fork').Process(
-        target=_train, args=(work_dir, resume, kill, options))
+def in_fork(target, *args):
+    """Run ``target(*args)`` in a forked child; its exit code."""
+    proc = mp.get_context('fork').Process(target=target, args=args)
     proc.start()
     # poll the exit status: join() would also wait for the DataLoader
     # workers of a killed child, which hold its sentinel pipe until their
@@ -192,6 +192,10 @@ def _in_child(work_dir, resume=False, kill=None, **options):
     while proc.exitcode is None and time.monotonic() < deadline:
         time.sleep(0.02)
     return proc.exitcode
+
+
+def _in_child(work_dir, resume=False, kill=None, **options):
+    return in_fork(_train, work_dir, resume, kill, options)
 
 
 def _metrics(work_dir):

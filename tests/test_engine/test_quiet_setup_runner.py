@@ -46,3 +46,49 @@ def test_debug_log_level_gives_mmengine_full_log(tmp_path):
                  'paramwise_options', 'train_dataloader = dict('):
         assert full in log
     assert len(log.splitlines()) > 200
+
+
+def test_resume_auto_without_checkpoints_starts_from_load_from(tmp_path):
+    """resume='auto' (tools/train.py --resume) on a work_dir without
+    checkpoints starts the run as configured: load_from is loaded as initial
+    weights (not resumed), and the log says so; only incomplete checkpoints
+    are an error naming the work_dir."""
+    import pytest
+    import torch
+    from mmengine.model import BaseModel
+
+    from sdtr.checkpoint.resume import ResumeError
+
+    class Linear(BaseModel):
+
+        def __init__(self):
+            super().__init__()
+            self.fc = torch.nn.Linear(2, 2)
+
+        def forward(self, inputs, data_samples=None, mode='tensor'):
+            return self.fc(inputs)
+
+    init = tmp_path / 'init.pth'
+    weights = Linear().state_dict()
+    torch.save(dict(state_dict=weights), init)
+
+    def runner(name):
+        return QuietSetupRunner(
+            model=Linear(), work_dir=str(tmp_path / name), load_from=str(init),
+            resume='auto', default_scope='sdtr',
+            experiment_name=f'auto-{name}')
+
+    fresh = runner('fresh')
+    fresh.load_or_resume()
+    assert fresh._resume is False
+    for key, value in weights.items():
+        assert torch.equal(fresh.model.state_dict()[key], value)
+    log = Path(glob.glob(osp.join(fresh.work_dir, '*', '*.log'))[0])
+    log = log.read_text()
+    assert f'resume: {fresh.work_dir} holds no checkpoint, training starts ' \
+        f'from load_from={init}' in log
+
+    (tmp_path / 'broken').mkdir()
+    (tmp_path / 'broken' / 'epoch_3.pth').write_bytes(b'cut short')
+    with pytest.raises(ResumeError, match='broken holds checkpoints but none'):
+        runner('broken').load_or_resume()

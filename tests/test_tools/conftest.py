@@ -35,6 +35,25 @@ test_dataloader = dict(batch_size=16, num_workers=0, persistent_workers=False,
     return str(path)
 
 
+def write_tiny_epoch_config(path, max_epochs, extra=''):
+    """An epoch-based config inheriting the quickstart: ``max_epochs``
+    epochs of 5 batches per process with 2 processes (8 images x 5
+    captions, batch 4), checkpoints every epoch, main-process loading."""
+    path = Path(path)
+    path.write_text(f'''
+_base_ = [{str(REPO / 'configs/quickstart/clip_tiny_1xb32_synthetic-rs.py')!r}]
+train_cfg = dict(max_epochs={max_epochs}, val_interval={max_epochs})
+param_scheduler = []
+optim_wrapper = dict(optimizer=dict(lr=1e-3))
+train_dataloader = dict(batch_size=4, num_workers=0,
+                        persistent_workers=False, dataset=dict(indices=8))
+default_hooks = dict(logger=dict(interval=1),
+                     checkpoint=dict(interval=1, max_keep_ckpts=3))
+{extra}
+''')
+    return str(path)
+
+
 def run_tool(args, env_extra=None, timeout=600):
     env = dict(os.environ)
     env_extra = dict(env_extra or {})

@@ -58,3 +58,32 @@ def test_port_overrides_and_multi_node(fake_torchrun, tool, args):
     assert {'--nnodes=2', '--node_rank=1', '--master_addr=host0',
             '--master_port=29500'} <= set(argv)
     assert '--standalone' not in argv
+
+
+def test_torchrun_args_and_unshared_rendezvous_store(tmp_path):
+    """TORCHRUN_ARGS reaches torchrun (--max-restarts), and the rendezvous
+    store is not shared with the workers unless asked, so that restarted
+    workers never read the previous attempt's addresses."""
+    bin_dir = tmp_path / 'bin'
+    bin_dir.mkdir()
+    script = bin_dir / 'torchrun'
+    script.write_text('#!/usr/bin/env bash\nprintf "%s\\n" "$@"\n'
+                      'echo "SHARE=$TORCH_DISABLE_SHARE_RDZV_TCP_STORE"\n')
+    script.chmod(0o755)
+    env = {k: v for k, v in os.environ.items()
+           if k not in ('TORCH_DISABLE_SHARE_RDZV_TCP_STORE', 'PORT',
+                        'MASTER_PORT', 'TORCHRUN_ARGS')}
+    env['PATH'] = f'{bin_dir}{os.pathsep}{env["PATH"]}'
+
+    def run(**extra):
+        return subprocess.run(
+            ['bash', str(REPO / 'tools' / 'dist_train.sh'), 'cfg.py', '2'],
+            env=dict(env, **extra), capture_output=True, text=True,
+            check=True).stdout.splitlines()
+
+    argv = run(TORCHRUN_ARGS='--max-restarts=3 --monitor-interval=1')
+    assert {'--max-restarts=3', '--monitor-interval=1'} <= set(argv)
+    assert argv[-1] == 'SHARE=1'
+    argv = run()
+    assert not [a for a in argv if a.startswith('--max-restarts')]
+    assert run(TORCH_DISABLE_SHARE_RDZV_TCP_STORE='0')[-1] == 'SHARE=0'

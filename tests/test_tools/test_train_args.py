@@ -33,13 +33,41 @@ def test_defaults_and_work_dir():
 
 def test_resume_modes(tmp_path):
     cfg = _merged('--resume')
-    assert cfg.resume is True and cfg.load_from is None
+    assert cfg.resume == 'auto' and cfg.load_from is None
     ckpt = tmp_path / 'epoch_1.pth'
     ckpt.write_bytes(b'')
     cfg = _merged('--resume', str(ckpt))
     assert cfg.resume is True and cfg.load_from == str(ckpt)
     with pytest.raises(FileNotFoundError, match='missing.pth'):
         _merged('--resume', str(tmp_path / 'missing.pth'))
+
+
+@pytest.mark.parametrize('variable', ['TORCHELASTIC_RESTART_COUNT',
+                                      'SLURM_RESTART_COUNT'])
+def test_restarted_process_resumes_when_the_work_dir_has_checkpoints(
+        tmp_path, monkeypatch, variable):
+    """torchrun --max-restarts / a requeued Slurm job: resume the newest
+    checkpoint of the work_dir, whatever --resume says; with nothing to
+    resume the command runs as given (load_from, --resume PATH)."""
+    for name in ('TORCHELASTIC_RESTART_COUNT', 'SLURM_RESTART_COUNT'):
+        monkeypatch.delenv(name, raising=False)
+    work = tmp_path / 'work'
+    init = tmp_path / 'init.pth'
+    init.write_bytes(b'')
+    argv = ('--work-dir', str(work), '--cfg-options', f'load_from={init}')
+    monkeypatch.setenv(variable, '0')
+    assert _merged(*argv).resume is False
+    monkeypatch.setenv(variable, '1')
+    cfg = _merged(*argv)  # nothing to resume yet: the run starts as given
+    assert cfg.resume is False and cfg.load_from == str(init)
+    assert _merged(*argv, '--resume', str(init)).load_from == str(init)
+    work.mkdir()
+    (work / 'epoch_2.pth').write_bytes(b'')
+    for extra in ((), ('--resume', str(init))):
+        cfg = _merged(*argv, *extra)
+        # the runner resumes the newest complete checkpoint (load_from is
+        # its fallback when there is none)
+        assert cfg.resume == 'auto'
 
 
 def test_no_validate_and_cfg_options():

@@ -3,6 +3,7 @@ from .dataset_epoch_hook import DatasetEpochHook  # noqa: F401
 from .skipped_samples_hook import SkippedSamplesHook  # noqa: F401
 from .non_finite_check_hook import (NonFiniteCheckHook,  # noqa: F401
                                     NonFiniteLossError)
+from .preemption_hook import PreemptionHook, stop_exit_code  # noqa: F401
 from .reproducibility_hook import ReproducibilityHook  # noqa: F401
 from .tokenize_in_workers_hook import (TokenizeInWorkersHook,  # noqa: F401
                                        bind_tokenizer)

@@ -23,6 +23,13 @@ A kill at any point leaves ``last_checkpoint`` naming a complete checkpoint.
 Leftover ``*.partial-*`` files of a killed run are deleted when training
 starts again.  Checkpoints saved to other storage backends (``s3://``...)
 keep mmengine's behaviour (object stores replace whole objects anyway).
+
+When training is stopped after an iteration (``stop_training`` set during
+it, as ``PreemptionHook`` does on SIGTERM/SIGUSR1), the hook saves that
+iteration through the same writer, whatever its interval: a regular
+checkpoint with ``by_epoch=False``; ``iter_N.pth`` in an epoch-based run
+(outside ``max_keep_ckpts``; deleted once the resumed run writes its next
+checkpoint).  Every rank waits until it is written.
 See ``docs/training.md``.
 """
 import glob
@@ -30,7 +37,7 @@ import os
 import os.path as osp
 from typing import List
 
-from mmengine.dist import is_main_process
+from mmengine.dist import barrier, get_world_size, is_main_process
 from mmengine.fileio.backends import LocalBackend, register_backend
 from mmengine.hooks import CheckpointHook
 
@@ -39,6 +46,8 @@ from sdtr.registry import HOOKS
 
 ATOMIC_BACKEND = 'sdtr_atomic_local'
 PARTIAL_TAG = '.partial-'
+#: message-hub key of the checkpoint an epoch-based run wrote when stopped
+STOP_CKPT = 'stop_ckpt'
 
 
 @register_backend(ATOMIC_BACKEND, force=True)
@@ -104,11 +113,35 @@ class AtomicCheckpointHook(CheckpointHook):
             elif self.file_backend.isdir(path):  # deepspeed checkpoints
                 self.file_backend.rmtree(path)
 
+    def after_train_iter(self, runner, batch_idx, data_batch=None,
+                         outputs=None) -> None:
+        super().after_train_iter(runner, batch_idx, data_batch, outputs)
+        done = runner.iter + 1
+        if not getattr(runner.train_loop, 'stop_training', False) or \
+                getattr(self, '_saved_iter', None) == done:
+            return
+        runner.logger.info(f'Saving checkpoint at {done} iterations '
+                           '(training stops)')
+        if not self.by_epoch:
+            self._save_checkpoint(runner)
+        else:  # mid-epoch: an iteration checkpoint, kept until the next one
+            name = f'iter_{done}.pth'
+            runner.message_hub.update_info(
+                STOP_CKPT, self.file_backend.join_path(self.out_dir, name))
+            self._write(runner, name, dict(epoch=runner.epoch, iter=done))
+        if get_world_size() > 1:
+            barrier()  # no rank exits before the checkpoint is on disk
+
     def _save_checkpoint_with_step(self, runner, step, meta):
         # As CheckpointHook._save_checkpoint_with_step, reordered: write the
         # new checkpoint, then the pointer, then delete what falls out of
-        # max_keep_ckpts (mmengine deletes first).
+        # max_keep_ckpts and the checkpoint a stopped run resumed from
+        # (mmengine deletes first).
         stale = []
+        stopped_at = runner.message_hub.get_info(STOP_CKPT)
+        if stopped_at:
+            stale.append(stopped_at)
+            runner.message_hub.update_info(STOP_CKPT, None)
         if self.max_keep_ckpts > 0 and not (
                 self.keep_ckpt_ids and self.keep_ckpt_ids[-1] == step):
             if len(self.keep_ckpt_ids) == self.max_keep_ckpts:
@@ -120,7 +153,11 @@ class AtomicCheckpointHook(CheckpointHook):
             self.keep_ckpt_ids.append(step)
             runner.message_hub.update_info('keep_ckpt_ids',
                                            list(self.keep_ckpt_ids))
-        ckpt_filename = self.filename_tmpl.format(step)
+        self._write(runner, self.filename_tmpl.format(step), meta)
+        self._remove(stale)
+
+    def _write(self, runner, ckpt_filename: str, meta: dict) -> None:
+        """Write a checkpoint, then the pointer to it."""
         self.last_ckpt = self.file_backend.join_path(self.out_dir,
                                                      ckpt_filename)
         runner.message_hub.update_info('last_ckpt', self.last_ckpt)
@@ -134,10 +171,9 @@ class AtomicCheckpointHook(CheckpointHook):
             by_epoch=self.by_epoch,
             backend_args=self.backend_args,
             **self.args)
-        if not is_main_process():
-            return
-        self._write_pointer(runner)
-        self._remove(stale)
+        self._saved_iter = meta['iter']
+        if is_main_process():
+            self._write_pointer(runner)
 
     def _write_pointer(self, runner) -> None:
         atomic_write(str(self.last_ckpt),

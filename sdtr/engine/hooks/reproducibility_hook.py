@@ -158,10 +158,15 @@ class ReproducibilityHook(Hook):
     def after_train_iter(self, runner, batch_idx, data_batch=None,
                          outputs=None) -> None:
         hook = self._checkpoint_hook(runner)
-        if get_world_size() == 1 or hook is None or hook.by_epoch:
+        if get_world_size() == 1 or hook is None:
             return
-        if hook.every_n_train_iters(runner, hook.interval, hook.save_begin) \
-                or (hook.save_last and hook.is_last_train_iter(runner)):
+        # the iterations the checkpoint hook saves: its interval, the last
+        # one, and the one after which training is stopped (PreemptionHook)
+        if getattr(runner.train_loop, 'stop_training', False) or (
+                not hook.by_epoch and (
+                    hook.every_n_train_iters(runner, hook.interval,
+                                             hook.save_begin)
+                    or (hook.save_last and hook.is_last_train_iter(runner)))):
             self._gathered = (runner.iter, self._states())
 
     def after_train_epoch(self, runner) -> None:

@@ -9,3 +9,6 @@ from .checkpoint_runner import CheckpointRunner  # noqa: E402
 from .quiet_setup_runner import QuietSetupRunner  # noqa: E402
 
 __all__ += ['CheckpointRunner', 'QuietSetupRunner']
+from .epoch_based_train_loop import EpochBasedTrainLoop  # noqa: E402
+
+__all__ += ['EpochBasedTrainLoop']

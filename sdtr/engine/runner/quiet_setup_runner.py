@@ -1,4 +1,5 @@
-"""mmengine's Runner with a short set-up log.
+"""mmengine's Runner with a short set-up log, a resume that finds the newest
+complete checkpoint, and sdtr's training loops.
 
 mmengine's Runner prints, before the first training line, the whole
 environment (compiler flags of PyTorch included), the whole merged config,
@@ -14,11 +15,28 @@ and leaves the hook order, the parameter-wise options, the SyncBN note and
 mmengine's own ``FileClient`` deprecation notices out of the log.  With
 ``log_level='DEBUG'`` (``tools/train.py --verbose``) it behaves exactly as
 mmengine's Runner.
+
+Two more differences (``docs/training.md``, sections "Resume" and
+"Preemption"):
+
+* ``resume='auto'`` (``tools/train.py --resume``), and ``resume=True``
+  without ``load_from``, resume the checkpoint
+  :func:`sdtr.checkpoint.resume.find_resume_checkpoint` finds: the one
+  ``last_checkpoint`` names when it is complete, else the newest complete
+  ``epoch_*``/``iter_*`` checkpoint of the work_dir (a warning says which
+  and why).  A work_dir without checkpoints starts the run as the config
+  says (from ``load_from`` with ``'auto'``, else from scratch); one whose
+  checkpoints are all incomplete is an error naming it;
+* ``train_cfg=dict(by_epoch=True)`` (and ``False``) builds the loop that
+  ``type='EpochBasedTrainLoop'`` (``'IterBasedTrainLoop'``) names in the
+  sdtr scope, so epoch-based runs get sdtr's loop that continues and
+  stops in the middle of an epoch.
 """
 import logging
 import os.path as osp
 import platform
 
+from sdtr.checkpoint.resume import find_resume_checkpoint
 from sdtr.registry import RUNNERS
 from .checkpoint_runner import CheckpointRunner
 
@@ -64,7 +82,32 @@ def _versions() -> str:
 
 @RUNNERS.register_module()
 class QuietSetupRunner(CheckpointRunner):
-    """A Runner whose set-up log is a few lines (see the module doc)."""
+    """A Runner whose set-up log is a few lines, whose resume finds the
+    newest complete checkpoint and whose loops continue and stop mid-epoch
+    (see the module doc)."""
+
+    def build_train_loop(self, loop):
+        if isinstance(loop, dict) and 'type' not in loop \
+                and 'by_epoch' in loop:
+            loop = dict(loop)
+            loop['type'] = 'EpochBasedTrainLoop' if loop.pop('by_epoch') \
+                else 'IterBasedTrainLoop'
+        return super().build_train_loop(loop)
+
+    def load_or_resume(self) -> None:
+        if not self._has_loaded and self._resume and (
+                self._resume == 'auto' or self._load_from is None):
+            path = find_resume_checkpoint(self.work_dir)
+            if path is None:
+                self.logger.info(
+                    f'resume: {self.work_dir} holds no checkpoint, training '
+                    'starts from ' + (f'load_from={self._load_from}'
+                                      if self._load_from else 'scratch'))
+                self._resume = False
+            else:
+                self.logger.info(f'resume: continuing from {path}')
+                self._load_from = path
+        super().load_or_resume()
 
     def build_logger(self, log_level='INFO', log_file=None, **kwargs):
         logger = super().build_logger(log_level=log_level, log_file=log_file,
