@@ -89,7 +89,7 @@ def check_out(path):
 def main(argv=None):
     args = parse_args(argv)
     check_out(args.out)
-    from sdtr.apis import RetrievalInferencer
+    from sdtr.search import RetrievalInferencer
     if not args.checkpoint:
         print('warning: no --checkpoint given, the model has the weights it '
               'is built with (random for most configs)')

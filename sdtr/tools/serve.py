@@ -52,7 +52,7 @@ def parse_args(argv=None):
 
 def build_app(args):
     """The inferencer, its galleries and the app, from parsed arguments."""
-    from sdtr.apis import RetrievalInferencer
+    from sdtr.search import RetrievalInferencer
     from sdtr.serve import create_app
     inferencer = RetrievalInferencer(args.config, checkpoint=args.checkpoint,
                                      device=args.device)

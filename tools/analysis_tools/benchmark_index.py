@@ -1,7 +1,7 @@
 """Build time, size, latency and recall@k of each gallery index type.
 
 For ``--num`` synthetic L2-normalised vectors of width ``--dim`` (default
-1,000,000 x 512) this builds every index type of :mod:`sdtr.apis.index`
+1,000,000 x 512) this builds every index type of :mod:`sdtr.search.index`
 (``flat``, ``ivfpq``, ``hnsw``) in ``--work-dir`` through the same code as
 ``tools/build_gallery.py`` (vectors added in chunks, so the gallery never
 has to fit in memory) and prints, per type:
@@ -106,7 +106,7 @@ def train_sample(num, dim, data, seed, size):
 
 
 def run(args):
-    from sdtr.apis.index import (SearchIndex, build_index, default_params,
+    from sdtr.search.index import (SearchIndex, build_index, default_params,
                                  faiss_available)
     root = args.work_dir or tempfile.mkdtemp(prefix='sdtr-bench-index-')
     os.makedirs(root, exist_ok=True)
@@ -149,7 +149,7 @@ def run(args):
                 kw = dict(kw or {})
                 search = index.search
                 if backend == 'torch':  # the path used without faiss
-                    import sdtr.apis.index as mod
+                    import sdtr.search.index as mod
                     search = _without_faiss(mod, index)
                 singles = iter(range(10**9))
                 one, one_cpu = timed(lambda: search(

@@ -9,11 +9,11 @@ import os
 import pytest
 import torch
 
-from sdtr.apis import RetrievalInferencer, load_gallery, save_gallery
-from sdtr.apis.fingerprint import (config_sha256, file_sha256,
+from sdtr.search import RetrievalInferencer, load_gallery, save_gallery
+from sdtr.search.fingerprint import (config_sha256, file_sha256,
                                    fingerprint_mismatch, state_dict_sha256)
-from sdtr.apis.index import SearchIndex
-from .helpers import make_tiny_search_setup
+from sdtr.search.index import SearchIndex
+from test_apis.helpers import make_tiny_search_setup
 
 
 @pytest.fixture(scope='module')

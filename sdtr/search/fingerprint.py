@@ -1,7 +1,7 @@
 """Content fingerprints of the model behind a gallery.
 
 A gallery (``.safetensors`` cache or index folder, see
-:mod:`sdtr.apis.gallery` and :mod:`sdtr.apis.index`) stores the fingerprint
+:mod:`sdtr.search.gallery` and :mod:`sdtr.search.index`) stores the fingerprint
 of the model that computed its features:
 
 * ``weights``: the SHA-256 of the checkpoint *file* the weights were loaded

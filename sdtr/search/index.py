@@ -24,7 +24,7 @@ Index types (``index_type``):
 * ``'flat'`` (default): exact.  Scores every gallery row (inner product of
   L2-normalised features = cosine, as every sdtr retriever ranks).  Uses
   ``faiss.knn`` on the memory-mapped float32 vectors when ``faiss`` is
-  installed, else :func:`sdtr.apis.search.topk_search`; both give the same
+  installed, else :func:`sdtr.search.topk.topk_search`; both give the same
   ranking, ties by the lower gallery row.
 * ``'ivfpq'``: FAISS ``IndexIVFPQ`` (Jegou et al., "Product quantization for
   nearest neighbor search", TPAMI 2011): ``nlist`` k-means cells, each
@@ -57,7 +57,7 @@ import numpy as np
 import torch
 
 from .fingerprint import fingerprint_mismatch
-from .search import topk_search
+from .topk import topk_search
 
 FORMAT_TAG = 'sdtr-index-v1'
 INDEX_TYPES = ('flat', 'ivfpq', 'hnsw')

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import torch
 
-import sdtr.apis.index as index_mod
-from sdtr.apis.index import (ItemStore, SearchIndex, build_index,
+import sdtr.search.index as index_mod
+from sdtr.search.index import (ItemStore, SearchIndex, build_index,
                              default_params, sort_ties)
-from sdtr.apis.search import topk_search
+from sdtr.search.topk import topk_search
 
 
 def unit(n, d, seed=0, centres=None):

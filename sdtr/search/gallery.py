@@ -59,8 +59,8 @@ class Gallery:
     def search(self, query, topk: int = 10, chunk_size: Optional[int] = None,
                **unused):
         """Exact top-k rows of ``query`` (see :func:`topk_search`; the
-        signature matches :meth:`sdtr.apis.index.SearchIndex.search`)."""
-        from .search import topk_search
+        signature matches :meth:`sdtr.search.index.SearchIndex.search`)."""
+        from .topk import topk_search
         if not isinstance(query, torch.Tensor):
             query = torch.as_tensor(query)
         return topk_search(query.float(), self.features, topk,

@@ -13,10 +13,10 @@ import pytest
 import torch
 from PIL import Image
 
-from sdtr.apis import RetrievalInferencer
-from sdtr.apis.index import SearchIndex
+from sdtr.search import RetrievalInferencer
+from sdtr.search.index import SearchIndex
 from test_apis.helpers import make_tiny_search_setup
-from .conftest import REPO
+from test_tools.conftest import REPO
 
 
 @pytest.fixture(scope='module')
@@ -213,7 +213,7 @@ def test_search_out_folder_before_encoding(setup, tmp_path, monkeypatch):
 
     def no_encoding(*a, **k):
         raise AssertionError('the gallery was encoded before --out failed')
-    monkeypatch.setattr('sdtr.apis.RetrievalInferencer', no_encoding)
+    monkeypatch.setattr('sdtr.search.RetrievalInferencer', no_encoding)
     with pytest.raises(SystemExit, match='cannot create the folder'):
         search.main(['--config', setup['config'], '--gallery',
                      setup['images'], '--query', 'x', '--out',

@@ -3,8 +3,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from sdtr.apis import Gallery, load_gallery, save_gallery, topk_search
-from sdtr.apis.search import resolve_block_rows
+from sdtr.search import Gallery, load_gallery, save_gallery, topk_search
+from sdtr.search.topk import resolve_block_rows
 
 
 def _brute(q, g, k):
