@@ -1,20 +1,18 @@
-"""Content fingerprints of the model behind a gallery.
+"""Fingerprints of the model behind a gallery.
 
 A gallery (``.safetensors`` cache or index folder, see
-:mod:`sdtr.search.gallery` and :mod:`sdtr.search.index`) stores the fingerprint
-of the model that computed its features:
+:mod:`sdtr.search.gallery` and :mod:`sdtr.search.index`) stores the
+fingerprint of the model that computed its features:
 
-* ``weights``: the SHA-256 of the checkpoint *file* the weights were loaded
-  from (so re-training into the same ``epoch_12.pth`` changes it), or, for a
-  model used with the weights it was built with, the SHA-256 of its
-  in-memory ``state_dict`` (every tensor's name, dtype, shape and bytes);
+* ``weights``: :func:`sdtr.checkpoint.weights_identity` of the model, the
+  digest of the checkpoint bytes its loader read (``'file:<digest>'``,
+  recorded once, when loading), or, for a model used with the weights it
+  was built with, the SHA-256 of its in-memory ``state_dict``
+  (``'state:<sha256>'``).  Nothing is derived from a path, a file size or a
+  modification time, and nothing re-reads the checkpoint file afterwards:
+  replacing the file after loading cannot change the stamp;
 * ``config``: the SHA-256 of the parts of the config that change features:
   ``cfg.model`` and the test pipeline, as canonical JSON.
-
-Hashing a checkpoint file costs one read of it; the digest is remembered in
-the process and on disk (``$SDTR_CACHE/sha256.json``, default
-``~/.cache/sdtr``) under the file's absolute path, size and modification
-time, so it is computed once per file version.
 
 A gallery whose fingerprint differs from the model reading it is refused
 (or, for a cache of source images, rebuilt) with a message naming both; see
@@ -22,90 +20,9 @@ A gallery whose fingerprint differs from the model reading it is refused
 """
 import hashlib
 import json
-import os
-import os.path as osp
-import threading
 from typing import Optional
 
-_LOCK = threading.Lock()
-_MEMO = {}
-_CHUNK = 1 << 22
-
-
-def _cache_file() -> str:
-    base = os.environ.get('SDTR_CACHE') or '~/.cache/sdtr'
-    return osp.join(osp.expanduser(base), 'sha256.json')
-
-
-def _file_key(path: str) -> str:
-    st = os.stat(path)
-    return f'{osp.realpath(path)}|{st.st_size}|{st.st_mtime_ns}'
-
-
-def _read_disk_cache() -> dict:
-    try:
-        with open(_cache_file(), encoding='utf-8') as f:
-            data = json.load(f)
-        return data if isinstance(data, dict) else {}
-    except (OSError, ValueError):
-        return {}
-
-
-def _write_disk_cache(key: str, digest: str) -> None:
-    path = _cache_file()
-    try:
-        os.makedirs(osp.dirname(path), exist_ok=True)
-        data = _read_disk_cache()
-        # forget versions of files that no longer exist
-        data = {k: v for k, v in data.items()
-                if osp.exists(k.split('|', 1)[0])}
-        data[key] = digest
-        tmp = f'{path}.tmp-{os.getpid()}-{threading.get_ident()}'
-        with open(tmp, 'w', encoding='utf-8') as f:
-            json.dump(data, f, indent=0, sort_keys=True)
-        os.replace(tmp, path)
-    except OSError:
-        pass  # a read-only cache folder only costs a re-hash next time
-
-
-def file_sha256(path: str) -> str:
-    """Hex SHA-256 of a file's content, computed once per file version.
-
-    The digest is cached under ``(real path, size, mtime)``: a file
-    rewritten in place (new mtime or size) is hashed again.
-    """
-    path = str(path)
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'cannot fingerprint {path!r}: no such file')
-    key = _file_key(path)
-    with _LOCK:
-        if key in _MEMO:
-            return _MEMO[key]
-    digest = _read_disk_cache().get(key)
-    if digest is None:
-        h = hashlib.sha256()
-        with open(path, 'rb') as f:
-            for block in iter(lambda: f.read(_CHUNK), b''):
-                h.update(block)
-        digest = h.hexdigest()
-        if _file_key(path) == key:  # not rewritten while we read it
-            _write_disk_cache(key, digest)
-    with _LOCK:
-        _MEMO[key] = digest
-    return digest
-
-
-def state_dict_sha256(model) -> str:
-    """Hex SHA-256 of a module's ``state_dict`` (names, dtypes, shapes,
-    values), in key order."""
-    import torch
-    h = hashlib.sha256()
-    for name, tensor in model.state_dict().items():
-        t = tensor.detach().cpu().contiguous().view(-1)
-        h.update(f'{name}|{t.dtype}|{tuple(tensor.shape)}|'.encode())
-        if t.numel():
-            h.update(t.view(torch.uint8).numpy().tobytes())
-    return h.hexdigest()
+from sdtr.checkpoint import weights_identity
 
 
 def config_sha256(model_cfg, pipeline_cfg) -> str:
@@ -130,18 +47,15 @@ def model_fingerprint(model, pipeline_cfg) -> dict:
     """Fingerprint of a retriever built by :func:`sdtr.apis.get_model`.
 
     Returns:
-        dict: ``weights`` (``'file:<sha256>'`` or ``'state:<sha256>'``),
+        dict: ``weights`` (:func:`~sdtr.checkpoint.weights_identity`),
         ``config`` (``'<sha256>'``) and, for information only, ``model``
-        (class name) and ``checkpoint`` (the file, or None).
+        (class name) and ``checkpoint`` (the file it was loaded from, or
+        None).
     """
     checkpoint = getattr(model, 'checkpoint', None)
-    if checkpoint:
-        weights = 'file:' + file_sha256(checkpoint)
-    else:
-        weights = 'state:' + state_dict_sha256(model)
     cfg = getattr(model, '_config', None)
     model_cfg = cfg.get('model') if cfg is not None else None
-    return dict(weights=weights,
+    return dict(weights=weights_identity(model),
                 config=config_sha256(model_cfg, pipeline_cfg),
                 model=type(model).__name__,
                 checkpoint=str(checkpoint) if checkpoint else None)
@@ -153,7 +67,7 @@ def describe(fp: Optional[dict]) -> str:
         return 'no fingerprint (written by an older sdtr or by hand)'
     weights = str(fp.get('weights', '?'))
     kind, _, digest = weights.partition(':')
-    src = {'file': 'checkpoint sha256', 'state': 'in-memory weights sha256'}
+    src = {'file': 'checkpoint digest', 'state': 'in-memory weights sha256'}
     where = f' from {fp["checkpoint"]}' if fp.get('checkpoint') else ''
     return (f'{fp.get("model", "?")} with {src.get(kind, kind)} '
             f'{digest[:16]}{where}, config sha256 '

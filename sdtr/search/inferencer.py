@@ -33,6 +33,7 @@ import torch.nn.functional as F
 
 from sdtr.apis.model_zoo import ImageTransform, get_model
 from sdtr.registry import INFERENCERS
+from sdtr.utils.errors import SdtrError
 from .fingerprint import fingerprint_mismatch, model_fingerprint
 from .gallery import Gallery, is_gallery_file, load_gallery, save_gallery
 from .index import SearchIndex, is_index_dir
@@ -178,31 +179,32 @@ class RetrievalInferencer:
 
     # ----------------------------------------------------------- galleries
     def _cached(self, cache, items, kind, index_type=None):
+        """The gallery stored at ``cache`` if it holds ``items`` of ``kind``
+        encoded by this model (and, for an index, is intact), else None
+        with a warning saying why it is rebuilt."""
         if cache is None or not (osp.isfile(cache) or is_index_dir(cache)):
             return None
         from mmengine.logging import print_log
-        if is_index_dir(cache):
-            gallery = SearchIndex.open(cache)
-            names = gallery.items.tolist() if gallery.kind == kind else None
-        else:
-            gallery = load_gallery(cache)
-            names = gallery.items
-        if gallery.kind != kind or names != list(items):
-            print_log(f'gallery cache {cache} was built from other items; '
-                      'rebuilding it', logger='current', level=30)
-            return None
-        if index_type is not None and getattr(
-                gallery, 'index_type', 'flat') != index_type:
-            print_log(f'gallery cache {cache} is a {gallery.index_type} '
-                      f'index, {index_type} was asked for; rebuilding it',
-                      logger='current', level=30)
-            return None
-        msg = fingerprint_mismatch(gallery.fingerprint, self.fingerprint)
-        if msg:
-            print_log(f'gallery cache {cache} was {msg}; rebuilding it',
+        try:
+            gallery = SearchIndex.open(cache) if is_index_dir(cache) else \
+                load_gallery(cache)
+            why = self._cache_mismatch(gallery, items, kind, index_type)
+        except SdtrError as err:
+            why = str(err)
+        if why:
+            print_log(f'gallery cache {cache}: {why}; rebuilding it',
                       logger='current', level=30)
             return None
         return gallery
+
+    def _cache_mismatch(self, gallery, items, kind, index_type):
+        if gallery.kind != kind or list(gallery.items) != list(items):
+            return 'built from other items'
+        if index_type is not None and getattr(
+                gallery, 'index_type', 'flat') != index_type:
+            return f'a {gallery.index_type} index, {index_type} was asked for'
+        msg = fingerprint_mismatch(gallery.fingerprint, self.fingerprint)
+        return f'was {msg}' if msg else None
 
     def _store(self, feats, names, kind, cache, dtype, index_type):
         gallery = Gallery(feats.to(dtype), names, kind=kind,
@@ -238,14 +240,14 @@ class RetrievalInferencer:
         else:
             gallery = load_gallery(path)
             if gallery.kind != kind:
-                raise ValueError(
+                raise SdtrError(
                     f'{str(path)!r} is a {gallery.kind} gallery; use ' +
                     ('build_gallery' if gallery.kind == 'image' else
                      'build_text_gallery'))
             msg = fingerprint_mismatch(gallery.fingerprint, expect) \
                 if expect is not None else None
             if msg:
-                raise ValueError(
+                raise SdtrError(
                     f'gallery {str(path)!r} was {msg}. Rebuild it from the '
                     'images/captions with this model, or pass '
                     'check_fingerprint=False (--no-fingerprint-check) if '

@@ -25,6 +25,7 @@ result is deterministic and independent of the block size.
 """
 from typing import Optional, Tuple
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -163,3 +164,38 @@ def topk_search(query: Tensor,
     if squeeze:
         return best_s[0], best_i[0]
     return best_s, best_i
+
+
+def sort_ties(scores: np.ndarray, ids: np.ndarray
+              ) -> Tuple[np.ndarray, np.ndarray]:
+    """Order every row by decreasing score, then increasing id (the tie
+    rule of :func:`topk_search`); ids < 0 (FAISS' "no result") go last with
+    score ``-inf``."""
+    scores = np.where(ids < 0, -np.inf, scores)
+    order = np.lexsort((ids, -scores), axis=-1)
+    return (np.take_along_axis(scores, order, -1),
+            np.take_along_axis(ids, order, -1))
+
+
+def select_topk(scores: np.ndarray, ids: np.ndarray, k: int
+                ) -> Tuple[np.ndarray, np.ndarray]:
+    """The ``k`` best candidates of every row (``[n, m]`` scores and ids,
+    e.g. re-scored approximate results), in the order of
+    :func:`sort_ties`.
+
+    A partial selection picks ``k`` per row; only the rows where a tie
+    crosses the cut (the ``k``-th score is shared with a candidate left
+    out) are sorted in full, so the cost is ``O(m)`` per row, not
+    ``O(m log m)``.
+    """
+    if scores.shape[1] <= k:
+        return sort_ties(scores, ids)
+    scores = np.where(ids < 0, -np.inf, scores)
+    part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+    top_s = np.take_along_axis(scores, part, 1)
+    top_i = np.take_along_axis(ids, part, 1)
+    kth = top_s.min(axis=1, keepdims=True)
+    for r in np.flatnonzero((scores >= kth).sum(1) > k):
+        s, i = sort_ties(scores[r:r + 1], ids[r:r + 1])
+        top_s[r], top_i[r] = s[0, :k], i[0, :k]
+    return sort_ties(top_s, top_i)
