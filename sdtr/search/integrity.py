@@ -32,6 +32,7 @@ When they are checked, and why:
 """
 import hashlib
 import math
+import threading
 from typing import Callable, Optional, Tuple
 
 import numpy as np
@@ -52,15 +53,6 @@ def rows_per_chunk(row_bytes: int) -> int:
 def short_digest(data) -> str:
     """First :data:`HEX` hex digits of the SHA-256 of ``data``."""
     return hashlib.sha256(data).hexdigest()[:HEX]
-
-
-def file_sha256(path: str, block: int = 1 << 22) -> str:
-    """Hex SHA-256 of the file at ``path``."""
-    h = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for data in iter(lambda: f.read(block), b''):
-            h.update(data)
-    return h.hexdigest()
 
 
 ReadRows = Callable[[int, int], Tuple[object, bytes]]
@@ -100,6 +92,10 @@ class RowDigests:
         self.count, self.rows = int(count), int(rows)
         self.read_rows, self.vectors = read_rows, vectors
         self.ok = np.zeros(math.ceil(self.count / self.rows), bool)
+        self._left = len(self.ok)  # chunks not checked yet
+        self._lock = threading.Lock()
+        #: every chunk checked (or nothing to check): checks are free
+        self.complete = digests is None or not self._left
         if digests is not None and len(digests) != 2 * HEX * len(self.ok):
             raise SdtrError(
                 f'index {where!r} is damaged: meta.json holds '
@@ -109,7 +105,7 @@ class RowDigests:
     def verify(self, rows: np.ndarray) -> None:
         """Check the chunks of ``rows`` (any shape; ids < 0 are ignored)
         not checked yet; raise :class:`SdtrError` on a mismatch."""
-        if self.digests is None or not len(self.ok):
+        if self.complete:
             return
         chunks = rows[rows >= 0] // self.rows
         todo = chunks[~self.ok[chunks]]
@@ -119,7 +115,7 @@ class RowDigests:
 
     def verify_all(self) -> None:
         """Check every chunk not checked yet."""
-        if self.digests is not None:
+        if not self.complete:
             for c in np.flatnonzero(~self.ok):
                 self._check(int(c))
 
@@ -141,4 +137,8 @@ class RowDigests:
                 f'they were written{extra}; the file was changed or '
                 'damaged since (swapped or overwritten rows). Rebuild the '
                 'index with tools/build_gallery.py (--overwrite).')
-        self.ok[c] = True
+        with self._lock:
+            if not self.ok[c]:
+                self.ok[c] = True
+                self._left -= 1
+                self.complete = not self._left

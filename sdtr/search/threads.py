@@ -49,19 +49,25 @@ def search_threads(threads: Optional[int] = None) -> int:
     return int(threads)
 
 
-@contextmanager
-def faiss_threads(faiss, threads: int):
-    """Run FAISS calls of this thread with ``threads`` OpenMP threads (the
-    setting is per calling thread; the previous one is restored)."""
-    before = faiss.omp_get_max_threads()
-    if before == threads:
-        yield
-        return
-    faiss.omp_set_num_threads(threads)
-    try:
-        yield
-    finally:
-        faiss.omp_set_num_threads(before)
+class faiss_threads:
+    """Run the FAISS calls of this thread with ``threads`` OpenMP threads
+    (a per-thread setting; the previous one is restored).  A class, not a
+    generator: it runs once per query, so it costs two FAISS calls when
+    nothing changes."""
+
+    __slots__ = ('faiss', 'threads', 'before')
+
+    def __init__(self, faiss, threads: int):
+        self.faiss, self.threads = faiss, threads
+
+    def __enter__(self):
+        self.before = self.faiss.omp_get_max_threads()
+        if self.before != self.threads:
+            self.faiss.omp_set_num_threads(self.threads)
+
+    def __exit__(self, *exc):
+        if self.before != self.threads:
+            self.faiss.omp_set_num_threads(self.before)
 
 
 @contextmanager

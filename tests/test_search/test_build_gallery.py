@@ -215,6 +215,22 @@ def test_add_only_new_images(setup, reference, tmp_path):
     assert idx.fingerprint == inf.fingerprint
 
 
+def test_add_onto_another_models_index_is_refused(setup, tmp_path):
+    out = tmp_path / 'caps'
+    from sdtr.tools.build_gallery import main
+    args = [setup['config'], setup['ckpt'], '--captions', setup['captions'],
+            '--out', str(out)]
+    main(args)
+    before = sorted(os.listdir(out))
+    other = [setup['config'], 'none'] + args[2:] + ['--add']
+    with pytest.raises(SdtrError, match=r'caps.* was built by another model '
+                       r'\(weights differ\)'):
+        main(other)
+    assert sorted(os.listdir(out)) == before  # nothing written
+    with pytest.raises(SdtrError, match='not an index to extend'):
+        main(args[:-1] + [str(tmp_path / 'none'), '--add'])
+
+
 def test_bad_images_stop_or_are_listed(setup, tmp_path):
     folder = tmp_path / 'imgs'
     folder.mkdir()

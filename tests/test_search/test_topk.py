@@ -95,7 +95,8 @@ def test_select_topk_equals_a_full_sort():
         m, k = int(rng.integers(1, 40)), int(rng.integers(1, 12))
         s = rng.integers(0, 4, (5, m)).astype(np.float32)  # many ties
         ids = np.stack([rng.permutation(100)[:m] for _ in range(5)])
-        ids[rng.random((5, m)) < 0.1] = -1  # FAISS' "no result"
+        missing = rng.random((5, m)) < 0.1  # FAISS' "no result"
+        ids[missing], s[missing] = -1, -np.inf
         got_s, got_i = select_topk(s, ids, k)
         ref_s, ref_i = sort_ties(s, ids)
         np.testing.assert_array_equal(got_i, ref_i[:, :k])
