@@ -124,19 +124,20 @@ def folder_mib(path, prefix=None):
 
 def paired(fn_a, fn_b, args, repeat, cpu):
     """Median seconds of ``fn_a(x)`` and ``fn_b(x)`` over the arguments
-    ``args``, each call of one timed right after the same call of the
-    other (so both see the same machine), ``repeat`` rounds after a
-    warm-up round: CPU time of the process if ``cpu``, else wall."""
+    ``args``, ``repeat`` rounds after a warm-up round.  Each call of one is
+    timed right after the same call of the other (so both see the same
+    machine), each going first for every other call of a round (the second
+    call finds the caches warm).  CPU time of the process if ``cpu``, else
+    wall."""
     clock = time.process_time if cpu else time.perf_counter
     rounds = ([], [])
     for r in range(repeat + 1):
         total = [0.0, 0.0]
-        for x in args:
-            for i, fn in enumerate((fn_a, fn_b) if r % 2 else
-                                   (fn_b, fn_a)):
+        for j, x in enumerate(args):
+            for i in ((0, 1) if (r + j) % 2 else (1, 0)):
                 start = clock()
-                fn(x)
-                total[i if r % 2 else 1 - i] += clock() - start
+                (fn_a, fn_b)[i](x)
+                total[i] += clock() - start
         if r:  # round 0 warms up
             rounds[0].append(total[0])
             rounds[1].append(total[1])
@@ -241,7 +242,7 @@ def measure(index, plain, q, exact, args, kw):
                  cpu)
     many = paired(lambda x: index.search(x, args.topk, **kw),
                   lambda x: plain(x, args.topk, **kw), [batch],
-                  max(1, args.repeat // 3), cpu)
+                  max(2, args.repeat // 3 // 2 * 2), cpu)  # even: fair
     return dict(
         ms_1=1e3 * one[0] / len(singles), plain_ms_1=1e3 * one[1] /
         len(singles), ratio_1=one[0] / one[1], ms_batch=1e3 * many[0],
@@ -323,8 +324,9 @@ def parse_args(argv=None):
                    help='single queries per timing')
     p.add_argument('--batch', type=int, default=256,
                    help='queries of the batch timing')
-    p.add_argument('--repeat', type=int, default=9,
-                   help='timings of the single queries (batches: a third)')
+    p.add_argument('--repeat', type=int, default=10,
+                   help='rounds of single queries (batches: a third, '
+                   'even)')
     p.add_argument('--nlist', type=int, help='IVF cells (default ~sqrt N)')
     p.add_argument('--nprobe', type=int, nargs='+', default=[0],
                    help='IVF-PQ cells per query (0: the index default)')
