@@ -4,7 +4,7 @@
 would; ``sdtr COMMAND --help`` shows the tool's own options.
 
 * ``search``, ``build-gallery``, ``serve`` and ``list-models`` live in the
-  package (:mod:`sdtr.tools`, :mod:`sdtr.apis`) and work from any install;
+  package (:mod:`sdtr.tools`, :mod:`sdtr.search`) and work from any install;
 * ``train`` and ``test`` run ``main(argv)`` of the repository's
   ``tools/train.py`` / ``tools/test.py``, found in this order:
   ``$SDTR_TOOLS_DIR``, ``<sdtr package>/.mim/tools`` (the OpenMMLab wheel

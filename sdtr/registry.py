@@ -97,4 +97,4 @@ VISBACKENDS = Registry(
     locations=['sdtr.visualization'])
 
 INFERENCERS = Registry(
-    'inferencer', parent=MMENGINE_INFERENCERS, locations=['sdtr.apis'])
+    'inferencer', parent=MMENGINE_INFERENCERS, locations=['sdtr.search'])

@@ -402,13 +402,33 @@ def get_model(name_or_config,
     return model.eval()
 
 
+def find_test_pipeline(cfg) -> list:
+    """The test-time pipeline of a config: ``test_pipeline``, else the
+    pipeline of the test (then val) dataloader's dataset, looking through
+    wrapper datasets."""
+    if cfg.get('test_pipeline') is not None:
+        return list(cfg.test_pipeline)
+    for loader in ('test_dataloader', 'val_dataloader'):
+        dataset = (cfg.get(loader) or {}).get('dataset')
+        while isinstance(dataset, dict):
+            if dataset.get('pipeline') is not None:
+                return list(dataset['pipeline'])
+            inner = dataset.get('dataset') or dataset.get('datasets')
+            dataset = inner[0] if isinstance(inner, (list, tuple)) and \
+                inner else inner
+    raise KeyError(
+        f'config {getattr(cfg, "filename", None)!r} has no test pipeline '
+        '(looked for test_pipeline, test_dataloader.dataset.pipeline and '
+        'val_dataloader.dataset.pipeline)')
+
+
 class ImageTransform:
     """The test-time image transform of a model, as one callable.
 
     The counterpart of the ``preprocess`` returned by open_clip's
     ``create_model_and_transforms``: ``transform(image)`` runs the config's
     test pipeline (the one ``tools/test.py`` and
-    :class:`~sdtr.apis.RetrievalInferencer` use) and the model's data
+    :class:`~sdtr.search.RetrievalInferencer` use) and the model's data
     preprocessor (BGR->RGB, mean/std), and returns a float32 ``[3, H, W]``
     CPU tensor, so that ``model.encode_image(torch.stack([transform(x), ...])
     .to(device))`` encodes a batch.
@@ -423,13 +443,12 @@ class ImageTransform:
     ``PIL.Image``.
     """
 
-    def __init__(self, cfg, data_preprocessor) -> None:
+    def __init__(self, cfg, data_preprocessor=None) -> None:
         from mmengine.dataset import Compose
         from mmengine.registry import DefaultScope
 
         from sdtr.registry import TRANSFORMS
-        from .inferencer import _find_pipeline
-        self.pipeline_cfg = _find_pipeline(cfg)
+        self.pipeline_cfg = find_test_pipeline(cfg)
         with DefaultScope.overwrite_default_scope('sdtr'):
             transforms = [TRANSFORMS.build(t) for t in self.pipeline_cfg]
         self._from_file = Compose(transforms)
@@ -438,35 +457,47 @@ class ImageTransform:
             t for t, c in zip(transforms, self.pipeline_cfg)
             if 'Load' not in str(c.get('type', ''))
         ])
-        self.data_preprocessor = copy.deepcopy(data_preprocessor).cpu()
+        self.data_preprocessor = None if data_preprocessor is None else \
+            copy.deepcopy(data_preprocessor).cpu()
 
     def __repr__(self) -> str:
         steps = ', '.join(str(c.get('type')) for c in self.pipeline_cfg)
         return (f'{type(self).__name__}(pipeline=[{steps}], '
                 f'data_preprocessor={type(self.data_preprocessor).__name__})')
 
-    def __call__(self, image):
+    def pack(self, image, idx: int = 0) -> dict:
+        """The test pipeline's output (``inputs`` and ``data_samples``) for
+        one image, before the data preprocessor; ``idx`` numbers the image
+        in messages and sample metadata.  Picklable: usable in DataLoader
+        workers."""
         import numpy as np
-        meta = dict(text='', image_id=0, pid=-1, label=-1, sample_idx=0)
+        meta = dict(text='', image_id=idx, pid=-1, label=-1, sample_idx=idx)
         if hasattr(image, 'convert') and hasattr(image, 'size'):  # PIL
             image = np.asarray(image.convert('RGB'))
         if isinstance(image, np.ndarray):
             if image.ndim != 3 or image.shape[2] != 3 or \
                     image.dtype != np.uint8:
-                raise ValueError('arrays must be HxWx3 uint8 RGB, got shape '
-                                 f'{image.shape} dtype {image.dtype}')
+                raise ValueError(
+                    f'image {idx}: arrays must be HxWx3 uint8 RGB, got shape '
+                    f'{image.shape} dtype {image.dtype}')
             bgr = np.ascontiguousarray(image[..., ::-1])
-            packed = self._from_array(
-                dict(meta, img=bgr, img_path='<array>',
+            return self._from_array(
+                dict(meta, img=bgr, img_path=f'<array {idx}>',
                      img_shape=bgr.shape[:2], ori_shape=bgr.shape[:2]))
-        elif isinstance(image, (str, os.PathLike)):
+        if isinstance(image, (str, os.PathLike)):
             if not osp.isfile(image):
                 raise FileNotFoundError(f'image file {str(image)!r} does not '
                                         'exist')
-            packed = self._from_file(dict(meta, img_path=str(image)))
-        else:
-            raise TypeError('expected an image path, an HxWx3 uint8 RGB '
-                            f'array or a PIL image, got {type(image)}')
+            return self._from_file(dict(meta, img_path=str(image)))
+        raise TypeError(f'image {idx}: expected an image path, an HxWx3 '
+                        f'uint8 RGB array or a PIL image, got '
+                        f'{type(image).__name__}')
+
+    def __call__(self, image):
+        if self.data_preprocessor is None:
+            raise RuntimeError('this ImageTransform has no data '
+                               'preprocessor; use pack()')
+        packed = self.pack(image)
         data = self.data_preprocessor(
             dict(inputs=[packed['inputs']], data_samples=None), False)
         return data['inputs'][0]

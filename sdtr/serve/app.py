@@ -40,8 +40,8 @@ def create_app(inferencer, image_gallery=None, text_gallery=None,
 
     Args:
         inferencer (RetrievalInferencer): encodes the queries.
-        image_gallery: image :class:`~sdtr.apis.index.SearchIndex` or
-            :class:`~sdtr.apis.gallery.Gallery` (text -> image search).
+        image_gallery: image :class:`~sdtr.search.index.SearchIndex` or
+            :class:`~sdtr.search.gallery.Gallery` (text -> image search).
         text_gallery: caption gallery (image -> text search).
         max_topk (int): largest ``topk`` a request may ask for.
         max_upload_bytes (int): largest accepted upload.

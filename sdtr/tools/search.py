@@ -14,9 +14,11 @@ Examples::
     # image -> captions (one caption per line, or a text gallery cache)
     python tools/search.py --config CONFIG --checkpoint CKPT \\
         --gallery captions.txt --query data/images/airport_12.png
-    # an index folder written by tools/build_gallery.py
+    # an index folder written by tools/build_gallery.py, its files read
+    # (and checked) once before the query, 1 search thread
     python tools/search.py --config CONFIG --checkpoint CKPT \\
-        --gallery gallery_idx --query "a caption" --nprobe 32
+        --gallery gallery_idx --query "a caption" --nprobe 32 --warm \\
+        --threads 1
 
 ``--config`` may also be a model-zoo name (see ``sdtr.apis.list_models``).
 """
@@ -53,6 +55,13 @@ def parse_args(argv=None):
                         'scanned per query')
     parser.add_argument('--ef-search', type=int, help='HNSW index: beam '
                         'width')
+    parser.add_argument('--warm', action='store_true',
+                        help='index folder: read and check every file once '
+                        'before searching (fills the page cache: the first '
+                        'query then runs at warm speed)')
+    parser.add_argument('--threads', type=int,
+                        help='index folder: search threads (default: '
+                        '$SDTR_SEARCH_THREADS, else the free cores)')
     parser.add_argument('--gt', nargs='*',
                         help='ground truth: image file names/paths or '
                         'captions; marks the results')
@@ -89,7 +98,7 @@ def check_out(path):
 def main(argv=None):
     args = parse_args(argv)
     check_out(args.out)
-    from sdtr.apis import RetrievalInferencer
+    from sdtr.search import RetrievalInferencer
     if not args.checkpoint:
         print('warning: no --checkpoint given, the model has the weights it '
               'is built with (random for most configs)')
@@ -99,8 +108,13 @@ def main(argv=None):
     image_query = RetrievalInferencer._is_image_query(args.query)
     build = inferencer.build_text_gallery if image_query else \
         inferencer.build_gallery
-    build(args.gallery, cache=args.cache,
-          check_fingerprint=not args.no_fingerprint_check)
+    gallery = build(args.gallery, cache=args.cache,
+                    check_fingerprint=not args.no_fingerprint_check)
+    if hasattr(gallery, 'verify'):  # an index folder
+        if args.threads:
+            gallery.threads = args.threads
+        if args.warm:
+            gallery.verify()
     tuning = {k: v for k, v in dict(nprobe=args.nprobe,
                                     ef_search=args.ef_search).items()
               if v is not None}

@@ -41,6 +41,11 @@ def parse_args(argv=None):
     p.add_argument('--max-upload-mb', type=float, default=10.0)
     p.add_argument('--nprobe', type=int, help='IVF-PQ cells per query')
     p.add_argument('--ef-search', type=int, help='HNSW beam width')
+    p.add_argument('--warm', action='store_true',
+                   help='read and check every file of the index folders at '
+                   'start (the first queries then run at warm speed)')
+    p.add_argument('--threads', type=int, help='threads per index search '
+                   '(default: $SDTR_SEARCH_THREADS, else the free cores)')
     p.add_argument('--no-fingerprint-check', action='store_true',
                    help='serve galleries built by another model anyway')
     args = p.parse_args(argv)
@@ -52,7 +57,7 @@ def parse_args(argv=None):
 
 def build_app(args):
     """The inferencer, its galleries and the app, from parsed arguments."""
-    from sdtr.apis import RetrievalInferencer
+    from sdtr.search import RetrievalInferencer
     from sdtr.serve import create_app
     inferencer = RetrievalInferencer(args.config, checkpoint=args.checkpoint,
                                      device=args.device)
@@ -64,6 +69,11 @@ def build_app(args):
     if args.captions:
         texts = inferencer.build_text_gallery(args.captions,
                                               check_fingerprint=check)
+    for gallery in (images, texts):
+        if hasattr(gallery, 'verify'):  # an index folder
+            gallery.threads = args.threads or gallery.threads
+            if args.warm:
+                gallery.verify()
     tuning = {k: v for k, v in dict(nprobe=args.nprobe,
                                     ef_search=args.ef_search).items()
               if v is not None}

@@ -182,7 +182,7 @@ def test_zoo_entry_without_recorded_hash_is_refused(zoo):
 def test_local_checkpoint_named_like_a_hash_is_not_rejected(zoo, tmp_path):
     """A user's file whose name ends in -<hex> is loaded as given: hash
     checks apply to zoo downloads or on request (issue 17)."""
-    from sdtr.apis import RetrievalInferencer
+    from sdtr.search import RetrievalInferencer
     local = tmp_path / 'run-deadbeef.pth'
     shutil.copy(zoo['published'], local)
     model = get_model(str(zoo['root'] / 'tiny_rs.py'), pretrained=str(local))

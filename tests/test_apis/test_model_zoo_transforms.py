@@ -6,8 +6,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from sdtr.apis import (ImageTransform, RetrievalInferencer,
-                       get_model_and_transforms)
+from sdtr.apis import ImageTransform, get_model_and_transforms
+from sdtr.search import RetrievalInferencer
 from .helpers import TINY_RS
 
 CLIP_MEAN = (122.770938, 116.7460125, 104.09373615)

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from sdtr.apis import RetrievalInferencer
+from sdtr.search import RetrievalInferencer
 from sdtr.models.utils.clip_checkpoint import detect_clip_layout
 from .helpers import REPO, TINY_RS, load_tool
 

@@ -7,7 +7,7 @@ from test_apis.helpers import make_tiny_search_setup
 
 @pytest.fixture(scope='package')
 def served(tmp_path_factory):
-    from sdtr.apis import RetrievalInferencer
+    from sdtr.search import RetrievalInferencer
     root = tmp_path_factory.mktemp('serve')
     setup = make_tiny_search_setup(root)
     inf = RetrievalInferencer(setup['config'], checkpoint=setup['ckpt'])

@@ -6,7 +6,7 @@ fp32 and fp16 this prints, as the median of ``--repeat`` runs:
 * ``read``: the time of just reading the gallery once from memory (the
   fastest of a max-reduction and a sum over every element; a lower bound for
   any exact search, which must touch every feature);
-* ``search``: :func:`sdtr.apis.topk_search` of one query (top-k, exact);
+* ``search``: :func:`sdtr.search.topk_search` of one query (top-k, exact);
 * ``ratio`` = search / read (target <= 1.5), the median of the ratios of
   back-to-back (read, search) pairs, which is robust to the load of a shared
   machine;
@@ -61,7 +61,7 @@ def _paired(read_fns, search_fn, repeat, sync=_no_sync):
 
 def benchmark(num, dim, topk=10, repeat=7, dtypes=('fp32', 'fp16'),
               seed=0, chunk_size=None, queries=1, device='cpu'):
-    from sdtr.apis import topk_search
+    from sdtr.search import topk_search
     device = torch.device(device)
     if device.type == 'cuda':
         def sync():

@@ -64,7 +64,8 @@ Nothing here stands in for a result we did not get.
 Use a model from Python:
 
 ```python
-from sdtr.apis import list_models, get_model, RetrievalInferencer
+from sdtr.apis import list_models, get_model
+from sdtr.search import RetrievalInferencer
 list_models('*rsitmd*')                       # names below
 model = get_model('NAME', pretrained='my_checkpoint.pth')
 inferencer = RetrievalInferencer('NAME', checkpoint='my_checkpoint.pth')

@@ -1,10 +1,11 @@
 """Chunked top-k search and the safetensors gallery."""
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
-from sdtr.apis import Gallery, load_gallery, save_gallery, topk_search
-from sdtr.apis.search import resolve_block_rows
+from sdtr.search import topk_search
+from sdtr.search.topk import resolve_block_rows, select_topk, sort_ties
 
 
 def _brute(q, g, k):
@@ -77,28 +78,26 @@ def test_bad_input(kwargs, err):
         topk_search(**kwargs)
 
 
-def test_gallery_roundtrip(tmp_path):
-    feats = F.normalize(torch.randn(3, 8), dim=-1).half()
-    path = str(tmp_path / 'g.safetensors')
-    save_gallery(Gallery(feats, ['a.png', 'b.png', 'c.png'], 'image',
-                         dict(config='x.py')), path)
-    back = load_gallery(path)
-    assert torch.equal(back.features, feats)
-    assert back.items == ['a.png', 'b.png', 'c.png']
-    assert back.kind == 'image' and back.info == dict(config='x.py')
+def test_sort_ties_hand_example():
+    s = np.array([[0.5, 0.9, 0.5, 0.9, 0.1]], np.float32)
+    i = np.array([[7, 4, 2, 9, -1]])
+    s2, i2 = sort_ties(s, i)
+    assert i2.tolist() == [[4, 9, 2, 7, -1]]
+    assert s2[0, :4].tolist() == [np.float32(0.9)] * 2 + [0.5, 0.5]
+    assert s2[0, 4] == -np.inf
 
 
-def test_gallery_errors(tmp_path):
-    with pytest.raises(ValueError, match='2 item names'):
-        Gallery(torch.zeros(3, 2), ['a', 'b'])
-    with pytest.raises(FileNotFoundError, match='nope.safetensors'):
-        load_gallery(str(tmp_path / 'nope.safetensors'))
-    bad = tmp_path / 'bad.safetensors'
-    bad.write_bytes(b'not a safetensors file')
-    with pytest.raises(ValueError, match='bad.safetensors'):
-        load_gallery(str(bad))
-    from safetensors.torch import save_file
-    other = str(tmp_path / 'other.safetensors')
-    save_file({'features': torch.zeros(2, 2)}, other)
-    with pytest.raises(ValueError, match='not an sdtr gallery'):
-        load_gallery(other)
+def test_select_topk_equals_a_full_sort():
+    """The partial selection used after re-ranking keeps the tie rule:
+    candidates tied at the cut are taken by increasing id."""
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        m, k = int(rng.integers(1, 40)), int(rng.integers(1, 12))
+        s = rng.integers(0, 4, (5, m)).astype(np.float32)  # many ties
+        ids = np.stack([rng.permutation(100)[:m] for _ in range(5)])
+        missing = rng.random((5, m)) < 0.1  # FAISS' "no result"
+        ids[missing], s[missing] = -1, -np.inf
+        got_s, got_i = select_topk(s, ids, k)
+        ref_s, ref_i = sort_ties(s, ids)
+        np.testing.assert_array_equal(got_i, ref_i[:, :k])
+        np.testing.assert_array_equal(got_s, ref_s[:, :k])

@@ -16,6 +16,8 @@ from typing import List, Optional
 
 import torch
 
+from sdtr.utils.errors import SdtrError
+
 FORMAT_TAG = 'sdtr-gallery-v1'
 
 
@@ -44,6 +46,15 @@ class Gallery:
         if self.kind not in ('image', 'text'):
             raise ValueError(f"gallery kind must be 'image' or 'text', got "
                              f'{self.kind!r}')
+        finite = torch.isfinite(self.features).all(dim=1)
+        if not bool(finite.all()):
+            rows = torch.nonzero(~finite).flatten().tolist()
+            raise SdtrError(
+                f'{len(rows)} of {len(self)} gallery feature rows hold NaN '
+                f'or inf (rows {rows[:5]}: '
+                f'{[self.items[r] for r in rows[:5]]}); the model produced '
+                'non-finite features for them, which a search would never '
+                'return')
 
     def __len__(self) -> int:
         return len(self.items)
@@ -59,8 +70,8 @@ class Gallery:
     def search(self, query, topk: int = 10, chunk_size: Optional[int] = None,
                **unused):
         """Exact top-k rows of ``query`` (see :func:`topk_search`; the
-        signature matches :meth:`sdtr.apis.index.SearchIndex.search`)."""
-        from .search import topk_search
+        signature matches :meth:`sdtr.search.index.SearchIndex.search`)."""
+        from .topk import topk_search
         if not isinstance(query, torch.Tensor):
             query = torch.as_tensor(query)
         return topk_search(query.float(), self.features, topk,
@@ -89,7 +100,8 @@ def load_gallery(path: str, device: str = 'cpu') -> Gallery:
 
     Raises:
         FileNotFoundError: ``path`` does not exist.
-        ValueError: the file is not an sdtr gallery (names what is wrong).
+        SdtrError: the file is not an sdtr gallery, or holds non-finite
+            features (names what is wrong).
     """
     from safetensors import SafetensorError, safe_open
     path = str(path)
@@ -100,23 +112,26 @@ def load_gallery(path: str, device: str = 'cpu') -> Gallery:
             meta = f.metadata() or {}
             keys = list(f.keys())
             if 'features' not in keys:
-                raise ValueError(f'{path!r} has no "features" tensor '
-                                 f'(tensors: {keys}); not an sdtr gallery')
+                raise SdtrError(f'{path!r} has no "features" tensor '
+                                f'(tensors: {keys}); not an sdtr gallery')
             features = f.get_tensor('features')
     except SafetensorError as err:
-        raise ValueError(f'{path!r} is not a readable safetensors file: '
-                         f'{err}') from err
+        raise SdtrError(f'{path!r} is not a readable safetensors file: '
+                        f'{err}') from err
     if meta.get('format') != FORMAT_TAG:
-        raise ValueError(f'{path!r} is not an sdtr gallery (metadata format '
-                         f'{meta.get("format")!r}, expected {FORMAT_TAG!r})')
+        raise SdtrError(f'{path!r} is not an sdtr gallery (metadata format '
+                        f'{meta.get("format")!r}, expected {FORMAT_TAG!r})')
     try:
         items = json.loads(meta['items'])
         info = json.loads(meta.get('info', '{}'))
     except (KeyError, json.JSONDecodeError) as err:
-        raise ValueError(f'{path!r}: broken gallery metadata ({err})') \
+        raise SdtrError(f'{path!r}: broken gallery metadata ({err})') \
             from err
-    return Gallery(features=features, items=items,
-                   kind=meta.get('kind', 'image'), info=info)
+    try:
+        return Gallery(features=features, items=items,
+                       kind=meta.get('kind', 'image'), info=info)
+    except (SdtrError, ValueError) as err:
+        raise SdtrError(f'gallery {path!r}: {err}') from err
 
 
 def is_gallery_file(path: Optional[str]) -> bool:

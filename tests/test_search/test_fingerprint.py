@@ -1,19 +1,24 @@
-"""Galleries are keyed by the content of the checkpoint and the config: a
-cache is never reused for another model (issue: re-training into the same
-epoch_12.pth reused stale features)."""
-import hashlib
-import json
+"""Galleries are stamped with the identity of the weights the model holds
+(the digest its loader recorded, else a hash of the in-memory weights),
+never with whatever file sits at the checkpoint path later, and a cache is
+never reused for another model (issue: re-training into the same
+epoch_12.pth reused stale features; loading A, replacing the file with B
+and building a cache stamped A's features as B's)."""
 import logging
 import os
+import shutil
 
+import numpy as np
 import pytest
 import torch
 
-from sdtr.apis import RetrievalInferencer, load_gallery, save_gallery
-from sdtr.apis.fingerprint import (config_sha256, file_sha256,
-                                   fingerprint_mismatch, state_dict_sha256)
-from sdtr.apis.index import SearchIndex
-from .helpers import make_tiny_search_setup
+from sdtr.apis import get_model
+from sdtr.checkpoint import record_weights_identity, weights_identity
+from sdtr.search import RetrievalInferencer, load_gallery, save_gallery
+from sdtr.search.fingerprint import config_sha256, fingerprint_mismatch
+from sdtr.search.index import SearchIndex
+from sdtr.utils.errors import SdtrError
+from test_apis.helpers import make_tiny_search_setup
 
 
 @pytest.fixture(scope='module')
@@ -22,33 +27,20 @@ def setup(tmp_path_factory):
                                   num_images=6)
 
 
-def test_file_sha256_cached_by_path_size_mtime(tmp_path, monkeypatch):
-    monkeypatch.setenv('SDTR_CACHE', str(tmp_path / 'cache'))
-    f = tmp_path / 'w.pth'
-    f.write_bytes(b'abc' * 1000)
-    digest = hashlib.sha256(b'abc' * 1000).hexdigest()
-    assert file_sha256(str(f)) == digest
-    stored = json.loads((tmp_path / 'cache' / 'sha256.json').read_text())
-    assert list(stored.values()) == [digest]
-    # same size, new content and mtime: hashed again
-    f.write_bytes(b'abd' * 1000)
-    os.utime(f, ns=(1, 10**18))
-    assert file_sha256(str(f)) == hashlib.sha256(b'abd' * 1000).hexdigest()
-    with pytest.raises(FileNotFoundError, match='missing.pth'):
-        file_sha256(str(tmp_path / 'missing.pth'))
+def other_weights(src, dst):
+    """A checkpoint with other weights (a "re-trained" model) at ``dst``."""
+    state = torch.load(src, weights_only=True)['state_dict']
+    state = {k: v + 0.05 if v.is_floating_point() else v
+             for k, v in state.items()}
+    torch.save(dict(state_dict=state), dst)
 
 
-def test_config_and_state_hashes():
+def test_config_hash_and_messages():
     a = config_sha256(dict(type='M', dim=(1, 2)), [dict(type='Resize')])
     assert a == config_sha256({'dim': [1, 2], 'type': 'M'},
                               [{'type': 'Resize'}])
     assert a != config_sha256(dict(type='M', dim=(1, 2)),
                               [dict(type='Resize', scale=224)])
-    m = torch.nn.Linear(2, 2)
-    h = state_dict_sha256(m)
-    with torch.no_grad():
-        m.weight[0, 0] += 1
-    assert state_dict_sha256(m) != h
     fp = dict(weights='file:' + 'a' * 64, config='b' * 64, model='X')
     assert fingerprint_mismatch(fp, dict(fp)) is None
     msg = fingerprint_mismatch(None, fp)
@@ -66,17 +58,12 @@ class _Records(logging.Handler):
 
 def test_retrained_checkpoint_rebuilds_cache(setup, tmp_path):
     ckpt = tmp_path / 'epoch_12.pth'
-    ckpt.write_bytes(open(setup['ckpt'], 'rb').read())
+    shutil.copy(setup['ckpt'], ckpt)
     cache = str(tmp_path / 'gallery.safetensors')
     inf = RetrievalInferencer(setup['config'], checkpoint=str(ckpt))
     first = inf.build_gallery(setup['images'], cache=cache)
-    assert first.fingerprint['weights'] == 'file:' + hashlib.sha256(
-        ckpt.read_bytes()).hexdigest()
-    # "re-train" into the same file: other weights, same path
-    state = torch.load(ckpt, weights_only=True)['state_dict']
-    state = {k: v + 0.05 if v.is_floating_point() else v
-             for k, v in state.items()}
-    torch.save(dict(state_dict=state), ckpt)
+    assert first.fingerprint['weights'] == weights_identity(inf.model)
+    other_weights(ckpt, ckpt)  # "re-train" into the same file
     inf2 = RetrievalInferencer(setup['config'], checkpoint=str(ckpt))
     from mmengine.logging import MMLogger
     logger, records = MMLogger.get_current_instance(), _Records()
@@ -99,6 +86,47 @@ def test_retrained_checkpoint_rebuilds_cache(setup, tmp_path):
     assert inf2.build_gallery(setup['images'], cache=cache) is not None
 
 
+@pytest.mark.parametrize('cache_name', ['gallery.safetensors', 'idx'])
+def test_file_replaced_after_loading(setup, tmp_path, cache_name):
+    """Load A, replace the file with B, build a cache: it holds A's
+    features stamped as A; a later run with B rebuilds it (a cache) or
+    refuses it (a gallery given as such), never accepting A's features."""
+    ckpt, cache = tmp_path / 'model.pth', str(tmp_path / cache_name)
+    shutil.copy(setup['ckpt'], ckpt)
+    inf_a = RetrievalInferencer(setup['config'], checkpoint=str(ckpt))
+    other_weights(setup['ckpt'], ckpt)  # the file is now B
+    stamped = inf_a.build_gallery(setup['images'], cache=cache)
+    assert stamped.fingerprint['weights'] == weights_identity(inf_a.model)
+    inf_b = RetrievalInferencer(setup['config'], checkpoint=str(ckpt))
+    assert inf_b.fingerprint['weights'] != inf_a.fingerprint['weights']
+    with pytest.raises(SdtrError, match='weights differ'):
+        inf_b.build_gallery(cache)  # the cache as the gallery itself
+    rebuilt = inf_b.build_gallery(setup['images'], cache=cache)
+    feats_b = inf_b.encode_image(setup['paths'])
+    got = rebuilt.features if cache_name.endswith('.safetensors') else \
+        torch.from_numpy(np.array(rebuilt.vectors))
+    torch.testing.assert_close(got, feats_b)
+
+
+def test_stamp_is_the_identity_the_loader_recorded(setup, tmp_path):
+    """The loader's record (sdtr.checkpoint.record_weights_identity) is the
+    stamp; no file is read for it: deleting the checkpoint after loading
+    changes nothing."""
+    ckpt = tmp_path / 'a.pth'
+    shutil.copy(setup['ckpt'], ckpt)
+    model = get_model(setup['config'], pretrained=str(ckpt))
+    record_weights_identity(model, 'a' * 64)
+    os.remove(ckpt)
+    inf = RetrievalInferencer(model)
+    assert inf.fingerprint['weights'] == 'file:' + 'a' * 64
+    path = str(tmp_path / 'g.safetensors')
+    inf.build_gallery(setup['images'], cache=path)
+    same = get_model(setup['config'], pretrained=setup['ckpt'])
+    record_weights_identity(same, 'b' * 64)  # other bytes were loaded
+    with pytest.raises(SdtrError, match='weights differ.*aaaaaaaa.*bbbbbb'):
+        RetrievalInferencer(same).build_gallery(path)
+
+
 def test_gallery_of_another_model_is_refused(setup, tmp_path):
     inf = RetrievalInferencer(setup['config'], checkpoint=setup['ckpt'])
     other = RetrievalInferencer(setup['config'])  # in-memory weights
@@ -108,13 +136,13 @@ def test_gallery_of_another_model_is_refused(setup, tmp_path):
     other._fingerprint = None
     path = str(tmp_path / 'other.safetensors')
     other.build_gallery(setup['images'], cache=path)
-    with pytest.raises(ValueError) as err:
+    with pytest.raises(SdtrError) as err:
         inf.build_gallery(path)
     msg = str(err.value)
     ours = inf.fingerprint['weights'].split(':')[1][:16]
     theirs = other.fingerprint['weights'].split(':')[1][:16]
     assert 'built by another model' in msg and ours in msg and theirs in msg
-    assert 'in-memory weights' in msg and 'checkpoint sha256' in msg
+    assert 'in-memory weights' in msg
     # the explicit way round
     g = inf.build_gallery(path, check_fingerprint=False)
     assert len(g) == 6
@@ -122,7 +150,7 @@ def test_gallery_of_another_model_is_refused(setup, tmp_path):
     old = load_gallery(path)
     old.info.pop('fingerprint')
     save_gallery(old, path)
-    with pytest.raises(ValueError, match='no fingerprint'):
+    with pytest.raises(SdtrError, match='no fingerprint'):
         inf.build_gallery(path)
 
 
@@ -137,5 +165,5 @@ def test_index_cache_and_refusal(setup, tmp_path):
     assert [r['item'] for r in res] == \
         [r['item'] for r in exact.search('a river', topk=3)]
     other = RetrievalInferencer(setup['config'])
-    with pytest.raises(ValueError, match='weights differ'):
+    with pytest.raises(SdtrError, match='weights differ'):
         other.build_gallery(folder)

@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 import torch
 
-import sdtr.apis.index as index_mod
-from sdtr.apis.index import (ItemStore, SearchIndex, build_index,
-                             default_params, sort_ties)
-from sdtr.apis.search import topk_search
+import sdtr.search.index as index_mod
+from sdtr.search.index import SearchIndex, build_index, default_params
+from sdtr.search.items import ItemStore
+from sdtr.search.topk import topk_search
+from sdtr.utils.errors import SdtrError
 
 
 def unit(n, d, seed=0, centres=None):
@@ -29,15 +30,6 @@ def backend(request, monkeypatch):
     else:  # the path taken when faiss is not installed
         monkeypatch.setattr(index_mod, 'faiss_available', lambda: False)
     return request.param
-
-
-def test_sort_ties_hand_example():
-    s = np.array([[0.5, 0.9, 0.5, 0.9, 0.1]], np.float32)
-    i = np.array([[7, 4, 2, 9, -1]])
-    s2, i2 = sort_ties(s, i)
-    assert i2.tolist() == [[4, 9, 2, 7, -1]]
-    assert s2[0, :4].tolist() == [np.float32(0.9)] * 2 + [0.5, 0.5]
-    assert s2[0, 4] == -np.inf
 
 
 def test_flat_equals_topk_search_with_ties(tmp_path, backend):
@@ -102,19 +94,19 @@ def test_damaged_and_foreign_indexes(tmp_path):
     build_index(str(path), [(x, list('abcdefghijklmnopqrst'))], 4,
                 fingerprint=dict(weights='file:aa', config='bb',
                                  model='M'))
-    with pytest.raises(ValueError, match='built by another model.*weights '
+    with pytest.raises(SdtrError, match='built by another model.*weights '
                        'differ.*aa.*cc'):
         SearchIndex.open(str(path), expect_fingerprint=dict(
             weights='file:cc', config='bb', model='M'))
-    with pytest.raises(ValueError, match='index of image items; a text'):
+    with pytest.raises(SdtrError, match='index of image items; a text'):
         SearchIndex.open(str(path), kind='text')
     with open(path / 'vectors.f32', 'r+b') as f:
         f.truncate(10)
-    with pytest.raises(ValueError, match='damaged: vectors.f32 has 10 bytes'):
+    with pytest.raises(SdtrError, match='damaged: vectors.f32 has 10 bytes'):
         SearchIndex.open(str(path))
-    with pytest.raises(FileNotFoundError, match='not an sdtr index'):
+    with pytest.raises(SdtrError, match='not an sdtr index'):
         SearchIndex.open(str(tmp_path))
-    with pytest.raises(FileExistsError, match='overwrite'):
+    with pytest.raises(SdtrError, match='overwrite'):
         SearchIndex.create(str(path), 4)
     with pytest.raises(ValueError, match='dim 5'):
         SearchIndex.create(str(tmp_path / 'x'), 4).add(unit(2, 5), 'ab')

@@ -13,9 +13,10 @@ from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.registry import DefaultScope
 
-from sdtr.apis import RetrievalInferencer, get_model
+from sdtr.apis import get_model
+from sdtr.search import RetrievalInferencer
 from sdtr.registry import DATASETS
-from .conftest import REPO, run_tool
+from test_tools.conftest import REPO, run_tool
 
 NUM_IMAGES = 16
 ITERS = 60

@@ -1,6 +1,6 @@
 """Encode images and captions with any sdtr retriever and search a gallery.
 
->>> from sdtr.apis import RetrievalInferencer
+>>> from sdtr.search import RetrievalInferencer
 >>> inf = RetrievalInferencer('configs/quickstart/clip_tiny_1xb32_'
 ...                           'synthetic-rs.py', checkpoint='tiny.pth')
 >>> inf.build_gallery('path/to/images', cache='gallery.safetensors')
@@ -13,12 +13,12 @@ the val one) and the model's data preprocessor, exactly as in
 L2-normalised retrieval embeddings of :meth:`BaseRetriever.predict`
 (:math:`\\hat v = g_v/\\|g_v\\|_2`, :math:`\\hat t = g_t/\\|g_t\\|_2`), and
 search ranks by their inner product (cosine) with
-:func:`sdtr.apis.search.topk_search` (bounded memory) or, for an index
-folder (:mod:`sdtr.apis.index`, built by ``tools/build_gallery.py``), with
+:func:`sdtr.search.topk.topk_search` (bounded memory) or, for an index
+folder (:mod:`sdtr.search.index`, built by ``tools/build_gallery.py``), with
 FAISS.
 
 Every gallery records the content fingerprint of the model that computed it
-(:func:`sdtr.apis.fingerprint.model_fingerprint`: SHA-256 of the checkpoint
+(:func:`sdtr.search.fingerprint.model_fingerprint`: SHA-256 of the checkpoint
 file and of the model config + test pipeline).  A cache built by another
 model is rebuilt, a gallery file or index built by another model is refused,
 each with a message naming both fingerprints.
@@ -31,7 +31,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from sdtr.apis.model_zoo import ImageTransform, get_model
 from sdtr.registry import INFERENCERS
+from sdtr.utils.errors import SdtrError
 from .fingerprint import fingerprint_mismatch, model_fingerprint
 from .gallery import Gallery, is_gallery_file, load_gallery, save_gallery
 from .index import SearchIndex, is_index_dir
@@ -56,23 +58,6 @@ def list_images(folder: str) -> List[str]:
     return sorted(found)
 
 
-def _find_pipeline(cfg) -> list:
-    if cfg.get('test_pipeline') is not None:
-        return list(cfg.test_pipeline)
-    for loader in ('test_dataloader', 'val_dataloader'):
-        dataset = (cfg.get(loader) or {}).get('dataset')
-        while isinstance(dataset, dict):
-            if dataset.get('pipeline') is not None:
-                return list(dataset['pipeline'])
-            inner = dataset.get('dataset') or dataset.get('datasets')
-            dataset = inner[0] if isinstance(inner, (list, tuple)) and \
-                inner else inner
-    raise KeyError(
-        f'config {getattr(cfg, "filename", None)!r} has no test pipeline '
-        '(looked for test_pipeline, test_dataloader.dataset.pipeline and '
-        'val_dataloader.dataset.pipeline)')
-
-
 @INFERENCERS.register_module()
 class RetrievalInferencer:
     """Feature extraction and top-k search with an sdtr retriever.
@@ -94,7 +79,6 @@ class RetrievalInferencer:
                  device: str = 'cpu',
                  batch_size: int = 32,
                  offline_dir: Optional[str] = None):
-        from .model_zoo import get_model
         if isinstance(model, torch.nn.Module):
             if getattr(model, '_config', None) is None:
                 raise ValueError('a model instance needs its config: build '
@@ -119,32 +103,19 @@ class RetrievalInferencer:
         if int(batch_size) < 1:
             raise ValueError(f'batch_size must be >= 1, got {batch_size}')
         self.batch_size = int(batch_size)
-        self._pipeline_cfg = _find_pipeline(self.cfg)
-        self._load_pipeline, self._array_pipeline = self._build_pipelines()
+        self.transform = ImageTransform(self.cfg)
         self.image_gallery: Optional[Gallery] = None
         self.text_gallery: Optional[Gallery] = None
         self._fingerprint = None
 
     # ------------------------------------------------------------ helpers
-    def _build_pipelines(self):
-        from mmengine.dataset import Compose
-        from mmengine.registry import DefaultScope
-
-        from sdtr.registry import TRANSFORMS
-        with DefaultScope.overwrite_default_scope('sdtr'):
-            transforms = [TRANSFORMS.build(t) for t in self._pipeline_cfg]
-        # arrays are already decoded: skip the loading transform(s)
-        decoded = [t for t, c in zip(transforms, self._pipeline_cfg)
-                   if 'Load' not in str(c.get('type', ''))]
-        return Compose(transforms), Compose(decoded)
-
     @property
     def fingerprint(self) -> dict:
         """Content fingerprint of the model (computed once; see
-        :func:`sdtr.apis.fingerprint.model_fingerprint`)."""
+        :func:`sdtr.search.fingerprint.model_fingerprint`)."""
         if self._fingerprint is None:
             self._fingerprint = model_fingerprint(self.model,
-                                                  self._pipeline_cfg)
+                                                  self.transform.pipeline_cfg)
         return self._fingerprint
 
     def _info(self) -> dict:
@@ -152,27 +123,6 @@ class RetrievalInferencer:
                     checkpoint=getattr(self.model, 'checkpoint', None),
                     model=type(self.model).__name__,
                     fingerprint=self.fingerprint)
-
-    def _prepare(self, image: ImageLike, idx: int) -> dict:
-        meta = dict(text='', image_id=idx, pid=-1, label=-1,
-                    sample_idx=idx)
-        if isinstance(image, np.ndarray):
-            if image.ndim != 3 or image.shape[2] != 3 or \
-                    image.dtype != np.uint8:
-                raise ValueError(
-                    f'image {idx}: arrays must be HxWx3 uint8 RGB, got shape '
-                    f'{image.shape} dtype {image.dtype}')
-            bgr = np.ascontiguousarray(image[..., ::-1])
-            results = dict(meta, img=bgr, img_path=f'<array {idx}>',
-                           img_shape=bgr.shape[:2], ori_shape=bgr.shape[:2])
-            return self._array_pipeline(results)
-        if not isinstance(image, (str, os.PathLike)):
-            raise TypeError(f'image {idx}: expected a path or an HxWx3 uint8 '
-                            f'array, got {type(image).__name__}')
-        if not osp.isfile(image):
-            raise FileNotFoundError(f'image file {str(image)!r} does not '
-                                    'exist')
-        return self._load_pipeline(dict(meta, img_path=str(image)))
 
     # ----------------------------------------------------------- encoders
     @torch.no_grad()
@@ -190,7 +140,7 @@ class RetrievalInferencer:
             raise ValueError('no images to encode')
         feats = []
         for start in range(0, len(images), self.batch_size):
-            batch = [self._prepare(img, start + i) for i, img in
+            batch = [self.transform.pack(img, start + i) for i, img in
                      enumerate(images[start:start + self.batch_size])]
             feats.append(self.embed_prepared(batch))
         return torch.cat(feats)
@@ -210,7 +160,7 @@ class RetrievalInferencer:
     def prepare(self, image: ImageLike, idx: int = 0) -> dict:
         """Run one image (path or HxWx3 uint8 RGB array) through the test
         pipeline (picklable: usable in DataLoader workers)."""
-        return self._prepare(image, idx)
+        return self.transform.pack(image, idx)
 
     @torch.no_grad()
     def encode_text(self, texts: Union[str, Sequence[str]]) -> torch.Tensor:
@@ -229,31 +179,32 @@ class RetrievalInferencer:
 
     # ----------------------------------------------------------- galleries
     def _cached(self, cache, items, kind, index_type=None):
+        """The gallery stored at ``cache`` if it holds ``items`` of ``kind``
+        encoded by this model (and, for an index, is intact), else None
+        with a warning saying why it is rebuilt."""
         if cache is None or not (osp.isfile(cache) or is_index_dir(cache)):
             return None
         from mmengine.logging import print_log
-        if is_index_dir(cache):
-            gallery = SearchIndex.open(cache)
-            names = gallery.items.tolist() if gallery.kind == kind else None
-        else:
-            gallery = load_gallery(cache)
-            names = gallery.items
-        if gallery.kind != kind or names != list(items):
-            print_log(f'gallery cache {cache} was built from other items; '
-                      'rebuilding it', logger='current', level=30)
-            return None
-        if index_type is not None and getattr(
-                gallery, 'index_type', 'flat') != index_type:
-            print_log(f'gallery cache {cache} is a {gallery.index_type} '
-                      f'index, {index_type} was asked for; rebuilding it',
-                      logger='current', level=30)
-            return None
-        msg = fingerprint_mismatch(gallery.fingerprint, self.fingerprint)
-        if msg:
-            print_log(f'gallery cache {cache} was {msg}; rebuilding it',
+        try:
+            gallery = SearchIndex.open(cache) if is_index_dir(cache) else \
+                load_gallery(cache)
+            why = self._cache_mismatch(gallery, items, kind, index_type)
+        except SdtrError as err:
+            why = str(err)
+        if why:
+            print_log(f'gallery cache {cache}: {why}; rebuilding it',
                       logger='current', level=30)
             return None
         return gallery
+
+    def _cache_mismatch(self, gallery, items, kind, index_type):
+        if gallery.kind != kind or list(gallery.items) != list(items):
+            return 'built from other items'
+        if index_type is not None and getattr(
+                gallery, 'index_type', 'flat') != index_type:
+            return f'a {gallery.index_type} index, {index_type} was asked for'
+        msg = fingerprint_mismatch(gallery.fingerprint, self.fingerprint)
+        return f'was {msg}' if msg else None
 
     def _store(self, feats, names, kind, cache, dtype, index_type):
         gallery = Gallery(feats.to(dtype), names, kind=kind,
@@ -289,14 +240,14 @@ class RetrievalInferencer:
         else:
             gallery = load_gallery(path)
             if gallery.kind != kind:
-                raise ValueError(
+                raise SdtrError(
                     f'{str(path)!r} is a {gallery.kind} gallery; use ' +
                     ('build_gallery' if gallery.kind == 'image' else
                      'build_text_gallery'))
             msg = fingerprint_mismatch(gallery.fingerprint, expect) \
                 if expect is not None else None
             if msg:
-                raise ValueError(
+                raise SdtrError(
                     f'gallery {str(path)!r} was {msg}. Rebuild it from the '
                     'images/captions with this model, or pass '
                     'check_fingerprint=False (--no-fingerprint-check) if '
@@ -398,7 +349,7 @@ class RetrievalInferencer:
         of an existing image file or HxWx3 uint8 RGB array) searches the text
         gallery (image->text).  ``modality='text'|'image'`` forces the kind.
         ``search_kwargs`` (``nprobe``, ``ef_search``, ``rerank``) tune an
-        approximate index (:meth:`sdtr.apis.index.SearchIndex.search`).
+        approximate index (:meth:`sdtr.search.index.SearchIndex.search`).
 
         Returns:
             list[dict]: ``rank`` (1-based), ``index`` (gallery row),

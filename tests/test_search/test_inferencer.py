@@ -4,9 +4,10 @@ import pytest
 import torch
 from PIL import Image
 
-from sdtr.apis import RetrievalInferencer, get_model, load_gallery
+from sdtr.apis import get_model
+from sdtr.search import RetrievalInferencer, load_gallery
 from sdtr.registry import INFERENCERS
-from .helpers import TINY_RS
+from test_apis.helpers import TINY_RS
 
 
 @pytest.fixture(scope='module')

@@ -1,8 +1,10 @@
 """tools/build_gallery.py: shards -> index equal to the inferencer's features;
-killed and resumed (done shards skipped); --add; bad images; the sdtr
-command; search --out checked before encoding."""
+killed and resumed (done shards skipped), a failure at every later stage
+(merge, publish, clean-up) resumed by the same command; --add; bad images;
+the sdtr command; search --out checked before encoding."""
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -13,10 +15,11 @@ import pytest
 import torch
 from PIL import Image
 
-from sdtr.apis import RetrievalInferencer
-from sdtr.apis.index import SearchIndex
+from sdtr.search import RetrievalInferencer, builder
+from sdtr.search.index import SearchIndex
+from sdtr.utils.errors import SdtrError
 from test_apis.helpers import make_tiny_search_setup
-from .conftest import REPO
+from test_tools.conftest import REPO
 
 
 @pytest.fixture(scope='module')
@@ -52,7 +55,7 @@ def test_shards_merge_to_the_inferencer_features(setup, reference,
     assert idx.fingerprint == inf.fingerprint
     assert not (tmp_path / 'idx.partial').exists()  # shards cleaned up
     # an existing index is not overwritten by accident
-    with pytest.raises(SystemExit, match='--overwrite'):
+    with pytest.raises(SdtrError, match='--overwrite'):
         build(setup, tmp_path / 'idx')
     # hnsw through the tool, then searched through the inferencer
     build(setup, tmp_path / 'hnsw', '--index-type', 'hnsw')
@@ -107,12 +110,80 @@ def test_killed_build_resumes(setup, reference, tmp_path):
     torch.testing.assert_close(torch.from_numpy(np.array(idx.vectors)),
                                reference[1], atol=1e-6, rtol=0)
     # other settings on the same partial folder: refused, then --restart
-    with pytest.raises(SystemExit, match=r'other settings \(shard_size '
+    with pytest.raises(SdtrError, match=r'other settings \(shard_size '
                        r'differ\).*--restart'):
         build(setup, out, '--shard-size', '3', '--overwrite')
     assert build(setup, out, '--shard-size', '3', '--overwrite',
                  '--restart') == 0
     assert not partial.exists()
+
+
+class _Fail(Exception):
+    """The injected failure (a kill at that point)."""
+
+
+def _fail_on_call(n, real):
+    """``real``, except that its ``n``-th call raises :class:`_Fail`."""
+    calls = []
+
+    def fake(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == n:
+            raise _Fail(f'killed at call {n}')
+        return real(*args, **kwargs)
+    return fake
+
+
+STAGES = {
+    # the third shard is never written
+    'embed': (builder, 'embed_shard', 3),
+    # the merge into OUT.partial/index.tmp dies after its first rows
+    'merge': (SearchIndex, 'add', 2),
+    # merged, not published yet
+    'publish': (builder, 'publish', 1),
+    # published, the partial folder still there
+    'cleanup': (shutil, 'rmtree', 1),
+}
+
+
+@pytest.mark.parametrize('stage', list(STAGES))
+def test_rerun_resumes_after_a_failure_at_any_stage(
+        setup, reference, tmp_path, monkeypatch, stage):
+    """The same command, run again after a failure at any stage, finishes
+    the index (the issue: a kill during the final merge made it refuse
+    with "pass --overwrite")."""
+    owner, name, n = STAGES[stage]
+    monkeypatch.setattr(owner, name, _fail_on_call(n, getattr(owner, name)))
+    out = tmp_path / 'idx'
+    with pytest.raises(_Fail):
+        build(setup, out, '--shard-size', '16')
+    monkeypatch.undo()
+    assert build(setup, out, '--shard-size', '16') == 0
+    idx = SearchIndex.open(str(out)).verify()
+    torch.testing.assert_close(torch.from_numpy(np.array(idx.vectors)),
+                               reference[1], atol=1e-6, rtol=0)
+    assert not (tmp_path / 'idx.partial').exists()
+
+
+def test_overwrite_resumes_after_a_failure_between_the_renames(
+        setup, reference, tmp_path, monkeypatch):
+    """--overwrite moves the old index aside, then renames the new one in:
+    killed in between, OUT is missing and the same command puts the new
+    index in place."""
+    out = tmp_path / 'idx'
+    build(setup, out, '--dtype', 'float16')
+    # renames: the merged index.tmp -> index, OUT aside, index -> OUT
+    monkeypatch.setattr(os, 'rename', _fail_on_call(3, os.rename))
+    with pytest.raises(_Fail):
+        build(setup, out, '--overwrite')
+    monkeypatch.undo()
+    assert not out.exists()
+    assert build(setup, out, '--overwrite') == 0
+    idx = SearchIndex.open(str(out))
+    assert idx.meta['dtype'] == 'float32' and len(idx) == 40
+    torch.testing.assert_close(torch.from_numpy(np.array(idx.vectors)),
+                               reference[1], atol=1e-6, rtol=0)
+    assert not (tmp_path / 'idx.partial').exists()
 
 
 def test_add_only_new_images(setup, reference, tmp_path):
@@ -144,6 +215,22 @@ def test_add_only_new_images(setup, reference, tmp_path):
     assert idx.fingerprint == inf.fingerprint
 
 
+def test_add_onto_another_models_index_is_refused(setup, tmp_path):
+    out = tmp_path / 'caps'
+    from sdtr.tools.build_gallery import main
+    args = [setup['config'], setup['ckpt'], '--captions', setup['captions'],
+            '--out', str(out)]
+    main(args)
+    before = sorted(os.listdir(out))
+    other = [setup['config'], 'none'] + args[2:] + ['--add']
+    with pytest.raises(SdtrError, match=r'caps.* was built by another model '
+                       r'\(weights differ\)'):
+        main(other)
+    assert sorted(os.listdir(out)) == before  # nothing written
+    with pytest.raises(SdtrError, match='not an index to extend'):
+        main(args[:-1] + [str(tmp_path / 'none'), '--add'])
+
+
 def test_bad_images_stop_or_are_listed(setup, tmp_path):
     folder = tmp_path / 'imgs'
     folder.mkdir()
@@ -151,7 +238,7 @@ def test_bad_images_stop_or_are_listed(setup, tmp_path):
         os.link(p, folder / os.path.basename(p))
     (folder / 'tile_02b.png').write_bytes(b'\x89PNG broken')
     sub = dict(setup, images=str(folder))
-    with pytest.raises(RuntimeError, match='tile_02b.png.*--skip-bad'):
+    with pytest.raises(SdtrError, match='tile_02b.png.*--skip-bad'):
         build(sub, tmp_path / 'idx')
     build(sub, tmp_path / 'idx2', '--skip-bad', '--restart')
     idx = SearchIndex.open(str(tmp_path / 'idx2'))
@@ -213,7 +300,7 @@ def test_search_out_folder_before_encoding(setup, tmp_path, monkeypatch):
 
     def no_encoding(*a, **k):
         raise AssertionError('the gallery was encoded before --out failed')
-    monkeypatch.setattr('sdtr.apis.RetrievalInferencer', no_encoding)
+    monkeypatch.setattr('sdtr.search.RetrievalInferencer', no_encoding)
     with pytest.raises(SystemExit, match='cannot create the folder'):
         search.main(['--config', setup['config'], '--gallery',
                      setup['images'], '--query', 'x', '--out',

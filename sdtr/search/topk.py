@@ -25,6 +25,7 @@ result is deterministic and independent of the block size.
 """
 from typing import Optional, Tuple
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -163,3 +164,34 @@ def topk_search(query: Tensor,
     if squeeze:
         return best_s[0], best_i[0]
     return best_s, best_i
+
+
+def sort_ties(scores: np.ndarray, ids: np.ndarray
+              ) -> Tuple[np.ndarray, np.ndarray]:
+    """Order every row by decreasing score, then increasing id (the tie
+    rule of :func:`topk_search`); ids < 0 (FAISS' "no result") go last with
+    score ``-inf``."""
+    scores = np.where(ids < 0, -np.inf, scores)
+    order = np.lexsort((ids, -scores), axis=-1)
+    return (np.take_along_axis(scores, order, -1),
+            np.take_along_axis(ids, order, -1))
+
+
+def select_topk(scores: np.ndarray, ids: np.ndarray, k: int
+                ) -> Tuple[np.ndarray, np.ndarray]:
+    """The ``k`` best candidates of every row (``[n, m]`` scores and ids,
+    e.g. re-scored approximate results; the score of an id < 0 must be
+    ``-inf``), in the order of :func:`sort_ties`.
+
+    One sort of the scores gives the answer unless two of the first
+    ``k + 1`` scores of a row are equal (a tie inside the top ``k`` or at
+    the cut, where the lower ids must win); only then are the rows sorted
+    by score and id.  Six numpy calls: this runs once per query.
+    """
+    order = np.argsort(-scores, axis=1, kind='stable')[:, :k + 1]
+    rows = np.arange(len(scores))[:, None] if len(scores) > 1 else 0
+    top = scores[rows, order]
+    if (top[:, 1:] == top[:, :-1]).any():
+        top, best = sort_ties(scores, ids)
+        return top[:, :k], best[:, :k]
+    return top[:, :k], ids[rows, order[:, :k]]
