@@ -96,8 +96,10 @@ def add_error_handlers(app) -> None:
     """Every error is JSON ``{"detail": "<one readable sentence>"}``; none
     echoes the input or shows a path.  (A body over the limit gets
     Starlette's own 413 "Content Too Large".)"""
+    from fastapi.exception_handlers import http_exception_handler
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse
+    from starlette.exceptions import HTTPException
 
     def answer(status, detail):
         return JSONResponse(status_code=status, content=dict(detail=detail))
@@ -108,10 +110,22 @@ def add_error_handlers(app) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request, exc):
-        where = [': '.join(filter(None, (
-            '.'.join(str(p) for p in err.get('loc', ())[1:]),
-            err.get('msg', 'invalid')))) for err in exc.errors()]
-        return answer(422, '; '.join(where) or 'invalid request')
+        said = []
+        for err in exc.errors():
+            if err.get('type') == 'json_invalid':
+                said.append('the request body is not valid JSON')
+                continue
+            where = '.'.join(str(p) for p in err.get('loc', ())[1:]
+                             if isinstance(p, str))
+            said.append(f'{where}: {err.get("msg")}' if where else
+                        str(err.get('msg')))
+        return answer(422, '; '.join(said) or 'invalid request')
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request, exc):
+        if isinstance(exc.__cause__, UnicodeDecodeError):  # FastAPI's 400
+            return answer(422, 'the request body is not valid UTF-8')
+        return await http_exception_handler(request, exc)
 
     @app.exception_handler(Exception)
     async def internal(request, exc):  # never a bare crash, never a path

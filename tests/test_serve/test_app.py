@@ -302,3 +302,66 @@ def test_serve_cli_builds_app(served, served_split):
                       s['image_index']])
     with pytest.raises(Exception, match='none-such.pth'):
         build_app(bad)
+
+
+@pytest.mark.parametrize('body,words', [
+    (b'{"query": "\\ud800 planes", "topk": 5}', 'the query is not valid '
+     'Unicode (surrogates not allowed at character 0)'),
+    (b'{"query": "planes", "topk": "\\udc80"}', 'topk: '),
+    (b'{"query": "\xed\xa0\x80 planes"}', 'not valid Unicode'),
+    (b'{"query": "\xff planes"}', 'the request body is not valid UTF-8'),
+    (b'{"query": "planes"', 'the request body is not valid JSON'),
+])
+def test_malformed_unicode_and_json_are_422(client, body, words):
+    got = client.post('/api/search/text', content=body,
+                      headers={'content-type': 'application/json'})
+    assert got.status_code == 422, got.text
+    assert words in got.json()['detail']
+    # undecodable bytes in the address become U+FFFD: an ordinary query
+    got = client.get('/api/search/text?q=%ED%A0%80planes&topk=2')
+    assert got.status_code == 200 and got.json()['query']['text'] == \
+        '\ufffd' * 3 + 'planes'
+
+
+@pytest.mark.parametrize('host,status', [
+    ('127.0.0.1:8000', 200), ('localhost', 200), ('LOCALHOST:80', 200),
+    ('[::1]:8000', 200), ('attacker.example', 400),
+    ('attacker.example:8000', 400), ('127.0.0.1.attacker.example', 400),
+])
+def test_trusted_hosts_against_dns_rebinding(client, host, status):
+    got = client.get('/api/info', headers={'host': host})
+    assert got.status_code == status
+    if status == 400:
+        assert got.text == 'Invalid host header'
+
+
+def test_allowed_hosts_are_configurable(served):
+    from sdtr.serve import create_app
+    app = create_app(served['inferencer'], served['images_gallery'],
+                     allowed_hosts=['search.example.org', '::1'])
+    client = make_client(app)
+    assert client.get('/api/info', headers={
+        'host': 'search.example.org'}).status_code == 200
+    assert client.get('/api/info', headers={
+        'host': '[::1]:8000'}).status_code == 200
+    assert client.get('/api/info').status_code == 400  # 127.0.0.1: not now
+    anyone = make_client(create_app(served['inferencer'],
+                                    served['images_gallery'],
+                                    allowed_hosts=['*']))
+    assert anyone.get('/api/info', headers={
+        'host': 'whatever.example'}).status_code == 200
+
+
+def test_internal_errors_name_no_path(served, monkeypatch, caplog):
+    from sdtr.serve import create_app
+    app = create_app(served['inferencer'], served['images_gallery'])
+    secret = str(served['root'] / 'private' / 'weights.pth')
+
+    def broken(texts):
+        raise FileNotFoundError(f'{secret} is gone')
+    monkeypatch.setattr(app.state.service.inferencer, 'encode_text', broken)
+    got = make_client(app).get('/api/search/text', params=dict(q='a river'))
+    assert got.status_code == 500
+    assert got.json()['detail'] == ('internal error (FileNotFoundError); '
+                                    'the server log has the details')
+    assert secret in caplog.text  # ... the log has them
