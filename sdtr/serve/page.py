@@ -8,7 +8,8 @@ an address, it is kept in the page's history entry), so a search can be
 shared and the back and forward buttons step through the searches.  Results
 are an ordered list ``#results`` of ``li.result`` items with ``data-rank``,
 ``data-index``, ``data-score`` and ``data-match`` (``true`` / ``false`` /
-empty when unknown); a click on one searches with it.
+empty when unknown); a click on one searches with it.  ``body[data-settled]``
+counts the searches shown or refused.
 """
 
 PAGE = r'''<!doctype html>
@@ -33,14 +34,15 @@ PAGE = r'''<!doctype html>
   fieldset { flex: 1 1 24rem; background: #fff; border: 1px solid var(--line);
              border-radius: 8px; padding: .6rem .9rem .8rem; margin: 0; }
   fieldset:disabled { opacity: .5; }
-  legend { font-weight: 600; padding: 0 .3rem; }
+  legend { font-weight: 600; padding: 0 .3rem; line-height: 1.8rem; }
   form { display: flex; gap: .5rem; flex-wrap: wrap; align-items: center; }
   input[type=text] { flex: 1 1 18rem; font-size: 1rem; padding: .45rem .6rem;
                      border: 1px solid #b8c0cc; border-radius: 6px; }
   input[type=number] { width: 4.5rem; padding: .4rem; border-radius: 6px;
                        border: 1px solid #b8c0cc; }
   input[type=file] { flex: 1 1 14rem; font-size: .9rem; }
-  select { padding: .4rem; border-radius: 6px; }
+  select { font: inherit; padding: 0 .2rem; border-radius: 4px;
+           border: 1px solid #b8c0cc; background: #fff; }
   label { font-size: .85rem; color: var(--muted); }
   .limit { font-size: .75rem; color: var(--muted); }
   button { padding: .45rem 1rem; font-size: 1rem; cursor: pointer;
@@ -140,7 +142,10 @@ function clearResults() {
   $("results").innerHTML = "";
   $("query-view").innerHTML = "";
 }
-function fail(msg) { clearResults(); status(msg, true); }
+function settle() {  // one more search shown (or refused): tests wait on it
+  document.body.dataset.settled = String(Number(document.body.dataset.settled || 0) + 1);
+}
+function fail(msg) { clearResults(); status(msg, true); settle(); }
 
 // ---- the address <-> a search
 function toURL(s) {
@@ -302,6 +307,7 @@ function show(s, data) {
   if (data.matches !== null)
     msg += " \u00b7 " + data.matches + " true match" + (data.matches === 1 ? "" : "es") + " (" + info.annotations.name + ")";
   status(msg);
+  settle();
 }
 
 // ---- forms, history, start
