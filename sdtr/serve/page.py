@@ -101,8 +101,9 @@ PAGE = r'''<!doctype html>
   <legend>Text &rarr; images</legend>
   <form id="text-form" novalidate>
     <input type="text" id="query" name="q" autocomplete="off"
-           placeholder="describe the image, e.g. many planes are parked near a terminal">
-    <label>top-k <input type="number" id="text-topk" min="1" value="10"></label>
+           placeholder="describe it, e.g. many planes near a terminal">
+    <label>top-k
+      <input type="number" id="text-topk" min="1" value="10"></label>
     <button type="submit" id="search-btn">Search</button>
   </form>
   <div class="limit" id="text-limit"></div>
@@ -113,7 +114,8 @@ PAGE = r'''<!doctype html>
     <option value="images">images</option></select></legend>
   <form id="image-form" novalidate>
     <input type="file" id="image" name="file" accept="image/*">
-    <label>top-k <input type="number" id="image-topk" min="1" value="10"></label>
+    <label>top-k
+      <input type="number" id="image-topk" min="1" value="10"></label>
     <button type="submit" id="upload-btn">Search</button>
   </form>
   <div class="limit" id="image-limit"></div>
@@ -134,6 +136,7 @@ function el(tag, cls, text) {
   if (text !== undefined) node.textContent = text;
   return node;
 }
+const mib = (n) => (n / 1048576).toFixed(1) + " MiB";
 function status(msg, error) {
   $("status").textContent = msg;
   $("status").className = error ? "error" : "";
@@ -143,7 +146,8 @@ function clearResults() {
   $("query-view").innerHTML = "";
 }
 function settle() {  // one more search shown (or refused): tests wait on it
-  document.body.dataset.settled = String(Number(document.body.dataset.settled || 0) + 1);
+  const data = document.body.dataset;
+  data.settled = String(Number(data.settled || 0) + 1);
 }
 function fail(msg) { clearResults(); status(msg, true); settle(); }
 
@@ -174,13 +178,15 @@ function same(a, b) {
 async function call(url, opts) {
   let resp;
   try { resp = await fetch(url, opts); }
-  catch (e) { throw new Error("the server did not answer (is it still running?)"); }
+  catch (e) {
+    throw new Error("the server did not answer (is it still running?)");
+  }
   const text = await resp.text();
   let body = null;
   try { body = JSON.parse(text); } catch (e) { body = null; }
   if (resp.status === 413)
     throw new Error("the upload is larger than this server accepts (" +
-                    (info.max_upload_bytes / 1048576).toFixed(1) + " MiB)");
+                    mib(info.max_upload_bytes) + ")");
   if (!resp.ok) {
     let detail = body && body.detail !== undefined ? body.detail : text;
     if (typeof detail !== "string") detail = JSON.stringify(detail);
@@ -193,13 +199,17 @@ function request(s) {
   if (s.mode === "text")
     return ["/api/search/text?q=" + encodeURIComponent(s.q) + "&topk=" + k];
   const tail = "?topk=" + k + "&target=" + encodeURIComponent(s.target);
-  if (s.mode === "row") return ["/api/search/image/" + encodeURIComponent(s.row) + tail];
+  if (s.mode === "row")
+    return ["/api/search/image/" + encodeURIComponent(s.row) + tail];
   const form = new FormData();
   form.append("file", uploads.get(s.upload));
   return ["/api/search/image" + tail, {method: "POST", body: form}];
 }
 function showForms(s) {  // the forms say what is shown (back button too)
-  if (s.mode === "text") { $("query").value = s.q; $("text-topk").value = s.k; }
+  if (s.mode === "text") {
+    $("query").value = s.q;
+    $("text-topk").value = s.k;
+  }
   else { $("image-target").value = s.target; $("image-topk").value = s.k; }
 }
 async function run(s, push) {
@@ -229,7 +239,8 @@ async function run(s, push) {
 function showQuery(s, data) {
   const view = $("query-view");
   if (s.mode === "text") {
-    view.append(el("div", "what", "caption"), el("div", "text", "\u201c" + s.q + "\u201d"));
+    view.append(el("div", "what", "caption"),
+                el("div", "text", "\u201c" + s.q + "\u201d"));
     return;
   }
   const img = el("img");
@@ -238,8 +249,9 @@ function showQuery(s, data) {
   img.src = s.mode === "upload" ? URL.createObjectURL(uploads.get(s.upload))
                                 : data.query.image_url;
   const box = el("div");
-  box.append(el("div", "what", s.mode === "upload" ? "uploaded image"
-                                                   : "gallery image #" + s.row),
+  const what = s.mode === "upload" ? "uploaded image"
+                                   : "gallery image #" + s.row;
+  box.append(el("div", "what", what),
              el("div", "text", data.query.name));
   view.append(img, box);
 }
@@ -251,7 +263,8 @@ function mark(li, match) {
 }
 function head(r, li) {
   const h = el("div", "head");
-  h.append(el("span", "rank", "#" + r.rank), el("span", "score", r.score.toFixed(3)));
+  h.append(el("span", "rank", "#" + r.rank),
+           el("span", "score", r.score.toFixed(3)));
   const m = mark(li, r.match);
   if (m) h.append(m);
   return h;
@@ -267,7 +280,8 @@ function imageCard(r) {
     li.append(el("div", "caption", r.captions[0]));
     if (r.captions.length > 1) {
       const more = el("details", "more");
-      more.append(el("summary", "", (r.captions.length - 1) + " more captions"));
+      const n = r.captions.length - 1;
+      more.append(el("summary", "", n + " more caption" + (n > 1 ? "s" : "")));
       const list = el("ul");
       for (const c of r.captions.slice(1)) list.append(el("li", "", c));
       more.append(list);
@@ -299,13 +313,17 @@ function show(s, data) {
     li.dataset.index = r.index;
     li.dataset.score = r.score.toFixed(4);
     li.tabIndex = 0;
-    li.addEventListener("keydown", (ev) => { if (ev.key === "Enter") li.click(); });
+    li.addEventListener("keydown", (ev) => {
+      if (ev.key === "Enter") li.click();
+    });
     list.append(li);
   }
   const what = data.kind === "text" ? " captions" : " images";
   let msg = data.results.length + what + " in " + data.ms.toFixed(0) + " ms";
   if (data.matches !== null)
-    msg += " \u00b7 " + data.matches + " true match" + (data.matches === 1 ? "" : "es") + " (" + info.annotations.name + ")";
+    msg += " \u00b7 " + data.matches + " true match" +
+           (data.matches === 1 ? "" : "es") + " (" + info.annotations.name +
+           ")";
   status(msg);
   settle();
 }
@@ -322,8 +340,8 @@ $("image-form").addEventListener("submit", (ev) => {
   const file = $("image").files[0];
   if (!file) { fail("choose an image first"); return; }
   if (file.size > info.max_upload_bytes) {
-    fail(file.name + " is " + (file.size / 1048576).toFixed(1) + " MiB; this server accepts at most " +
-         (info.max_upload_bytes / 1048576).toFixed(1) + " MiB");
+    fail(file.name + " is " + mib(file.size) + "; this server accepts " +
+         "at most " + mib(info.max_upload_bytes));
     return;
   }
   const id = "u" + (uploads.size + 1);
@@ -339,23 +357,25 @@ window.addEventListener("popstate", (ev) => {
 call("/api/info").then((data) => {
   info = data;
   const parts = [info.model];
-  if (info.image_gallery) parts.push(info.image_gallery.count + " images (" + info.image_gallery.index_type + ")");
-  if (info.text_gallery) parts.push(info.text_gallery.count + " captions (" + info.text_gallery.index_type + ")");
-  if (info.annotations) parts.push("captions and true matches from " + info.annotations.name);
+  const size = (g, what) => g.count + " " + what + " (" + g.index_type + ")";
+  if (info.image_gallery) parts.push(size(info.image_gallery, "images"));
+  if (info.text_gallery) parts.push(size(info.text_gallery, "captions"));
+  if (info.annotations)
+    parts.push("captions and true matches from " + info.annotations.name);
   $("info").textContent = parts.join(" \u00b7 ");
   for (const id of ["text-topk", "image-topk"]) $(id).max = info.max_topk;
   const limit = "top-k at most " + info.max_topk;
   $("text-limit").textContent = limit;
   $("image-limit").textContent = limit + "; images up to " +
-    (info.max_upload_bytes / 1048576).toFixed(0) + " MiB and " +
+    mib(info.max_upload_bytes) + " and " +
     (info.max_pixels / 1e6).toFixed(1) + " megapixels";
   if (!info.image_gallery) {
     $("text-box").disabled = true;
     $("image-target").querySelector("[value=images]").disabled = true;
   }
-  if (!info.text_gallery) $("image-target").querySelector("[value=captions]").disabled = true;
+  if (!info.text_gallery)
+    $("image-target").querySelector("[value=captions]").disabled = true;
   $("image-target").value = defaultTarget();
-  if (!info.image_gallery && !info.text_gallery) $("image-box").disabled = true;
   const s = fromURL();
   if (s) { history.replaceState(s, "", toURL(s)); current = s; run(s, false); }
   document.body.dataset.ready = "1";
