@@ -12,7 +12,8 @@ Three kinds of query reach :class:`SearchService`:
 
 Every result is ``{"rank", "index", "score", "item", "captions", "match",
 "image_url"}``: ``item`` is the caption, or the image file relative to the
-gallery's folder (answers never hold an absolute path); ``captions`` the
+gallery's folder (:func:`common_root`; an image outside it is named by its
+file name: answers never hold an absolute path); ``captions`` the
 image's captions and ``match`` whether it is a true match of the query, both
 from the :class:`~sdtr.serve.annotations.SplitAnnotations` when the server
 has them (else ``[]`` / ``None``).  Bad input raises :class:`QueryError`
@@ -36,11 +37,16 @@ class QueryError(Exception):
         self.status, self.message = status, message
 
 
-def common_root(items) -> Optional[str]:
-    """The deepest folder holding every absolute path of ``items`` (one
-    pass, nothing kept in memory)."""
+def common_root(items, sample: int = 4096) -> Optional[str]:
+    """The deepest folder holding every absolute path among ``sample``
+    evenly spaced rows of ``items`` (every row of a smaller gallery), so a
+    gallery of millions is opened in milliseconds."""
+    n = len(items)
+    rows = range(n) if n <= sample else sorted(
+        {round(i * (n - 1) / (sample - 1)) for i in range(sample)})
     root = None
-    for item in items:
+    for row in rows:
+        item = items[row]
         if not osp.isabs(item):
             continue
         folder = osp.dirname(item)
@@ -138,10 +144,9 @@ class SearchService:
         return osp.basename(item) if osp.isabs(item) else item
 
     # ------------------------------------------------------------ search
-    def check(self, topk: int, target: str = 'images'):
-        """The gallery a query of ``topk`` results of ``target``
-        (``'images'`` or ``'captions'``) searches; refuses what this server
-        cannot answer before any work is done."""
+    def gallery(self, target: str):
+        """The gallery a query of ``target`` (``'images'`` or
+        ``'captions'``) searches."""
         if target not in TARGETS:
             raise QueryError(422, f'target must be one of {list(TARGETS)}, '
                              f'got {target!r}')
@@ -152,6 +157,12 @@ class SearchService:
                              'images' else 'this server has no caption '
                              'gallery: start it with --captions '
                              'CAPTION_INDEX')
+        return gallery
+
+    def check(self, topk: int, target: str = 'images'):
+        """:meth:`gallery`, refusing a ``topk`` out of range: what a query
+        checks before any work is done."""
+        gallery = self.gallery(target)
         if not 1 <= topk <= self.max_topk:
             raise QueryError(422, f'topk must be between 1 and '
                              f'{self.max_topk}, got {topk}')
@@ -196,7 +207,7 @@ class SearchService:
         import numpy as np
         start = time.perf_counter()
         gallery = self.check(topk, target)
-        images = self.check(1, 'images')
+        images = self.gallery('images')
         if not 0 <= row < len(images):
             raise QueryError(404, f'no gallery image {row} (the gallery has '
                              f'{len(images)})')
