@@ -1,4 +1,5 @@
-"""Serve a search page and a JSON API (text -> images, image -> captions).
+"""Serve a search page and a JSON API (text -> images, image -> captions or
+images).
 
 See ``python tools/serve.py --help`` and :mod:`sdtr.tools.serve`.
 

@@ -9,9 +9,14 @@ Examples::
 
     # text -> images of an index built by tools/build_gallery.py
     python tools/serve.py CONFIG CKPT --gallery gallery_idx
-    # ... and image -> captions of a caption index (or a .txt file)
+    # ... and image -> captions; captions and true matches from the split
+    # the indexes were built from (tools/build_gallery.py --split test)
     python tools/serve.py CONFIG CKPT --gallery gallery_idx \\
-        --captions captions_idx --port 8080
+        --captions captions_idx --split test --port 8080
+    # reachable from other machines under a name (there is no login: put
+    # it behind a proxy that has one, see docs/inference.md)
+    python tools/serve.py CONFIG CKPT --gallery gallery_idx \\
+        --host 0.0.0.0 --allowed-hosts search.example.org
     # then open http://127.0.0.1:8000, or
     curl 'http://127.0.0.1:8000/api/search/text?q=two+planes&topk=5'
     curl -F file=@query.png 'http://127.0.0.1:8000/api/search/image?topk=5'
@@ -19,6 +24,8 @@ Examples::
 import argparse
 import ipaddress
 import sys
+
+from sdtr.serve.app import LOCAL_HOSTS, MAX_PIXELS
 
 
 def parse_args(argv=None):
@@ -36,9 +43,21 @@ def parse_args(argv=None):
                    help='address to bind (default 127.0.0.1: this machine '
                    'only)')
     p.add_argument('--port', type=int, default=8000)
+    p.add_argument('--allowed-hosts', nargs='+', metavar='HOST',
+                   help='Host names the server answers to, against DNS '
+                   'rebinding (default: 127.0.0.1, localhost, [::1] and the '
+                   '--host address; "*": any)')
+    p.add_argument('--split', choices=['train', 'val', 'test'],
+                   help="label results with the captions and true matches "
+                   "of the config's <split>_dataloader dataset (for "
+                   "galleries built with tools/build_gallery.py --split)")
     p.add_argument('--device', default='cpu')
     p.add_argument('--max-topk', type=int, default=100)
-    p.add_argument('--max-upload-mb', type=float, default=10.0)
+    p.add_argument('--max-upload-mb', type=float, default=10.0,
+                   help='largest request body, refused while it streams in')
+    p.add_argument('--max-pixels', type=int, default=MAX_PIXELS,
+                   help='largest uploaded image (width x height, read from '
+                   f'its header before decoding; default {MAX_PIXELS})')
     p.add_argument('--nprobe', type=int, help='IVF-PQ cells per query')
     p.add_argument('--ef-search', type=int, help='HNSW beam width')
     p.add_argument('--warm', action='store_true',
@@ -59,6 +78,7 @@ def build_app(args):
     """The inferencer, its galleries and the app, from parsed arguments."""
     from sdtr.search import RetrievalInferencer
     from sdtr.serve import create_app
+    from sdtr.serve.annotations import SplitAnnotations
     inferencer = RetrievalInferencer(args.config, checkpoint=args.checkpoint,
                                      device=args.device)
     check = not args.no_fingerprint_check
@@ -74,12 +94,26 @@ def build_app(args):
             gallery.threads = args.threads or gallery.threads
             if args.warm:
                 gallery.verify()
+    annotations = SplitAnnotations.from_config(inferencer.cfg, args.split) \
+        if args.split else None
     tuning = {k: v for k, v in dict(nprobe=args.nprobe,
                                     ef_search=args.ef_search).items()
               if v is not None}
     return create_app(inferencer, images, texts, max_topk=args.max_topk,
                       max_upload_bytes=int(args.max_upload_mb * 2**20),
-                      search_kwargs=tuning)
+                      search_kwargs=tuning, annotations=annotations,
+                      max_pixels=args.max_pixels,
+                      allowed_hosts=allowed_hosts(args))
+
+
+def allowed_hosts(args):
+    """``--allowed-hosts``, else the local names and the bound address
+    (unless it is a wildcard such as 0.0.0.0)."""
+    if args.allowed_hosts:
+        return args.allowed_hosts
+    wildcard = args.host in ('0.0.0.0', '::', '')
+    return list(LOCAL_HOSTS) + ([] if wildcard or args.host in LOCAL_HOSTS
+                                else [args.host])
 
 
 def main(argv=None):
@@ -94,8 +128,10 @@ def main(argv=None):
     except ValueError:
         loopback = args.host == 'localhost'
     if not loopback:
-        print(f'warning: binding {args.host}: anyone who can reach this '
-              'machine can query the model and see the gallery images')
+        print(f'warning: binding {args.host}: the app has no login; anyone '
+              'who can reach this machine can query the model and see the '
+              'gallery images (docs/inference.md: put it behind a proxy '
+              'with authentication)')
     app = build_app(args)
     print(f'sdtr search on http://{args.host}:{args.port}  (Ctrl-C stops)',
           flush=True)
