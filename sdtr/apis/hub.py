@@ -32,12 +32,13 @@ from urllib.parse import urlparse
 import torch
 
 from sdtr.utils.compat import hash_prefix_from_name, is_url
+from sdtr.utils.errors import SdtrError
 
 OFFLINE_ENV = 'SDTR_OFFLINE_DIR'
 _HEX_RE = re.compile(r'[0-9a-f]{8,64}')
 
 
-class ChecksumError(RuntimeError):
+class ChecksumError(SdtrError, RuntimeError):
     """A checkpoint's SHA-256 does not match the expected digest."""
 
 

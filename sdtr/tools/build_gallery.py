@@ -41,13 +41,11 @@ import sys
 import time
 from typing import List
 
-import numpy as np
-
 PLAN_FILE = 'plan.json'
 
 
 def parse_args(argv=None):
-    from mmengine.config import DictAction
+    from sdtr.cli import DictAction  # mmengine's, imported when used
     p = argparse.ArgumentParser(
         description='Embed an image folder, a dataset split or captions '
         'into a search index (sharded, resumable, multi-GPU with torchrun).',
@@ -249,6 +247,8 @@ def embed_shard(inferencer, names, offset, args, progress):
 def _sample_rows(paths, size, seed=0):
     """A random subset of ``size`` rows over the shards, proportional to
     their sizes."""
+    import numpy as np
+
     from sdtr.apis.gallery import load_gallery
     counts = [len(load_gallery(p)) for p in paths]
     total = sum(counts)

@@ -6,7 +6,13 @@ from mmengine import DefaultScope
 
 
 def register_all_modules(init_default_scope: bool = True) -> None:
-    """Import every sdtr sub-package so all components are registered.
+    """Import every sdtr sub-package so all components are registered, and
+    route mmengine's checkpoint loading (``load_from``, ``resume``,
+    ``init_cfg=dict(type='Pretrained')``) through sdtr's restricted loader
+    (:func:`sdtr.utils.compat.register_checkpoint_loaders`).
+
+    The tools, :func:`sdtr.apis.get_model` and the runner call it; ``import
+    sdtr`` alone registers nothing (it stays light).
 
     Args:
         init_default_scope (bool): also make ``'sdtr'`` the current default
@@ -17,6 +23,8 @@ def register_all_modules(init_default_scope: bool = True) -> None:
     import sdtr.evaluation  # noqa: F401
     import sdtr.models  # noqa: F401
     import sdtr.visualization  # noqa: F401
+    from .compat import register_checkpoint_loaders
+    register_checkpoint_loaders()
 
     if not init_default_scope:
         return

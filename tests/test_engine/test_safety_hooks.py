@@ -9,10 +9,13 @@ from mmengine.logging import MessageHub
 from mmengine.model import BaseModel
 from mmengine.runner import Runner
 
-import sdtr  # noqa: F401
 from sdtr.engine.hooks import (NonFiniteCheckHook, NonFiniteLossError,
                                StrictLoadHook)
 from sdtr.models.utils import CheckpointMismatchError
+from sdtr.utils import register_all_modules
+
+# the restricted checkpoint loader (resume / load_from of the Runner)
+register_all_modules(init_default_scope=False)
 
 
 class TwoLayers(BaseModel):

@@ -14,8 +14,11 @@ from mmengine.runner import Runner
 from mmengine.runner.checkpoint import CheckpointLoader
 from torch.utils.data import Dataset
 
-import sdtr  # noqa: F401  (registers the checkpoint loader)
+from sdtr.utils import register_all_modules
 from sdtr.utils.compat import TRUST_ENV, safe_torch_load
+
+# the restricted checkpoint loader (resume / load_from of the Runner)
+register_all_modules(init_default_scope=False)
 
 
 class ToyData(Dataset):

@@ -72,7 +72,6 @@ def build_model(args):
     from mmengine.config import Config
     from mmengine.runner import load_checkpoint
 
-    import sdtr  # noqa: F401
     from sdtr.registry import MODELS
     from sdtr.utils import register_all_modules
     register_all_modules()

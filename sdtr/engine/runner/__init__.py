@@ -5,6 +5,6 @@ __all__ = ['RetrievalValLoop', 'RetrievalTestLoop']
 from .zero_shot_classification_loop import ZeroShotClassificationLoop  # noqa: E402,E501
 
 __all__ += ['ZeroShotClassificationLoop']
-from .quiet_setup_runner import QuietSetupRunner  # noqa: E402
+from .quiet_setup_runner import QuietSetupRunner, build_runner  # noqa: E402
 
-__all__ += ['QuietSetupRunner']
+__all__ += ['QuietSetupRunner', 'build_runner']

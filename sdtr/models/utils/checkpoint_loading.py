@@ -41,6 +41,7 @@ from typing import Callable, Dict, Iterable, List, Optional, Sequence
 from mmengine.logging import print_log
 from torch import nn
 
+from sdtr.utils.errors import SdtrError
 from .checkpoint_io import StateDict, describe_source, read_state_dict
 
 #: options every ``pretrained`` dict accepts (besides the converter's)
@@ -48,7 +49,7 @@ COMMON_OPTIONS = ('checkpoint', 'prefix', 'ignore_keys', 'reinit_keys',
                   'check_hash', 'sha256')
 
 
-class CheckpointMismatchError(RuntimeError):
+class CheckpointMismatchError(SdtrError, RuntimeError):
     """A checkpoint does not match the module it is loaded into."""
 
 
