@@ -46,3 +46,26 @@ def test_debug_log_level_gives_mmengine_full_log(tmp_path):
                  'paramwise_options', 'train_dataloader = dict('):
         assert full in log
     assert len(log.splitlines()) > 200
+
+
+def test_torch_num_threads_is_applied_and_logged(tmp_path):
+    import torch
+    before = torch.get_num_threads()
+    try:
+        _, log = _setup_log(tmp_path, 'threads',
+                            env_cfg=dict(torch_num_threads=1))
+        assert torch.get_num_threads() == 1
+        assert 'torch threads: 1 (env_cfg.torch_num_threads)' in log
+        torch.set_num_threads(2)
+        _setup_log(tmp_path, 'threads2', env_cfg=dict(torch_num_threads=2))
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_bad_torch_num_threads_is_refused(tmp_path):
+    import pytest
+
+    from sdtr.utils import ConfigError
+    with pytest.raises(ConfigError, match='torch_num_threads'):
+        _setup_log(tmp_path, 'bad', env_cfg=dict(torch_num_threads='auto'))

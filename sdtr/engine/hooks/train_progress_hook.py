@@ -79,7 +79,7 @@ class TrainProgressHook(Hook):
                          outputs=None) -> None:
         if self._bar is not None:
             self._bar.update(1)
-        if runner.iter != self._first + 1:
+        if runner.iter != self._first:  # counted after this hook
             return
         loggers = [h for h in runner.hooks if isinstance(h, LoggerHook)]
         if any(self.every_n_inner_iters(batch_idx, h.interval)
