@@ -100,7 +100,8 @@ def find_model_index(index: Optional[str] = None) -> str:
                   osp.join(osp.dirname(pkg), 'model-index.yml')]
     for path in candidates:
         if osp.isfile(path):
-            return path
+            # through the links of an editable install: the checkout's file
+            return osp.realpath(path)
     raise FileNotFoundError(
         'cannot find the sdtr model index; looked for ' +
         ', '.join(repr(c) for c in candidates) +
