@@ -66,6 +66,6 @@ def test_torch_num_threads_is_applied_and_logged(tmp_path):
 def test_bad_torch_num_threads_is_refused(tmp_path):
     import pytest
 
-    from sdtr.utils import ConfigError
-    with pytest.raises(ConfigError, match='torch_num_threads'):
+    from sdtr.utils import SdtrError
+    with pytest.raises(SdtrError, match='torch_num_threads'):
         _setup_log(tmp_path, 'bad', env_cfg=dict(torch_num_threads='auto'))

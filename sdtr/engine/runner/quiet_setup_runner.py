@@ -92,8 +92,8 @@ class QuietSetupRunner(Runner):
         if threads is not None:
             if isinstance(threads, bool) or not isinstance(
                     threads, int) or threads < 1:
-                from sdtr.utils.config_check import ConfigError
-                raise ConfigError(
+                from sdtr.utils.errors import SdtrError
+                raise SdtrError(
                     'env_cfg.torch_num_threads must be a positive integer '
                     f'or None (torch\'s default), got {threads!r}')
             import torch

@@ -58,8 +58,8 @@ class EvalProgressMixin:
             inputs = data_batch.get('inputs') if isinstance(
                 data_batch, dict) else None
             progress.update(len(inputs) if inputs is not None else 1)
-            if idx + 1 == len(self.dataloader):  # encoding done
-                progress.close()
+            if progress.total and progress.done >= progress.total:
+                progress.close()  # encoding done: before the metrics
 
     def _run_with_progress(self, stage: str, run) -> dict:
         self._start_progress(stage)
