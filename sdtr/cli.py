@@ -78,7 +78,7 @@ def find_tool(name: str) -> str:
     for folder in tools_dirs():
         path = osp.join(folder, f'{name}.py')
         if osp.isfile(path):
-            return path
+            return osp.realpath(path)  # an editable install links .mim
     raise SystemExit(
         f'sdtr {name}: cannot find {name}.py; looked in ' +
         ', '.join(tools_dirs()) + '. Set SDTR_TOOLS_DIR to the tools/ '

@@ -22,7 +22,8 @@ Why this module exists:
   ``weights_only=False``: a checkpoint served by URL could run arbitrary
   code.
 
-:func:`register_checkpoint_loaders` (called when ``sdtr`` is imported)
+:func:`register_checkpoint_loaders` (called by
+:func:`sdtr.utils.register_all_modules`)
 re-registers all of mmengine's schemes in ``CheckpointLoader``: URLs are
 downloaded once into torch.hub's cache (``<torch hub dir>/checkpoints/<file
 name>``, the place ``torch.hub.load_state_dict_from_url`` uses; in a
