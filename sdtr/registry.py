@@ -7,7 +7,12 @@ and sdtr components are found lazily through the ``locations`` below.  Configs
 select this scope with ``default_scope = 'sdtr'``.
 
 ``TOKENIZERS`` has no MMEngine parent: text tokenisers are an sdtr concept.
+
+Every sdtr component imports this module, so it is also where OpenCV is
+first imported through sdtr (mmengine's runner and sdtr's image loading
+need it): a broken or GUI OpenCV fails here with how to fix the install.
 """
+
 from mmengine.registry import DATA_SAMPLERS as MMENGINE_DATA_SAMPLERS
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
 from mmengine.registry import EVALUATOR as MMENGINE_EVALUATOR
@@ -33,6 +38,18 @@ from mmengine.registry import VISUALIZERS as MMENGINE_VISUALIZERS
 from mmengine.registry import \
     WEIGHT_INITIALIZERS as MMENGINE_WEIGHT_INITIALIZERS
 from mmengine.registry import Registry
+
+
+def _import_opencv() -> None:
+    """Import cv2; explain a GUI or broken OpenCV."""
+    try:
+        import cv2  # noqa: F401
+    except ImportError as err:
+        from sdtr.utils.errors import opencv_hint
+        raise ImportError(opencv_hint(err)) from err
+
+
+_import_opencv()
 
 __all__ = [
     'RUNNERS', 'RUNNER_CONSTRUCTORS', 'LOOPS', 'HOOKS', 'LOG_PROCESSORS',

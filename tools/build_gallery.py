@@ -10,7 +10,8 @@ Example::
 """
 import sys
 
+from sdtr.cli import run_command
 from sdtr.tools.build_gallery import main
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_command(main))

@@ -9,8 +9,8 @@ Example::
 """
 import sys
 
+from sdtr.cli import run_command
 from sdtr.tools.search import check_out, is_correct, main, parse_args  # noqa
 
 if __name__ == '__main__':
-    main()
-    sys.exit(0)
+    sys.exit(run_command(main))

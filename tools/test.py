@@ -19,14 +19,10 @@ import argparse
 import json
 import os
 import os.path as osp
+import sys
 
-from mmengine.config import DictAction
-from mmengine.dist import get_rank
-
-from sdtr.checkpoint import is_url
-from sdtr.engine.runner import CheckpointRunner
-from sdtr.utils import load_config, register_all_modules
-from sdtr.utils.setup_env import prepare_default_hooks, setup_distributed
+# light imports only: `--help` must not wait for torch or mmengine
+from sdtr.cli import DictAction, run_command
 
 
 def parse_args(argv=None):
@@ -63,6 +59,10 @@ def parse_args(argv=None):
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'],
                         default='none', help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    parser.add_argument(
+        '--verbose', action='store_true',
+        help="log_level='DEBUG': print mmengine's full set-up log (whole "
+        'environment, merged config, hook order)')
     args = parser.parse_args(argv)
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
@@ -103,6 +103,12 @@ def add_ranking_dump(cfg, out_file: str, topk: int) -> None:
 
 def main(argv=None):
     args = parse_args(argv)
+    from mmengine.dist import get_rank
+
+    from sdtr.engine.runner import build_runner
+    from sdtr.utils import load_config, register_all_modules
+    from sdtr.checkpoint import is_url
+    from sdtr.utils.setup_env import prepare_default_hooks, setup_distributed
     register_all_modules(init_default_scope=False)
     cfg = load_config(args.config, args.cfg_options)
     if args.work_dir is not None:
@@ -122,11 +128,12 @@ def main(argv=None):
         cfg.test_cfg = dict(cfg.get('test_cfg') or {}, fp16=True)
     if args.dump_rankings:
         add_ranking_dump(cfg, args.dump_rankings, args.dump_topk)
+    if args.verbose:
+        cfg.log_level = 'DEBUG'
     prepare_default_hooks(cfg)
     setup_distributed(cfg, args.launcher)
 
-    runner = CheckpointRunner.from_cfg(cfg)
-    metrics = runner.test()
+    metrics = build_runner(cfg).test()
     if get_rank() == 0:
         if args.dump_rankings:
             print(f'rankings written to {args.dump_rankings}')
@@ -142,4 +149,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_command(main))

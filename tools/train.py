@@ -22,18 +22,11 @@ are ignored with a warning.
 import argparse
 import os
 import os.path as osp
+import sys
 import warnings
 
-from mmengine.config import Config, DictAction
-from mmengine.logging import print_log
-
-from sdtr.checkpoint.resume import POINTER, run_checkpoints
-from sdtr.utils import (check_cfg_options, check_config,
-                        register_all_modules)
-from sdtr.utils.renamed_configs import resolve_config_path
-from sdtr.utils.setup_env import (add_tensorboard_if_available,
-                                  prepare_default_hooks,
-                                  merge_cfg_options, setup_distributed)
+# light imports only: `--help` must not wait for torch or mmengine
+from sdtr.cli import DictAction, run_command
 
 
 def parse_args(argv=None):
@@ -107,6 +100,7 @@ def merge_args(cfg, args):
             warnings.warn(f'--no-validate: ignoring --cfg-options {ignored} '
                           '(there is no validation)')
         options = {k: v for k, v in options.items() if k not in ignored}
+    from sdtr.utils.setup_env import merge_cfg_options
     merge_cfg_options(cfg, options)
 
     if args.work_dir is not None:
@@ -136,10 +130,12 @@ def merge_args(cfg, args):
     if args.partial_load:
         cfg.load_cfg = dict(cfg.get('load_cfg') or {}, strict=False)
 
+    from sdtr.checkpoint.resume import POINTER, run_checkpoints
     resume, restart = args.resume, _restart_variable()
     if restart and resume != 'auto' and (
             run_checkpoints(cfg.work_dir)
             or osp.exists(osp.join(cfg.work_dir, POINTER))):
+        from mmengine.logging import print_log
         print_log(f'{restart}={os.environ[restart]}: this process is a '
                   'restart, it resumes the newest checkpoint of '
                   f'{cfg.work_dir}', 'current')
@@ -163,6 +159,15 @@ def merge_args(cfg, args):
 
 def main(argv=None):
     args = parse_args(argv)
+    from mmengine.config import Config
+
+    from sdtr.engine.runner import build_runner
+    from sdtr.utils import (check_cfg_options, check_config,
+                            register_all_modules)
+    from sdtr.utils.renamed_configs import resolve_config_path
+    from sdtr.utils.setup_env import (add_tensorboard_if_available,
+                                      prepare_default_hooks,
+                                      setup_distributed)
     register_all_modules(init_default_scope=False)
     args.config = resolve_config_path(args.config)  # old names still work
     cfg = Config.fromfile(args.config)
@@ -172,14 +177,7 @@ def main(argv=None):
     prepare_default_hooks(cfg)
     setup_distributed(cfg, args.launcher)
     add_tensorboard_if_available(cfg)
-
-    if 'runner_type' in cfg:
-        from sdtr.registry import RUNNERS
-        runner = RUNNERS.build(cfg)
-    else:
-        # mmengine's Runner with a short set-up log (--verbose: the full one)
-        from sdtr.engine.runner import QuietSetupRunner
-        runner = QuietSetupRunner.from_cfg(cfg)
+    runner = build_runner(cfg)
     runner.train()
     from sdtr.engine.hooks import stop_exit_code
     code = stop_exit_code(runner)
@@ -188,4 +186,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_command(main))

@@ -36,6 +36,10 @@ default_hooks = dict(
     # training captions tokenised in the DataLoader workers by the model's
     # own tokenizer (None: tokenised in the training step; same numbers)
     tokenize_in_workers=dict(type='TokenizeInWorkersHook'),
+    # the first training iteration is logged at once (the logger's first
+    # line comes after `logger.interval` iterations), and on a terminal a
+    # bar shows the iterations and the time left (not in log files)
+    progress=dict(type='TrainProgressHook'),
 )
 
 env_cfg = dict(

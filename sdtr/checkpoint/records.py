@@ -18,13 +18,15 @@ from typing import Dict, Optional
 import torch
 import xxhash
 
+from sdtr.utils.errors import SdtrError
+
 SEAL = '.data/sdtr_digest.json'
 #: the records of a file may claim at most its size plus this (inflation)
 MAX_INFLATION = 64 << 20
 CHUNK = 256 << 10  # fits the L2 cache
 
 
-class CheckpointError(RuntimeError):
+class CheckpointError(SdtrError, RuntimeError):
     """A checkpoint refused: unsafe, corrupt, over a limit or unreadable."""
 
 

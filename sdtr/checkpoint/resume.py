@@ -30,6 +30,7 @@ from typing import List, Optional
 
 from mmengine.logging import print_log
 
+from sdtr.utils.errors import SdtrError
 from .records import SEAL, CheckpointError, Records
 
 POINTER = 'last_checkpoint'
@@ -37,7 +38,7 @@ POINTER = 'last_checkpoint'
 RUN_CHECKPOINT = re.compile(r'^(epoch|iter)_(\d+)\.pth$')
 
 
-class ResumeError(RuntimeError):
+class ResumeError(SdtrError, RuntimeError):
     """A work dir holds checkpoints, none of which can be resumed."""
 
 

@@ -14,6 +14,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 from mmengine.logging import print_log
 from torch import nn
 
+from sdtr.utils.errors import SdtrError
 from .door import Checkpoint, open_checkpoint, read_state_dict
 from .identity import record_weights_identity
 
@@ -22,7 +23,7 @@ COMMON_OPTIONS = ('checkpoint', 'prefix', 'ignore_keys', 'reinit_keys',
                   'check_hash', 'sha256')
 
 
-class CheckpointMismatchError(RuntimeError):
+class CheckpointMismatchError(SdtrError, RuntimeError):
     """A checkpoint does not match the module it is loaded into."""
 
 

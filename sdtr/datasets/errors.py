@@ -4,8 +4,10 @@ import difflib
 import inspect
 from typing import Mapping, Optional
 
+from sdtr.utils.errors import SdtrError
 
-class BadSampleError(ValueError):
+
+class BadSampleError(SdtrError, ValueError):
     """An annotation entry or an image that cannot be used.
 
     The message always names the annotation file (or image file), the entry

@@ -37,7 +37,7 @@ import sys
 
 
 def parse_args(argv=None):
-    from mmengine.config import DictAction
+    from sdtr.cli import DictAction  # mmengine's, imported when used
     p = argparse.ArgumentParser(
         description='Embed an image folder, a dataset split or captions '
         'into a search index (sharded, resumable, multi-GPU with torchrun).',
@@ -108,8 +108,9 @@ def parse_args(argv=None):
 
 
 def main(argv=None):
+    args = parse_args(argv)  # before any heavy import: --help stays instant
     from sdtr.search.builder import run
-    return run(parse_args(argv))
+    return run(args)
 
 
 if __name__ == '__main__':  # pragma: no cover

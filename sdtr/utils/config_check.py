@@ -24,6 +24,8 @@ from typing import Any, Dict, Iterable, Optional
 
 from mmengine.runner import Runner
 
+from .errors import SdtrError
+
 #: Top-level keys that mmengine's Runner (``Runner.from_cfg``), sdtr's tools
 #: and mmengine's config loader read.
 RUNNER_KEYS = frozenset(
@@ -56,7 +58,7 @@ HINTS = {
 }
 
 
-class ConfigError(ValueError):
+class ConfigError(SdtrError, ValueError):
     """A config key that would silently do nothing."""
 
 

@@ -8,6 +8,11 @@ from mmengine import DefaultScope
 def register_all_modules(init_default_scope: bool = True) -> None:
     """Import every sdtr sub-package so all components are registered.
 
+    The tools, :func:`sdtr.apis.get_model` and the runner call it; ``import
+    sdtr`` alone registers nothing (it stays light).  mmengine's checkpoint
+    loading is routed through :mod:`sdtr.checkpoint` by the runner
+    (:class:`sdtr.engine.runner.CheckpointRunner`) and ``get_model``.
+
     Args:
         init_default_scope (bool): also make ``'sdtr'`` the current default
             scope, as a config with ``default_scope='sdtr'`` would.

@@ -29,6 +29,10 @@ from torch.utils.data import Dataset
 from sdtr.engine.hooks import (AtomicCheckpointHook, NonFiniteCheckHook,
                                ReproducibilityHook)
 from sdtr.engine.hooks import atomic_checkpoint_hook as ach
+from sdtr.utils import register_all_modules
+
+# the restricted checkpoint loader (resume / load_from of the Runner)
+register_all_modules(init_default_scope=False)
 
 EPOCHS = 3
 W = torch.tensor([1.0, -2.0, 0.5, 3.0])

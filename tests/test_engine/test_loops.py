@@ -117,3 +117,23 @@ def test_loop_refuses_train_mode_dataset(tmp_path, stage):
                          name='refuse')
     with pytest.raises(ValueError, match='test_mode=True'):
         runner.val() if stage == 'val' else runner.test()
+
+
+@pytest.mark.parametrize('stage', ['val', 'test'])
+def test_encoding_summary_comes_before_the_metrics(tmp_path, stage):
+    """The progress summary is logged when the last batch is encoded, so
+    the log reads in order: encoding, then the metrics."""
+    import glob
+    runner = make_runner(tmp_path, stage, TinyRetrievalDataset(),
+                         name='order')
+    runner.logger.setLevel('INFO')
+    for handler in runner.logger.handlers:
+        handler.setLevel('INFO')
+    runner.val() if stage == 'val' else runner.test()
+    log, = glob.glob(str(tmp_path / '*' / '*.log'))
+    lines = open(log).read().splitlines()
+    summary = [i for i, ln in enumerate(lines)
+               if f'[{stage}] encoding: {N_IMG} items in' in ln]
+    metrics = [i for i, ln in enumerate(lines) if 'rsitr/mR' in ln]
+    assert len(summary) == 1 and len(metrics) == 1, lines
+    assert summary[0] < metrics[0], lines

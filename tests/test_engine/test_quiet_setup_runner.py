@@ -92,3 +92,26 @@ def test_resume_auto_without_checkpoints_starts_from_load_from(tmp_path):
     (tmp_path / 'broken' / 'epoch_3.pth').write_bytes(b'cut short')
     with pytest.raises(ResumeError, match='broken holds checkpoints but none'):
         runner('broken').load_or_resume()
+
+
+def test_torch_num_threads_is_applied_and_logged(tmp_path):
+    import torch
+    before = torch.get_num_threads()
+    try:
+        _, log = _setup_log(tmp_path, 'threads',
+                            env_cfg=dict(torch_num_threads=1))
+        assert torch.get_num_threads() == 1
+        assert 'torch threads: 1 (env_cfg.torch_num_threads)' in log
+        torch.set_num_threads(2)
+        _setup_log(tmp_path, 'threads2', env_cfg=dict(torch_num_threads=2))
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_bad_torch_num_threads_is_refused(tmp_path):
+    import pytest
+
+    from sdtr.utils import SdtrError
+    with pytest.raises(SdtrError, match='torch_num_threads'):
+        _setup_log(tmp_path, 'bad', env_cfg=dict(torch_num_threads='auto'))

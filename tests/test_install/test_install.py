@@ -133,3 +133,52 @@ def test_license_is_apache_2_and_ships_in_the_sdist(tmp_path):
         member = next(m for m in tar.getmembers()
                       if m.name.endswith('/LICENSE'))
         assert tar.extractfile(member).read().decode() == text
+
+
+def _install_commands():
+    """Every ``pip install`` command of README.md, docs/ and the READMEs of
+    requirements/ and configs/ (code blocks and inline code), as argv."""
+    docs = [REPO_ROOT / 'README.md'] + sorted(REPO_ROOT.glob('docs/**/*.md'))
+    docs += sorted(REPO_ROOT.glob('requirements/**/README.md'))
+    docs += sorted(REPO_ROOT.glob('configs/**/README.md'))
+    found = []
+    for doc in docs:
+        text = doc.read_text()
+        text = re.sub(r'\\\n\s*', ' ', text)  # shell line continuations
+        for match in re.finditer(r'(?:^|`)(pip install [^`\n#]*)', text,
+                                 re.M):
+            found.append((doc.name, shlex.split(match.group(1).strip())))
+    return found
+
+
+def _extras():
+    cfg = (REPO_ROOT / 'setup.cfg').read_text()
+    section = cfg.split('[options.extras_require]', 1)[1].split('\n[', 1)[0]
+    return set(re.findall(r'^(\w[\w-]*) =', section, re.M))
+
+
+def test_every_install_command_works_in_a_fresh_venv():
+    """The text of each command: the extras it names exist, and a command
+    that installs sdtr from the checkout also installs the OpenCV shim
+    (the constraints pin opencv-python to it: without it pip stops with
+    ResolutionImpossible) and uses the constraints file."""
+    commands = _install_commands()
+    assert len(commands) >= 4, commands
+    extras = _extras()
+    assert {'tests', 'search', 'serve'} <= extras
+    for doc, argv in commands:
+        targets = [a for a in argv[2:] if not a.startswith('-')
+                   and a != 'requirements/constraints.txt']
+        sdtr = [t for t in targets if t == '.' or t.startswith('.[')]
+        for target in sdtr:
+            named = set(re.findall(r'\[([\w,-]+)\]', target)[0].split(',')
+                        ) if '[' in target else set()
+            assert named <= extras, (doc, argv, named - extras)
+        if sdtr:
+            assert '-c' in argv and argv[argv.index('-c') + 1] == \
+                'requirements/constraints.txt', (doc, argv)
+            assert './requirements/opencv-python-headless-shim' in argv, (
+                doc, argv)
+        for target in targets:
+            if target.startswith('./'):
+                assert (REPO_ROOT / target).exists(), (doc, target)

@@ -22,7 +22,12 @@ def test_train_then_test_rs(tiny_rs_config, tmp_path):
     assert best, 'best checkpoint (selected on val) missing'
 
     out = str(tmp_path / 'metrics.json')
-    run_tool(['tools/test.py', tiny_rs_config, ckpt, '--out', out])
+    proc = run_tool(['tools/test.py', tiny_rs_config, ckpt, '--out', out])
+    # as quiet as tools/train.py: a few set-up lines, then the metrics
+    log = (proc.stdout + proc.stderr).splitlines()
+    assert len(log) < 20, '\n'.join(log)
+    assert not any('System environment' in ln or 'train_dataloader = ' in ln
+                   for ln in log)
     metrics = json.load(open(out))
     keys = {'i2t_R@1', 'i2t_R@5', 'i2t_R@10', 't2i_R@1', 't2i_R@5',
             't2i_R@10', 'mR'}

@@ -71,7 +71,6 @@ def build_model(args):
     import torch
     from mmengine.config import Config
 
-    import sdtr  # noqa: F401
     from sdtr.checkpoint import load_weights
     from sdtr.registry import MODELS
     from sdtr.utils import register_all_modules

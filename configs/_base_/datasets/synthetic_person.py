@@ -39,21 +39,25 @@ test_pipeline = [
     dict(type='PackRetrievalInputs'),
 ]
 
+# CPU runs: the images are tiny, so they are loaded in the training process
+# (num_workers=0: no worker processes competing with the model for the
+# processors), and torch uses 2 threads whatever the machine (the numbers
+# depend on the thread count; docs/training.md#cpu-threads).
 train_dataloader = dict(
-    # images stacked in the workers and pinned: one non-blocking uint8 copy
-    # per batch (docs/training.md#speed)
+    # images stacked and pinned: one non-blocking uint8 copy per batch
+    # (docs/training.md#speed)
     collate_fn=dict(type='default_collate'),
     pin_memory=True,
     batch_size=32,
-    num_workers=2,
-    persistent_workers=True,
+    num_workers=0,
+    persistent_workers=False,
     drop_last=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(__synthetic_person, split='train', pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=64,
-    num_workers=2,
-    persistent_workers=True,
+    num_workers=0,
+    persistent_workers=False,
     drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
@@ -67,11 +71,11 @@ default_hooks = dict(
     logger=dict(interval=25),
     checkpoint=dict(interval=3, max_keep_ckpts=1, save_best='person/R@1',
                     rule='greater'))
-env_cfg = dict(dist_cfg=dict(backend='gloo'))
+env_cfg = dict(dist_cfg=dict(backend='gloo'), torch_num_threads=2)
 test_dataloader = dict(
     batch_size=64,
-    num_workers=2,
-    persistent_workers=True,
+    num_workers=0,
+    persistent_workers=False,
     drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(

@@ -13,10 +13,10 @@ instead
 
 and leaves the hook order, the parameter-wise options, the SyncBN note and
 mmengine's own ``FileClient`` deprecation notices out of the log.  With
-``log_level='DEBUG'`` (``tools/train.py --verbose``) it behaves exactly as
-mmengine's Runner.
+``log_level='DEBUG'`` (``--verbose`` of the tools) it logs mmengine's full
+set-up log instead.
 
-Two more differences (``docs/training.md``, sections "Resume" and
+Three more differences (``docs/training.md``, sections "Resume" and
 "Preemption"):
 
 * ``resume='auto'`` (``tools/train.py --resume``), and ``resume=True``
@@ -31,6 +31,12 @@ Two more differences (``docs/training.md``, sections "Resume" and
   ``type='EpochBasedTrainLoop'`` (``'IterBasedTrainLoop'``) names in the
   sdtr scope, so epoch-based runs get sdtr's loop that continues and
   stops in the middle of an epoch.
+* it reads ``env_cfg.torch_num_threads`` (mmengine has no such
+  setting): the number of threads torch uses in the main process
+  (``torch.set_num_threads``), set before anything is built and logged with
+  the OpenMP wait policy (``docs/training.md``, "CPU threads").  ``None`` or
+  absent leaves torch's default (one thread per core, or
+  ``OMP_NUM_THREADS``).
 """
 import logging
 import os.path as osp
@@ -80,6 +86,18 @@ def _versions() -> str:
             f'OpenCV {cv2.__version__} | {device}')
 
 
+def _threads_line(requested) -> str:
+    import os
+
+    import torch
+    source = ('env_cfg.torch_num_threads' if requested is not None else
+              'OMP_NUM_THREADS' if os.environ.get('OMP_NUM_THREADS') else
+              "torch's default")
+    policy = os.environ.get('OMP_WAIT_POLICY', 'not set: threads spin')
+    return (f'torch threads: {torch.get_num_threads()} ({source}); OpenMP '
+            f'wait policy: {policy}')
+
+
 @RUNNERS.register_module()
 class QuietSetupRunner(CheckpointRunner):
     """A Runner whose set-up log is a few lines, whose resume finds the
@@ -109,6 +127,20 @@ class QuietSetupRunner(CheckpointRunner):
                 self._load_from = path
         super().load_or_resume()
 
+    def setup_env(self, env_cfg: dict) -> None:
+        threads = env_cfg.get('torch_num_threads')
+        if threads is not None:
+            if isinstance(threads, bool) or not isinstance(
+                    threads, int) or threads < 1:
+                from sdtr.utils.errors import SdtrError
+                raise SdtrError(
+                    'env_cfg.torch_num_threads must be a positive integer '
+                    f'or None (torch\'s default), got {threads!r}')
+            import torch
+            torch.set_num_threads(threads)
+        self._threads_line = _threads_line(threads)
+        super().setup_env(env_cfg)
+
     def build_logger(self, log_level='INFO', log_file=None, **kwargs):
         logger = super().build_logger(log_level=log_level, log_file=log_file,
                                       **kwargs)
@@ -122,17 +154,28 @@ class QuietSetupRunner(CheckpointRunner):
 
     def _log_env(self, env_cfg: dict) -> None:
         if not getattr(self, '_quiet_setup', False):
-            return super()._log_env(env_cfg)
+            super()._log_env(env_cfg)
+            self.logger.info(self._threads_line)
+            return
         self.logger.info(_versions())
         self.logger.info(
             f'seed {self._seed} (deterministic: '
             f'{self._randomness_cfg.get("deterministic", False)}) | launcher '
             f'{self._launcher} | world size {self._world_size} | '
-            f'work_dir {self._work_dir}')
+            f'{self._threads_line} | work_dir {self._work_dir}')
         if self.cfg._cfg_dict:
             name = osp.basename(self.cfg.filename) if self.cfg.filename \
                 else f'{self.timestamp}.py'
             self.logger.info(
                 f'Config: {osp.join(self._work_dir, name)} (the merged '
-                'config; tools/train.py --verbose or log_level="DEBUG" '
-                'also prints it, the environment and the hooks)')
+                'config; --verbose or log_level="DEBUG" also prints it, the '
+                'environment and the hooks)')
+
+
+def build_runner(cfg) -> CheckpointRunner:
+    """The runner of a config, as ``tools/train.py`` and ``tools/test.py``
+    build it: ``runner_type`` when the config names one, else
+    :class:`QuietSetupRunner`."""
+    if 'runner_type' in cfg:
+        return RUNNERS.build(cfg)
+    return QuietSetupRunner.from_cfg(cfg)

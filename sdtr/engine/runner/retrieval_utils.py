@@ -36,14 +36,19 @@ def log_gallery(dataset, stage: str) -> None:
 class EvalProgressMixin:
     """Progress of a val/test loop (:class:`sdtr.utils.progress.Progress`):
     a bar on a terminal, else a log line every 30 s with items/s and the
-    time left, and a summary line at the end; rank 0 only."""
+    time left, and a summary line when the last batch is encoded (before
+    the metrics are computed and logged); rank 0 only, counting the items
+    that rank encodes."""
 
     def _start_progress(self, stage: str) -> None:
         from mmengine.dist import is_main_process
 
         from sdtr.utils.progress import Progress
-        dataset = self.dataloader.dataset
-        self._progress = Progress(len(dataset), f'[{stage}] encoding',
+        loader = self.dataloader
+        sampler = getattr(loader, 'sampler', None)
+        total = len(sampler) if hasattr(sampler, '__len__') else len(
+            loader.dataset)
+        self._progress = Progress(total, f'[{stage}] encoding',
                                   unit='item', enabled=is_main_process())
 
     def run_iter(self, idx, data_batch) -> None:
@@ -53,6 +58,8 @@ class EvalProgressMixin:
             inputs = data_batch.get('inputs') if isinstance(
                 data_batch, dict) else None
             progress.update(len(inputs) if inputs is not None else 1)
+            if progress.total and progress.done >= progress.total:
+                progress.close()  # encoding done: before the metrics
 
     def _run_with_progress(self, stage: str, run) -> dict:
         self._start_progress(stage)
