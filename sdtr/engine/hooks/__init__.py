@@ -5,5 +5,3 @@ from .non_finite_check_hook import (NonFiniteCheckHook,  # noqa: F401
                                     NonFiniteLossError)
 from .reproducibility_hook import ReproducibilityHook  # noqa: F401
 from .strict_load_hook import StrictLoadHook  # noqa: F401
-from .tokenize_in_workers_hook import (TokenizeInWorkersHook,  # noqa: F401
-                                       bind_tokenizer)

@@ -229,8 +229,8 @@ class BaseRetriever(BaseModel, metaclass=ABCMeta):
     def get_text_inputs(self, data_samples: Sequence[DataSample]
                         ) -> Union[List[str], Dict[str, torch.Tensor]]:
         """What :meth:`encode_text` takes for a training batch: the token
-        ids made in the DataLoader workers (``TokenizeCaption``, bound by
-        ``TokenizeInWorkersHook``) when every sample carries them, stacked
+        ids made in the data pipeline (``TokenizeCaption`` with the model's
+        tokenizer) when every sample carries them, stacked
         and right-padded to the batch's longest caption with the
         tokenizer's ``pad_token_id`` (what a ``padding='longest'``
         tokenizer gives on the whole batch), else the captions.
@@ -247,9 +247,8 @@ class BaseRetriever(BaseModel, metaclass=ABCMeta):
             raise ValueError(
                 f'{type(self).__name__}: training captions were tokenised by '
                 f'{sorted(map(str, made_by))}, but the model\'s tokenizer is '
-                f'{self.tokenizer!r}; bind the model\'s tokenizer '
-                '(TokenizeInWorkersHook) or remove TokenizeCaption from the '
-                'pipeline')
+                f'{self.tokenizer!r}; declare the pipeline step as '
+                "TokenizeCaption(tokenizer='model') or remove it")
         return dict(
             input_ids=pad_sequence([t['input_ids'] for t in tokens],
                                    batch_first=True,
