@@ -253,7 +253,10 @@ def _section(cfg: dict, name: str) -> List[str]:
     if name == 'load_cfg' and isinstance(value, dict):
         hook = (cfg.get('default_hooks') or {}).get('strict_load') or {}
         target = R.HOOKS.get(hook.get('type', 'StrictLoadHook'))
-        keys = getattr(target, 'LOAD_CFG_KEYS', None)
+        # the keys the hook that reads load_cfg declares (on the class or
+        # in its module)
+        keys = getattr(target, 'LOAD_CFG_KEYS', None) or getattr(
+            inspect.getmodule(target), 'LOAD_CFG_KEYS', None)
         return [] if keys is None else _unknown(
             value, keys, name, f'{target.__name__} (load_cfg)')
     if name == 'default_hooks' and isinstance(value, dict):
