@@ -14,10 +14,11 @@
 * the augmentation rule: a sampler yields each index as a
   :class:`SeededIndex` carrying ``derive_seed(seed, SAMPLE_STREAM, epoch,
   index)`` (:func:`seeded_indices`), and the dataset draws that sample
-  inside :func:`sample_rng` (:class:`SeededSamplesMixin`).  The augmentation of a sample is then a
-  function of the sampler's seed (one for every rank), the epoch and the
-  sample index only: never of the rank, the worker that loads it, the
-  number of workers or ranks, persistent workers or a resume.
+  inside :func:`sample_rng` (:class:`SeededSamplesMixin`).  The
+  augmentation of a sample is then a function of the sampler's seed (one
+  for every rank), the epoch and the sample index only: never of the rank,
+  the worker that loads it, the number of workers or ranks, persistent
+  workers or a resume.
 """
 import hashlib
 import random
