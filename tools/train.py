@@ -60,7 +60,8 @@ def parse_args(argv=None):
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='override config settings, key=value (e.g. '
-        'train_dataloader.batch_size=8 model.loss.temperature=0.02)')
+        'train_dataloader.batch_size=8 model.logit_scale.init_temperature'
+        '=0.02)')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'],
                         default='none', help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
@@ -162,8 +163,8 @@ def main(argv=None):
     from mmengine.config import Config
 
     from sdtr.engine.runner import build_runner
-    from sdtr.utils import (check_cfg_options, check_config,
-                            register_all_modules)
+    from sdtr.utils import (bind_model_tokenizer, check_cfg_options,
+                            check_config, register_all_modules)
     from sdtr.utils.renamed_configs import resolve_config_path
     from sdtr.utils.setup_env import (add_tensorboard_if_available,
                                       prepare_default_hooks,
@@ -173,6 +174,7 @@ def main(argv=None):
     cfg = Config.fromfile(args.config)
     check_cfg_options(args.cfg_options, cfg)
     cfg = merge_args(cfg, args)
+    bind_model_tokenizer(cfg)
     check_config(cfg, args.config)
     prepare_default_hooks(cfg)
     setup_distributed(cfg, args.launcher)

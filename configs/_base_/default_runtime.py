@@ -30,12 +30,11 @@ default_hooks = dict(
     # checkpoint after the iteration in progress, then stop (exit code
     # 128 + signal); --resume continues there, mid-epoch (docs/training.md)
     preemption=dict(type='PreemptionHook', signals=('SIGTERM', 'SIGUSR1')),
-    # RNG states in checkpoints + augmentation seeded by (seed, epoch,
-    # sample): a killed and resumed run ends bit-identical (docs/training.md)
+    # RNG states in checkpoints; only the training steps draw from the
+    # training streams: a killed and resumed run ends bit-identical
+    # (docs/training.md#reproducibility).  The augmentation seeds are the
+    # samplers' (SeededSampler in the dataset bases).
     reproducibility=dict(type='ReproducibilityHook'),
-    # training captions tokenised in the DataLoader workers by the model's
-    # own tokenizer (None: tokenised in the training step; same numbers)
-    tokenize_in_workers=dict(type='TokenizeInWorkersHook'),
     # the first training iteration is logged at once (the logger's first
     # line comes after `logger.interval` iterations), and on a terminal a
     # bar shows the iterations and the time left (not in log files)
@@ -67,7 +66,14 @@ load_from = None
 # coverage; ignore_keys lists regexes of keys excluded on purpose.
 load_cfg = dict(strict=True, ignore_keys=[])
 resume = False
-# diff_rank_seed: each rank gets seed + rank for its model-side randomness
-# (MIM masks, EKLSR key-local draws, IS-GVFC sampling, dropout), which would
-# otherwise be identical on every rank; samplers still share one seed.
+# One rule for randomness (docs/training.md#reproducibility):
+# * augmentation: every training sample is drawn from a seed derived from
+#   (sampler seed, epoch, sample index) only, never from the rank or the
+#   worker.  The sampler seed is `seed`, or with diff_rank_seed=True one
+#   that mmengine draws from it and shares across ranks;
+# * model-side randomness (dropout, MIM masks, EKLSR key-local draws,
+#   IS-GVFC sampling) uses seed + rank with diff_rank_seed=True (each rank
+#   draws its own masks), the same seed on every rank with False.
+# So with diff_rank_seed=False a 2-rank run equals the 1-rank run at the
+# same global batch; with True only the model-side draws differ.
 randomness = dict(seed=42, diff_rank_seed=True, deterministic=False)

@@ -11,6 +11,8 @@ _base_ = [
 train_pipeline = [
     dict(type='mmpretrain.RandomResizedCrop', scale=64,
          crop_ratio_range=(0.85, 1.0), interpolation='bicubic'),
+    # captions tokenised here (in the workers) by the model's tokenizer
+    dict(type='TokenizeCaption', tokenizer='model'),
     dict(type='PackRetrievalInputs'),
 ]
 train_dataloader = dict(

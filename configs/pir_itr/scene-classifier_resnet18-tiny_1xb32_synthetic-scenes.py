@@ -53,7 +53,7 @@ __synthetic_scenes = dict(type='SyntheticSceneFolderDataset',
                           num_scenes=__num_classes)
 train_dataloader = dict(
     batch_size=32, num_workers=2, persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
+    sampler=dict(type='SeededSampler', shuffle=True),
     dataset=dict(__synthetic_scenes, split='train', pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=64, num_workers=2, persistent_workers=True,

@@ -9,6 +9,7 @@ from mmengine.logging import print_log
 from torch.utils.data import get_worker_info
 
 from sdtr.registry import DATASETS
+from sdtr.utils.rng import SeededSamplesMixin
 from .errors import BadImageError, BadSampleError, check_dataset_kwargs
 from .utils import SCENE_RULES, scene_name_from_filename
 
@@ -20,7 +21,8 @@ GALLERY_NOTE = (
     'the annotation or the image file (the only images a gallery skips are '
     'those whose captions are all empty)')
 #: metainfo key of a returned sample carrying the skips made while it was
-#: drawn inside a DataLoader worker (see ``SkippedSamplesHook``)
+#: drawn inside a DataLoader worker (read and logged by
+#: ``SkippedSamplesHook``)
 SKIPPED_META_KEY = 'skipped_samples'
 
 
@@ -62,7 +64,7 @@ def format_skips(records: Sequence[dict], limit: int = 10) -> str:
 
 
 @DATASETS.register_module()
-class BaseRetrievalDataset(BaseDataset):
+class BaseRetrievalDataset(SeededSamplesMixin, BaseDataset):
     """Image-text retrieval dataset (train: one sample per caption; test: one
     item per gallery image carrying its captions).
 
@@ -116,9 +118,11 @@ class BaseRetrievalDataset(BaseDataset):
     ``skip_bad_samples=True`` on a train-mode dataset, malformed entries,
     empty captions and missing images are dropped at load time, and a
     corrupt image is replaced by another random sample; every skip is logged
-    and recorded in :attr:`skipped_samples` (skips made inside DataLoader
-    workers travel with the returned sample and are collected in the main
-    process by :class:`~sdtr.engine.hooks.SkippedSamplesHook`).  A test-mode
+    and recorded in :attr:`skipped_samples` of the process that made it
+    (a DataLoader worker's copy reports its skips in the metainfo of the
+    sample returned instead, ``SKIPPED_META_KEY``, which
+    :class:`~sdtr.engine.hooks.SkippedSamplesHook` reads and logs in the
+    training process).  A test-mode
     dataset (a val/test gallery) never skips anything else: it raises even
     with ``skip_bad_samples=True``, because a smaller gallery changes the
     benchmark.  Unknown arguments (a misspelt ``spilt=``) raise a
@@ -584,8 +588,8 @@ class BaseRetrievalDataset(BaseDataset):
             if get_worker_info() is not None:
                 # a DataLoader worker: its skipped_samples is a copy the
                 # main process never sees, so the record travels with the
-                # sample returned instead (see __getitem__) and
-                # SkippedSamplesHook collects and logs it
+                # sample returned instead (see __getitem__), where
+                # SkippedSamplesHook reads and logs it
                 self._pending_skips.append(rec)
             else:
                 print_log(
@@ -595,9 +599,12 @@ class BaseRetrievalDataset(BaseDataset):
             return None
 
     def __getitem__(self, idx: int) -> Any:
-        """The sample of ``idx`` (see :meth:`prepare_data`); skips made
-        while drawing it in a DataLoader worker are attached to its
-        metainfo under ``SKIPPED_META_KEY``."""
+        """The sample of ``idx`` (see :meth:`prepare_data`), its random
+        augmentation (and the replacement of an unreadable image) drawn from
+        the seed ``idx`` carries when a seeding sampler gave it
+        (:class:`sdtr.utils.rng.SeededSamplesMixin`); skips made while
+        drawing it in a DataLoader worker are attached to its metainfo under
+        ``SKIPPED_META_KEY``."""
         data = super().__getitem__(idx)
         if self._pending_skips:
             pending, self._pending_skips = self._pending_skips, []

@@ -1,7 +1,6 @@
 """Exceptions raised by sdtr datasets and transforms, and the check of
 dataset arguments."""
 import difflib
-import inspect
 from typing import Mapping, Optional
 
 from sdtr.utils.errors import SdtrError
@@ -38,27 +37,10 @@ class BadImageError(BadSampleError):
     """An image file that is missing, unreadable or cannot be decoded."""
 
 
-def accepted_arguments(cls: type, stop: Optional[type] = None) -> list:
-    """Names of the keyword arguments accepted by ``cls(...)``: the
-    parameters of every ``__init__`` along the MRO of ``cls`` down to (and
-    including) ``stop`` (all of them when ``stop`` is None)."""
-    names = []
-    for klass in cls.__mro__:
-        init = klass.__dict__.get('__init__')
-        if init is not None:
-            for p in inspect.signature(init).parameters.values():
-                if p.name != 'self' and p.kind not in (
-                        p.VAR_POSITIONAL, p.VAR_KEYWORD) and \
-                        p.name not in names:
-                    names.append(p.name)
-        if klass is stop:
-            break
-    return names
-
-
 def check_dataset_kwargs(cls: type, kwargs: Mapping) -> None:
     """Raise a clear error for dataset arguments that ``cls`` does not
-    accept (see :func:`accepted_arguments`).
+    accept (:func:`sdtr.utils.config_check.accepted_keys`, the rule the
+    config check applies before anything is built).
 
     Args:
         cls (type): the dataset class being built.
@@ -68,7 +50,11 @@ def check_dataset_kwargs(cls: type, kwargs: Mapping) -> None:
         TypeError: naming the class, each unknown key, the closest valid
         key and the accepted arguments.
     """
-    accepted = sorted(set(accepted_arguments(cls)))
+    from sdtr.utils.config_check import accepted_keys
+    accepted = accepted_keys(cls)
+    if accepted is None:  # takes any keyword
+        return
+    accepted = sorted(accepted)
     bad = [k for k in kwargs if k not in accepted]
     if not bad:
         return

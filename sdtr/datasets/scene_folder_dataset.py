@@ -28,6 +28,7 @@ from typing import Dict, List, Optional, Sequence, Union
 from mmengine.dataset import BaseDataset
 
 from sdtr.registry import DATASETS
+from sdtr.utils.rng import SeededSamplesMixin
 from .errors import BadSampleError, check_dataset_kwargs
 
 IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.tif', '.tiff', '.bmp', '.webp')
@@ -57,7 +58,7 @@ def readable_class_name(folder: str) -> str:
 
 
 @DATASETS.register_module()
-class SceneFolderDataset(BaseDataset):
+class SceneFolderDataset(SeededSamplesMixin, BaseDataset):
     """Scene classification images in a folder-of-classes layout.
 
     Args:

@@ -376,8 +376,9 @@ class RetrievalLoss(Protocol):
     the metainfo ``label_key`` of every sample as a LongTensor (None when
     ``label_key`` is None: every pair is its own class) and ``kw`` is
     ``dict(logit_scale=<the model's exp'd, clamped scale>)`` when
-    ``uses_logit_scale``.  Class attributes, overridable per loss in the
-    config (``inputs``, ``label_key``); a loss that declares none of them
+    ``uses_logit_scale`` (the temperature is the model's, never a
+    loss's).  Class attributes, overridable per loss in the config
+    (``inputs``, ``label_key``); a loss that declares none of them
     gets ``inputs=('img', 'txt')``, ``label_key='pid'``,
     ``uses_logit_scale=False``.  An optional ``label_choices`` tuple names
     the only label keys the loss is defined for (AffiliationLoss:

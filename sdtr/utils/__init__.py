@@ -13,6 +13,7 @@ _EXPORTS = {
     'check_config': 'config_check',
     'check_cfg_options': 'config_check',
     'load_config': 'config_check',
+    'bind_model_tokenizer': 'config_check',
     'SdtrError': 'errors',
 }
 

@@ -1,35 +1,36 @@
-"""Random-number state helpers for exact resume (``docs/training.md``).
+"""Random-number helpers for reproducible training (``docs/training.md``).
 
 * :func:`get_rng_state` / :func:`set_rng_state`: the states of Python's
   ``random``, numpy's legacy global generator, torch's CPU generator and
   every CUDA device generator (when CUDA is initialised), as plain Python
   values and tensors, so that a checkpoint holding them still loads with
-  ``torch.load(weights_only=True)``;
+  ``torch.load(weights_only=True)``; :func:`capture_rng` /
+  :func:`restore_rng` keep the same states in memory;
 * :func:`derive_seed`: a 64-bit seed hashed from a tuple of integers
   (well-mixed, independent streams for e.g. ``(seed, epoch, sample
   index)``);
 * :func:`seed_host_rngs`: seed ``random``, numpy and torch's CPU generator
   (not CUDA: data pipelines run on the CPU);
-* :class:`EpochSeededFetch`: installed as a dataset's ``__getitems__``
-  (PyTorch's batched-fetch hook), it seeds the host generators before every
-  sample with ``derive_seed(seed, epoch, index)``.  The augmentation of a
-  sample is then a function of the run's seed, the epoch and the sample
-  index only: the same with or without persistent workers, whichever worker
-  loads it, however many workers or ranks there are, and after a resume.
+* the augmentation rule: a sampler yields each index as a
+  :class:`SeededIndex` carrying ``derive_seed(seed, SAMPLE_STREAM, epoch,
+  index)`` (:func:`seeded_indices`), and the dataset draws that sample
+  inside :func:`sample_rng` (:class:`SeededSamplesMixin`).  The
+  augmentation of a sample is then a function of the sampler's seed (one
+  for every rank), the epoch and the sample index only: never of the rank,
+  the worker that loads it, the number of workers or ranks, persistent
+  workers or a resume.
 """
 import hashlib
 import random
 import warnings
-from multiprocessing.sharedctypes import RawValue
-from typing import List, Optional, Sequence
+from contextlib import contextmanager
+from typing import Iterable, Iterator
 
 import numpy as np
 import torch
 
-# second-level tags, so that streams of different purposes never coincide
+# second-level tag of the per-sample augmentation streams
 SAMPLE_STREAM = 0x5A3D
-WORKER_STREAM = 0x3E11
-LOADER_STREAM = 0x7B02
 
 
 def derive_seed(*entropy: int) -> int:
@@ -105,88 +106,69 @@ def set_rng_state(state: dict) -> None:
         torch.cuda.set_rng_state_all([s.cpu() for s in cuda])
 
 
-class SharedEpoch:
-    """An epoch number shared with forked or spawned DataLoader workers."""
-
-    def __init__(self, epoch: int = 0) -> None:
-        self._value = RawValue('q', int(epoch))
-
-    @property
-    def value(self) -> int:
-        return int(self._value.value)
-
-    @value.setter
-    def value(self, epoch: int) -> None:
-        self._value.value = int(epoch)
+def capture_rng() -> tuple:
+    """In-memory states of the host generators and, when CUDA is
+    initialised, of every CUDA device (see :func:`restore_rng`)."""
+    cuda = torch.cuda.get_rng_state_all() if (
+        torch.cuda.is_available() and torch.cuda.is_initialized()) else None
+    return get_host_rng_state(), cuda
 
 
-class EpochSeededFetch:
-    """``dataset.__getitems__`` that seeds the host RNGs per sample.
-
-    Args:
-        dataset: a map-style dataset (``dataset[index]``).
-        seed (int): the run's seed.
-        epoch (SharedEpoch): the current epoch.
-        isolate (bool): restore the caller's generator states after each
-            batch (for loading in the training process itself, whose
-            generators also drive dropout and masking).
-    """
-
-    def __init__(self, dataset, seed: int, epoch: SharedEpoch,
-                 isolate: bool) -> None:
-        self.dataset = dataset
-        self.seed = int(seed)
-        self.epoch = epoch
-        self.isolate = isolate
-
-    def __call__(self, indices: Sequence[int]) -> List:
-        epoch = self.epoch.value
-        saved = get_host_rng_state() if self.isolate else None
-        try:
-            out = []
-            for index in indices:
-                seed_host_rngs(
-                    derive_seed(self.seed, SAMPLE_STREAM, epoch, int(index)))
-                out.append(self.dataset[index])
-            return out
-        finally:
-            if saved is not None:
-                set_host_rng_state(saved)
+def restore_rng(state: tuple) -> None:
+    host, cuda = state
+    set_host_rng_state(host)
+    if cuda is not None:
+        torch.cuda.set_rng_state_all(cuda)
 
 
-def install_epoch_seeded_fetch(dataset, seed: int, epoch: SharedEpoch,
-                               isolate: bool) -> bool:
-    """Install :class:`EpochSeededFetch` on a map-style ``dataset``.
+class SeededIndex(int):
+    """A dataset index carrying the seed of its sample's augmentation
+    (``seed``); a plain ``int`` everywhere else."""
 
-    Returns:
-        bool: False (nothing installed) for iterable datasets and datasets
-        that define their own ``__getitems__``.
-    """
-    if isinstance(dataset, torch.utils.data.IterableDataset) or \
-            not hasattr(type(dataset), '__getitem__'):
-        return False
-    if getattr(type(dataset), '__getitems__', None) is not None:
-        return False
-    dataset.__getitems__ = EpochSeededFetch(dataset, seed, epoch, isolate)
-    return True
+    def __new__(cls, index: int, seed: int) -> 'SeededIndex':
+        obj = super().__new__(cls, index)
+        obj.seed = int(seed)
+        return obj
+
+    def __reduce__(self):  # to DataLoader workers
+        return SeededIndex, (int(self), self.seed)
 
 
-def seeded_worker_init(worker_id: int,
-                       seed: int,
-                       epoch: SharedEpoch,
-                       rank: int,
-                       base_init_fn: Optional[callable] = None) -> None:
-    """DataLoader ``worker_init_fn``: epoch-dependent worker seeds.
+def seeded_indices(indices: Iterable[int], seed: int,
+                   epoch: int) -> Iterator[SeededIndex]:
+    """``indices`` as :class:`SeededIndex` with
+    ``derive_seed(seed, SAMPLE_STREAM, epoch, index)``."""
+    for index in indices:
+        yield SeededIndex(
+            index, derive_seed(seed, SAMPLE_STREAM, epoch, int(index)))
 
-    Runs ``base_init_fn`` (mmengine's default seeding or the config's own)
-    first, then seeds the worker's host generators with ``(seed, epoch,
-    rank, worker_id)`` and installs :class:`EpochSeededFetch` on the
-    worker's copy of a map-style dataset.
-    """
-    if base_init_fn is not None:
-        base_init_fn(worker_id)
-    seed_host_rngs(
-        derive_seed(seed, WORKER_STREAM, epoch.value, rank, worker_id))
-    info = torch.utils.data.get_worker_info()
-    if info is not None:
-        install_epoch_seeded_fetch(info.dataset, seed, epoch, isolate=False)
+
+@contextmanager
+def sample_rng(index):
+    """Draw one sample's randomness from its own stream: for a
+    :class:`SeededIndex`, seed the host generators with ``index.seed``
+    and restore the caller's states afterwards (the generators of the
+    training process or the worker are left as they were); a plain index
+    changes nothing."""
+    if not isinstance(index, SeededIndex):
+        yield
+        return
+    saved = get_host_rng_state()
+    seed_host_rngs(index.seed)
+    try:
+        yield
+    finally:
+        set_host_rng_state(saved)
+
+
+class SeededSamplesMixin:
+    """A map-style dataset that draws each sample inside
+    :func:`sample_rng` (so from the seed a seeding sampler gives its index);
+    put it before the dataset base class."""
+
+    #: what ``SeededSampler`` / ``IdentityBalancedSampler`` check
+    takes_sample_seeds = True
+
+    def __getitem__(self, idx):
+        with sample_rng(idx):
+            return super().__getitem__(int(idx))

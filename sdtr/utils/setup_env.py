@@ -6,7 +6,8 @@ from mmengine import DefaultScope
 
 
 def register_all_modules(init_default_scope: bool = True) -> None:
-    """Import every sdtr sub-package so all components are registered.
+    """Import the sdtr packages that fill the registries (datasets, engine,
+    evaluation, models, visualization) so all components are registered.
 
     The tools, :func:`sdtr.apis.get_model` and the runner call it; ``import
     sdtr`` alone registers nothing (it stays light).  mmengine's checkpoint
@@ -17,11 +18,12 @@ def register_all_modules(init_default_scope: bool = True) -> None:
         init_default_scope (bool): also make ``'sdtr'`` the current default
             scope, as a config with ``default_scope='sdtr'`` would.
     """
-    import sdtr.datasets  # noqa: F401
-    import sdtr.engine  # noqa: F401
-    import sdtr.evaluation  # noqa: F401
-    import sdtr.models  # noqa: F401
-    import sdtr.visualization  # noqa: F401
+    # through the registries' locations: utils sits below the packages it
+    # fills them from (docs/architecture.md#layers)
+    from sdtr.registry import (DATASETS, LOOPS, METRICS, MODELS,
+                               VISUALIZERS)
+    for registry in (DATASETS, LOOPS, METRICS, MODELS, VISUALIZERS):
+        registry.import_from_location()
 
     if not init_default_scope:
         return

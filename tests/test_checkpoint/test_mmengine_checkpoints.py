@@ -80,7 +80,7 @@ def make_runner(work_dir, max_epochs, resume=False, load_from=None,
         randomness=dict(seed=1),
         resume=resume,
         load_from=load_from,
-        default_scope='mmengine',
+        default_scope='sdtr',
         experiment_name=f'exp{abs(hash((work_dir, max_epochs, resume)))}')
 
 

@@ -52,8 +52,9 @@ def test_all_configs_present_and_parse():
         cfg = load(name)
         for key in ('train_dataloader', 'test_dataloader', 'test_evaluator'):
             assert key in cfg, (name, key)
+        # training samples are drawn from (seed, epoch, index) seeds
         assert cfg.train_dataloader.sampler.type in (
-            'DefaultSampler', 'IdentityBalancedSampler')
+            'SeededSampler', 'IdentityBalancedSampler')
         tdl = cfg.test_dataloader
         assert tdl.dataset.test_mode is True
         assert tdl.sampler == dict(type='DefaultSampler', shuffle=False)

@@ -9,6 +9,7 @@ from sdtr.registry import DATA_SAMPLERS
 
 
 class FakeDataset:
+    takes_sample_seeds = True
 
     def __init__(self, counts):
         self.pids = np.repeat(np.arange(len(counts)), counts)
@@ -22,6 +23,7 @@ class FakeDataset:
 
 class InfoOnlyDataset:
     """A dataset without ``get_pids``: identities via get_data_info."""
+    takes_sample_seeds = True
 
     def __init__(self, counts):
         self.pids = np.repeat(np.arange(len(counts)), counts)

@@ -26,19 +26,17 @@ from mmengine.hooks import Hook
 from mmengine.model import BaseModel
 from torch.utils.data import Dataset
 
+from sdtr.datasets.samplers import SeededSampler
 from sdtr.engine.hooks import (AtomicCheckpointHook, NonFiniteCheckHook,
                                ReproducibilityHook)
 from sdtr.engine.hooks import atomic_checkpoint_hook as ach
-from sdtr.utils import register_all_modules
-
-# the restricted checkpoint loader (resume / load_from of the Runner)
-register_all_modules(init_default_scope=False)
+from sdtr.utils.rng import SeededSamplesMixin
 
 EPOCHS = 3
 W = torch.tensor([1.0, -2.0, 0.5, 3.0])
 
 
-class AugData(Dataset):
+class _Data(Dataset):
     """y = x @ W; training inputs get noise from numpy, torch and random."""
 
     def __init__(self, n, augment):
@@ -55,6 +53,10 @@ class AugData(Dataset):
             x = x + 0.3 * torch.from_numpy(np.random.randn(4).astype(
                 np.float32)) + 0.3 * torch.rand(4) + 0.3 * random.random()
         return dict(inputs=x, targets=self.x[i] @ W)
+
+
+class AugData(SeededSamplesMixin, _Data):
+    """The noise drawn from the seed the sampler gives each index."""
 
 
 class DropoutRegressor(BaseModel):
@@ -153,7 +155,7 @@ def runner_kwargs(work_dir, resume=False, hooks=(), workers=2,
         work_dir=work_dir,
         train_dataloader=dict(
             dataset=AugData(24, augment=True),
-            sampler=dict(type='DefaultSampler', shuffle=True),
+            sampler=dict(type=SeededSampler, shuffle=True),
             batch_size=4, num_workers=workers,
             persistent_workers=persistent and workers > 0,
             collate_fn=dict(type='default_collate')),
@@ -171,7 +173,7 @@ def runner_kwargs(work_dir, resume=False, hooks=(), workers=2,
         randomness=dict(seed=5),
         resume=resume,
         env_cfg=dict(mp_cfg=dict(mp_start_method='fork')),
-        default_scope='mmengine',
+        default_scope='sdtr',
         experiment_name=f'resume-{abs(hash((work_dir, resume, repr(hooks))))}',
         **val)
 
@@ -255,9 +257,10 @@ def test_killed_and_resumed_run_is_bit_exact(kill, reference, tmp_path):
 ])
 def test_weights_do_not_depend_on_workers_or_validation(options, reference,
                                                         tmp_path):
-    """Augmentation is seeded by (seed, epoch, sample) and validation leaves
-    the training RNG alone: loading in the main process, non-persistent
-    workers and skipping validation all give the reference weights."""
+    """Augmentation is seeded by (seed, epoch, sample) by the sampler, and
+    only the training steps draw from the training streams: loading in the
+    main process, non-persistent workers and skipping validation all give
+    the reference weights."""
     work = str(tmp_path / 'run')
     assert _in_child(work, **options) == 0
     state = torch.load(osp.join(work, 'final.pt'))

@@ -44,7 +44,7 @@ def _train(tmp_path, name, interval, bar):
         default_hooks=dict(logger=dict(type='LoggerHook', interval=interval),
                            checkpoint=None),
         custom_hooks=[dict(type=TrainProgressHook, bar=bar)],
-        default_scope='mmengine', experiment_name=f'progress-{name}')
+        default_scope='sdtr', experiment_name=f'progress-{name}')
     runner.train()
     log, = glob.glob(str(tmp_path / name / '*' / '*.log'))
     return runner, open(log).read()

@@ -41,8 +41,8 @@ a shared machine).  Prints ONE JSON line:
 * ``breakdown_ms`` of both paths, from separate instrumented steps with a
   device synchronisation at each boundary: ``preprocessing`` (copy +
   normalisation), ``tokenisation`` (sdtr: what the step spends on the
-  captions: stacking the token ids made in the data pipeline, as training
-  does with ``TokenizeInWorkersHook``, or tokenising them with
+  captions: stacking the token ids made in the data pipeline by its
+  ``TokenizeCaption`` step, as training does, or tokenising them with
   ``--tokenize-in-step``; plain: the tokeniser call done outside the step,
   reported for reference), ``forward_backward`` (sdtr: includes that) and
   ``optimizer``
@@ -94,8 +94,8 @@ def parse_args(argv=None):
                    help='torch.set_num_threads (CPU)')
     p.add_argument('--tokenize-in-step', action='store_true',
                    help='tokenise the captions inside the training step '
-                   '(default_hooks.tokenize_in_workers=None) instead of in '
-                   'the data pipeline')
+                   '(the TokenizeCaption step removed from the pipeline) '
+                   'instead of in the data pipeline')
     p.add_argument('--plain-objective', choices=['infonce', 'method'],
                    default='infonce',
                    help='what the plain loop trains: symmetric InfoNCE on '
@@ -120,26 +120,32 @@ def synthetic_dataset(kind: str, pipeline) -> dict:
     return dataset
 
 
-def one_batch(cfg, batch_size, synthetic, seed, tokenizer=None):
+def one_batch(cfg, batch_size, synthetic, seed, in_pipeline=True):
     """One batch exactly as the config's train dataloader delivers it
-    (captions tokenised in the pipeline by ``tokenizer`` when given, as
-    ``TokenizeInWorkersHook`` makes training do)."""
+    (captions tokenised by the pipeline's ``TokenizeCaption``, bound to the
+    model's tokenizer, unless ``in_pipeline`` is False: then the step is
+    removed and the model tokenises them in the step)."""
     from mmengine.runner import Runner
 
-    from sdtr.engine.hooks import bind_tokenizer
-    dl = copy.deepcopy(cfg.train_dataloader)
+    from sdtr.utils import bind_model_tokenizer
+    cfg = copy.deepcopy(cfg)
+    if synthetic:
+        cfg.train_dataloader['dataset'] = synthetic_dataset(
+            synthetic, cfg.train_dataloader['dataset']['pipeline'])
+        cfg.train_dataloader['sampler'] = dict(type='SeededSampler',
+                                               shuffle=True)
+        cfg.train_dataloader.pop('batch_sampler', None)
+    pipeline = cfg.train_dataloader['dataset']['pipeline']
+    if not in_pipeline:
+        pipeline[:] = [t for t in pipeline
+                       if t.get('type') != 'TokenizeCaption']
+    bind_model_tokenizer(cfg)
+    dl = cfg.train_dataloader
     dl['batch_size'] = batch_size
     dl['num_workers'] = 0
     dl['persistent_workers'] = False
     dl.pop('prefetch_factor', None)
-    if synthetic:
-        dl['dataset'] = synthetic_dataset(synthetic,
-                                          dl['dataset']['pipeline'])
-        dl['sampler'] = dict(type='DefaultSampler', shuffle=True)
-        dl.pop('batch_sampler', None)
     loader = Runner.build_dataloader(dl, seed=seed)
-    if tokenizer is not None:
-        bind_tokenizer(loader.dataset, tokenizer)
     return next(iter(loader))
 
 
@@ -297,7 +303,7 @@ def main(argv=None):
     torch.manual_seed(args.seed)
     model = MODELS.build(copy.deepcopy(cfg.model)).to(device)
     batch = one_batch(cfg, batch_size, args.synthetic, args.seed,
-                      None if args.tokenize_in_step else model.tokenizer)
+                      in_pipeline=not args.tokenize_in_step)
     model.train()
     plain_model = copy.deepcopy(model)
     optim_wrapper = build_optim_wrapper(model, copy.deepcopy(

@@ -29,6 +29,8 @@ train_pipeline = [
     dict(type='mmpretrain.RandomErasing', erase_prob=0.5,
          min_area_ratio=0.02, max_area_ratio=0.4, mode='const',
          fill_color=__random_erasing_fill),
+    # captions tokenised here (in the workers) by the model's tokenizer
+    dict(type='TokenizeCaption', tokenizer='model'),
     dict(type='PackRetrievalInputs'),
 ]
 test_pipeline = [
@@ -47,7 +49,8 @@ train_dataloader = dict(
     num_workers=4,
     persistent_workers=True,
     drop_last=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
+    # augmentation drawn from (seed, epoch, sample) (docs/training.md)
+    sampler=dict(type='SeededSampler', shuffle=True),
     dataset=dict(
         type=__dataset_type,
         data_root=__data_root,

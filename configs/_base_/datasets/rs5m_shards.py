@@ -30,6 +30,8 @@ __shard_root = 'data/rs5m'
 train_pipeline = [
     dict(type='mmpretrain.RandomResizedCrop', scale=__img_size,
          crop_ratio_range=(0.9, 1.0), interpolation='bicubic'),
+    # captions tokenised here (in the workers) by the model's tokenizer
+    dict(type='TokenizeCaption', tokenizer='model'),
     dict(type='PackRetrievalInputs'),
 ]
 

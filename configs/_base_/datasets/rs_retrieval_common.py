@@ -20,7 +20,8 @@ train_dataloader = dict(
     num_workers=4,
     persistent_workers=True,
     drop_last=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
+    # augmentation drawn from (seed, epoch, sample) (docs/training.md)
+    sampler=dict(type='SeededSampler', shuffle=True),
     dataset=dict(
         split='train',
         pipeline=[
@@ -28,6 +29,9 @@ train_dataloader = dict(
             dict(type='mmpretrain.RandomResizedCrop', scale=224,
                  crop_ratio_range=(0.5, 1.0), interpolation='bicubic'),
             dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+            # captions tokenised here (in the workers) by the model's
+            # tokenizer
+            dict(type='TokenizeCaption', tokenizer='model'),
             dict(type='PackRetrievalInputs'),
         ]))
 val_dataloader = dict(

@@ -22,6 +22,8 @@ train_pipeline = [
     dict(type='mmpretrain.RandomResizedCrop', scale=__img_size,
          crop_ratio_range=(0.5, 1.0), interpolation='bicubic'),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    # captions tokenised here (in the workers) by the model's tokenizer
+    dict(type='TokenizeCaption', tokenizer='model'),
     dict(type='PackRetrievalInputs'),
 ]
 test_pipeline = [
@@ -40,7 +42,8 @@ train_dataloader = dict(
     num_workers=4,
     persistent_workers=True,
     drop_last=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
+    # augmentation drawn from (seed, epoch, sample) (docs/training.md)
+    sampler=dict(type='SeededSampler', shuffle=True),
     dataset=dict(
         type=__dataset_type,
         data_root=__data_root,

@@ -30,6 +30,8 @@ train_pipeline = [
          interpolation='bicubic'),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='mmpretrain.RandomCrop', crop_size=__img_size, padding=4),
+    # captions tokenised here (in the workers) by the model's tokenizer
+    dict(type='TokenizeCaption', tokenizer='model'),
     dict(type='PackRetrievalInputs'),
 ]
 test_pipeline = [
@@ -52,7 +54,8 @@ train_dataloader = dict(
     num_workers=0,
     persistent_workers=False,
     drop_last=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
+    # augmentation drawn from (seed, epoch, sample) (docs/training.md)
+    sampler=dict(type='SeededSampler', shuffle=True),
     dataset=dict(__synthetic_person, split='train', pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=64,

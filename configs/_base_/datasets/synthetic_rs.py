@@ -31,6 +31,8 @@ train_pipeline = [
     dict(type='LoadImage'),
     dict(type='mmpretrain.RandomResizedCrop', scale=__img_size,
          crop_ratio_range=(0.85, 1.0), interpolation='bicubic'),
+    # captions tokenised here (in the workers) by the model's tokenizer
+    dict(type='TokenizeCaption', tokenizer='model'),
     dict(type='PackRetrievalInputs'),
 ]
 test_pipeline = [
@@ -53,7 +55,8 @@ train_dataloader = dict(
     num_workers=0,
     persistent_workers=False,
     drop_last=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
+    # augmentation drawn from (seed, epoch, sample) (docs/training.md)
+    sampler=dict(type='SeededSampler', shuffle=True),
     dataset=dict(__synthetic_rs, split='train', pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=64,

@@ -11,9 +11,9 @@ _base_ = ['./clip_vit-b16.py']
 
 model = dict(
     image_encoder=dict(image_size=(384, 128)),
-    losses=dict(itc=dict(type='InfoNCELoss', temperature=0.02,
-                         learnable=False)),
-    logit_scale=None,  # IRRA's fixed scale lives on the loss
+    # IRRA's fixed scale (not learned; the checkpoint's logit_scale is not
+    # loaded into it)
+    logit_scale=dict(init_temperature=0.02, learnable=False),
     pretrained=dict(
         checkpoint='openclip:ViT-B-16/openai',
         interpolation='bicubic',

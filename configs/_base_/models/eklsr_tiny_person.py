@@ -7,9 +7,7 @@ _base_ = ['./eklsr_tiny.py']
 
 model = dict(
     image_encoder=dict(image_size=(96, 32)),
-    losses=dict(itc=dict(type='InfoNCELoss', temperature=0.02,
-                         learnable=False)),
-    logit_scale=None,
+    logit_scale=dict(init_temperature=0.02, learnable=False),
     image_selector=dict(ratio=0.55),
     text_selector=dict(ratio=0.70),
     text_klr_selector=dict(ratio=0.2),

@@ -13,9 +13,7 @@ _base_ = ['./eklsr_vit-b16.py']
 model = dict(
     # the person-search towers (as clip_vit-b16_person.py)
     image_encoder=dict(image_size=(384, 128)),
-    losses=dict(itc=dict(type='InfoNCELoss', temperature=0.02,
-                         learnable=False)),
-    logit_scale=None,  # IRRA's fixed scale lives on the loss
+    logit_scale=dict(init_temperature=0.02, learnable=False),
     pretrained=dict(
         checkpoint='openclip:ViT-B-16/openai',
         interpolation='bicubic',

@@ -5,8 +5,9 @@
 # to 512.  Hard belief keeps 40 of the 50 tokens; Spatial-PAE 2 steps,
 # Temporal-PAE 3 steps, 8 heads, dropout 0.2; contrastive loss (positives:
 # the captions of the image) on the model's logit scale + affiliation loss
-# (scene labels) with its own temperature as released, both 0.07
-# (learnable), centre factor 1.
+# (scene labels) on a model scale of its own as released
+# (separate_scale=True), both initialised at 0.07 (learnable), centre
+# factor 1.
 #
 # Files (not downloaded; put them under data/pretrained/ or override):
 #   swin_tiny_patch4_window7_224_22k.pth   Microsoft Swin-T release
@@ -48,7 +49,7 @@ model = dict(
     embed_dim=512,
     losses=dict(
         itc=dict(type='InfoNCELoss', label_key='image_id'),
-        affil=dict(type='AffiliationLoss', temperature=0.07,
+        affil=dict(type='AffiliationLoss', separate_scale=True,
                    t2i_mode='paper', loss_weight=1.0)),
     logit_scale=dict(init_temperature=0.07, learnable=True, max_scale=100.),
     text_padding_mask=True,

@@ -39,6 +39,7 @@ model = dict(
     embed_dim=128,
     losses=dict(
         itc=dict(type='InfoNCELoss', label_key='image_id'),
-        affil=dict(type='AffiliationLoss', temperature=0.07)),
+        # a model scale of its own (the release's second temperature)
+        affil=dict(type='AffiliationLoss', separate_scale=True)),
     logit_scale=dict(init_temperature=0.07, learnable=True, max_scale=100.),
 )

@@ -7,7 +7,8 @@
 # Paper settings: MCA with H = 8 heads followed by 4 transformer layers,
 # C = 20 image pairs for IS-GVFC, masking ratio 0.5-0.6 (0.6 and 32-pixel
 # mask patches as the released code), masked pixels set to zero.  The
-# paper gives no temperature: tau = 0.02 (the code base's fixed scale 50).
+# paper gives no temperature: tau = 0.02, the model's fixed scale 50 (the
+# code base's).
 _base_ = ['./clip_vit-b16_person.py']
 
 model = dict(
@@ -15,11 +16,11 @@ model = dict(
     losses=dict(
         _delete_=True,
         # cross-modal global alignment (§3.3)
-        cmpm=dict(type='CMPMLoss', mode='paper', temperature=0.02),
+        cmpm=dict(type='CMPMLoss', mode='paper'),
         # identity-supervised global visual feature calibration (§3.2.2),
         # on the global visual features only (ISGVFCLoss.inputs = ('img',))
-        isgvfc=dict(type='ISGVFCLoss', num_samples=20, temperature=0.02)),
-    logit_scale=None,  # both losses have their own temperature
+        isgvfc=dict(type='ISGVFCLoss', num_samples=20)),
+    # both scale by the model's fixed 1/0.02 (from clip_vit-b16_person.py)
     # text-guided masked image modelling (§3.2.1)
     mim_head=dict(
         type='TGMIMHead',

@@ -21,4 +21,4 @@ model = dict(
 )
 # the release's random sampler (IRRA's --sampler random)
 train_dataloader = dict(
-    sampler=dict(_delete_=True, type='DefaultSampler', shuffle=True))
+    sampler=dict(_delete_=True, type='SeededSampler', shuffle=True))

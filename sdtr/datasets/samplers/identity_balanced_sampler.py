@@ -7,6 +7,8 @@ from mmengine.dist import get_dist_info, sync_random_seed
 from torch.utils.data import Sampler
 
 from sdtr.registry import DATA_SAMPLERS
+from sdtr.utils.rng import SeededIndex, seeded_indices
+from .seeded_sampler import require_sample_seeds
 
 
 @DATA_SAMPLERS.register_module()
@@ -24,7 +26,9 @@ class IdentityBalancedSampler(Sampler):
     epoch has ``num_chunks // P`` batches, rounded down to a multiple of the
     world size.  The global batch list depends only on ``seed + epoch``, so
     every rank builds the same one and takes batches ``rank, rank + W, ...``:
-    shares are disjoint, equally sized, and deterministic.
+    shares are disjoint, equally sized, and deterministic.  Each index
+    carries the seed of its sample's augmentation, derived from (seed,
+    epoch, index) as :class:`SeededSampler` does.
 
     The dataloader's ``batch_size`` must equal ``batch_size`` here (the
     per-rank batch), otherwise the loader cuts the P x K groups apart;
@@ -34,7 +38,8 @@ class IdentityBalancedSampler(Sampler):
 
     Args:
         dataset: a dataset with ``get_pids()`` (sdtr retrieval datasets) or
-            whose ``get_data_info(i)['pid']`` gives the identity.
+            whose ``get_data_info(i)['pid']`` gives the identity, and
+            ``takes_sample_seeds = True``.
         batch_size (int): samples per batch on one rank.
         num_instances (int): K, samples per identity in a batch.
         shuffle (bool): kept for config compatibility; must be True.
@@ -58,6 +63,7 @@ class IdentityBalancedSampler(Sampler):
             raise ValueError(
                 f'batch_size ({batch_size}) must be a multiple of '
                 f'num_instances ({num_instances})')
+        require_sample_seeds(dataset, type(self).__name__)
         d_rank, d_world = get_dist_info()
         self.rank = d_rank if rank is None else rank
         self.world_size = d_world if world_size is None else world_size
@@ -124,10 +130,10 @@ class IdentityBalancedSampler(Sampler):
         order = rng.permutation(len(batches))
         return [batches[i] for i in order]
 
-    def __iter__(self) -> Iterator[int]:
+    def __iter__(self) -> Iterator[SeededIndex]:
         batches = self.global_batches()[self.rank::self.world_size]
-        for batch in batches:
-            yield from batch
+        return seeded_indices((i for batch in batches for i in batch),
+                              self.seed, self.epoch)
 
     def __len__(self) -> int:
         return self.num_batches * self.batch_size

@@ -5,6 +5,4 @@ from .non_finite_check_hook import (NonFiniteCheckHook,  # noqa: F401
                                     NonFiniteLossError)
 from .preemption_hook import PreemptionHook, stop_exit_code  # noqa: F401
 from .reproducibility_hook import ReproducibilityHook  # noqa: F401
-from .tokenize_in_workers_hook import (TokenizeInWorkersHook,  # noqa: F401
-                                       bind_tokenizer)
 from .train_progress_hook import TrainProgressHook  # noqa: F401

@@ -32,18 +32,21 @@ or the last validation) change nothing until the next iteration ends.
 Slurm delivers a step's signals to every process of it, DataLoader workers
 included, and PyTorch's workers die of a SIGTERM that their parent did not
 send, which fails the training process at its next batch.  So the workers
-of the train and val loaders ignore these signals while training runs (the
-training process decides and shuts them down); after training they exit on
-them again, as the parent's shutdown of its workers expects.  This needs
-workers started with ``fork`` (sdtr's default ``mp_start_method``).
-See ``docs/training.md`` (section "Preemption").
+ignore the signals this hook handles while training runs (the training
+process decides and shuts them down); after training they exit on them
+again, as the parent's shutdown of its workers expects.  The hook does not
+touch the loaders: sdtr's runner starts every DataLoader worker with
+:func:`shielded_worker_init` (after mmengine's own worker seeding), which
+reads the signals to ignore from memory the hook shares with the forked
+workers.  This needs workers started with ``fork`` (sdtr's default
+``mp_start_method``).  See ``docs/training.md`` (section "Preemption").
 """
+import atexit
 import os
 import signal
 import threading
-from functools import partial
-from multiprocessing.sharedctypes import RawValue
-from typing import Optional, Sequence, Union
+from multiprocessing.sharedctypes import RawArray
+from typing import Callable, Optional, Sequence, Union
 
 import torch
 from mmengine.dist import all_reduce, get_world_size
@@ -52,23 +55,36 @@ from mmengine.hooks import Hook
 from sdtr.registry import HOOKS
 
 DEFAULT_SIGNALS = ('SIGTERM', 'SIGUSR1')
+#: the signals a hook may handle (and DataLoader workers can ignore)
+SHIELDABLE = ('SIGTERM', 'SIGUSR1', 'SIGUSR2')
+#: per signal number, 1 while a PreemptionHook handles it in a training
+#: run; shared memory created at import, so forked workers read it live
+_HANDLED = RawArray('b', int(max(signal.Signals[n] for n in SHIELDABLE)) + 1)
 
 
-def worker_ignores_signals(worker_id: int,
-                           signals: Sequence[int],
-                           training,
-                           base_init_fn: Optional[callable] = None) -> None:
-    """DataLoader ``worker_init_fn``: run ``base_init_fn``, then ignore
-    ``signals`` while ``training.value`` is set, exit on them after."""
+@atexit.register  # runs before multiprocessing terminates the workers
+def _unshield() -> None:
+    """Let the workers exit on these signals again (also when training
+    ended with an exception, before ``after_train``)."""
+    for i in range(len(_HANDLED)):
+        _HANDLED[i] = 0
+
+
+def shielded_worker_init(worker_id: int,
+                         base_init_fn: Optional[Callable] = None) -> None:
+    """DataLoader ``worker_init_fn`` of sdtr's runner: run
+    ``base_init_fn`` (mmengine's worker seeding), then ignore the signals a
+    :class:`PreemptionHook` handles while training runs, and exit on them
+    otherwise (as PyTorch's workers do on their parent's SIGTERM)."""
     if base_init_fn is not None:
         base_init_fn(worker_id)
 
     def handle(signum, frame):
-        if not training.value:
+        if not _HANDLED[signum]:
             os._exit(0)
 
-    for sig in signals:
-        signal.signal(sig, handle)
+    for name in SHIELDABLE:
+        signal.signal(signal.Signals[name], handle)
 
 
 @HOOKS.register_module()
@@ -91,16 +107,14 @@ class PreemptionHook(Hook):
         names = [signals] if isinstance(signals, str) else list(signals)
         self.signals = []
         for name in names:
-            sig = getattr(signal.Signals, str(name), None)
-            if sig is None:
+            if str(name) not in SHIELDABLE:
                 raise ValueError(
-                    f'PreemptionHook: unknown signal {name!r}; expected '
-                    f'names of the signal module, e.g. {DEFAULT_SIGNALS}')
-            self.signals.append(sig)
+                    f'PreemptionHook: cannot handle signal {name!r}; '
+                    f'expected some of {SHIELDABLE}')
+            self.signals.append(signal.Signals[str(name)])
         self.received = 0  # the first signal received, 0 for none
         self.stopped_by = 0  # the signal that stopped training
         self._previous = {}
-        self._training = RawValue('b', 0)  # read by forked workers
 
     def _record(self, signum, frame) -> None:
         if not self.received:
@@ -116,16 +130,7 @@ class PreemptionHook(Hook):
             return
         for sig in self.signals:
             self._previous[sig] = signal.signal(sig, self._record)
-        self._training.value = 1
-        for loop in (runner.train_loop, runner.val_loop):
-            loader = getattr(loop, 'dataloader', None)
-            init = getattr(loader, 'worker_init_fn', None)
-            if getattr(loader, 'num_workers', 0) and not (
-                    isinstance(init, partial)
-                    and init.func is worker_ignores_signals):
-                loader.worker_init_fn = partial(
-                    worker_ignores_signals, signals=tuple(self.signals),
-                    training=self._training, base_init_fn=init)
+            _HANDLED[sig] = 1
 
     def after_train_iter(self, runner, batch_idx, data_batch=None,
                          outputs=None) -> None:
@@ -144,7 +149,7 @@ class PreemptionHook(Hook):
             f'{128 + received})')
 
     def after_train(self, runner) -> None:
-        self._training.value = 0
+        _unshield()
         for sig, previous in self._previous.items():
             signal.signal(sig, signal.SIG_DFL if previous is None else
                           previous)

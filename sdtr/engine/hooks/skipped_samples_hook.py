@@ -1,24 +1,13 @@
-"""Collect in the main process the samples skipped inside DataLoader
+"""Log, in the training process, the samples skipped inside DataLoader
 workers."""
 import logging
-from typing import List, Optional
+from typing import List
 
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 
 from sdtr.datasets.base_retrieval_dataset import collect_worker_skips
-from sdtr.datasets.utils import iter_wrapped_datasets
 from sdtr.registry import HOOKS
-
-
-def _skip_list(dataset) -> Optional[list]:
-    """The ``skipped_samples`` list of ``dataset`` or of the single dataset
-    it wraps (``RepeatDataset``, ``ClassBalancedDataset``, ...)."""
-    for ds in iter_wrapped_datasets(dataset, attrs=('dataset', )):
-        found = getattr(ds, 'skipped_samples', None)
-        if isinstance(found, list):
-            return found
-    return None
 
 
 def _summary(records: List[dict], limit: int = 10) -> str:
@@ -39,21 +28,20 @@ def _summary(records: List[dict], limit: int = 10) -> str:
 
 @HOOKS.register_module()
 class SkippedSamplesHook(Hook):
-    """Bring the skips made in DataLoader workers to the main process.
+    """Read the skips made in DataLoader workers and log them.
 
     With ``skip_bad_samples=True`` a training sample whose image cannot be
     read is replaced by another one (see
-    :class:`~sdtr.datasets.BaseRetrievalDataset`).  When that happens in a
-    DataLoader worker process (``num_workers > 0``, persistent or not), the
-    worker's copy of the dataset records it where the main process never
-    looks; so the record travels in the metainfo of the sample returned
-    instead, and this hook, after every training iteration, appends the
-    records of the batch to ``train_dataloader.dataset.skipped_samples``
-    (and to :attr:`skipped_samples`) and logs a warning naming the
-    annotation file, the entry and the image.  Skips made in the main
-    process (``num_workers=0``) are recorded and logged by the dataset
-    itself.  Registered in ``configs/_base_/default_runtime.py``
-    (``default_hooks.skipped_samples``).
+    :class:`~sdtr.datasets.BaseRetrievalDataset`).  A DataLoader worker's
+    copy of the dataset reports such a skip in the metainfo of the sample
+    returned instead (``SKIPPED_META_KEY``, the dataset's own interface);
+    after every training iteration this hook reads the records of the
+    batch, keeps them in :attr:`skipped_samples` and logs a warning naming
+    the annotation file, the entry and the image.  It changes nothing: the
+    dataset object stays as the config built it.  Skips made in the
+    training process (``num_workers=0``) are recorded and logged by the
+    dataset itself (its ``skipped_samples``).  Registered in
+    ``configs/_base_/default_runtime.py`` (``default_hooks.skipped_samples``).
     """
 
     priority = 'LOW'
@@ -68,9 +56,6 @@ class SkippedSamplesHook(Hook):
             return
         self.skipped_samples.extend(records)
         dataset = getattr(runner.train_dataloader, 'dataset', None)
-        target = _skip_list(dataset)
-        if target is not None:
-            target.extend(records)
         print_log(
             f'{type(dataset).__name__} (train): {len(records)} samples '
             f'skipped in DataLoader workers at iteration {runner.iter + 1} '

@@ -18,12 +18,13 @@ from sdtr.checkpoint import (load_weights, open_checkpoint,
                              register_mmengine_loaders)
 from sdtr.registry import RUNNERS
 
-LOAD_CFG_KEYS = ('strict', 'ignore_keys')
-
-
 @RUNNERS.register_module()
 class CheckpointRunner(Runner):
     """A Runner that reads and loads checkpoints through sdtr.checkpoint."""
+
+    #: the keys of the config's ``load_cfg`` (checked by
+    #: :func:`sdtr.utils.check_config` before anything is built)
+    LOAD_CFG_KEYS = ('strict', 'ignore_keys')
 
     def __init__(self, *args, **kwargs):
         register_mmengine_loaders()  # init_cfg and any other mmengine load
@@ -35,10 +36,10 @@ class CheckpointRunner(Runner):
         ``resume``); returns the checkpoint (mmengine's ``resume`` reads its
         ``meta``, optimizer and scheduler states)."""
         load_cfg = dict(self.cfg.get('load_cfg') or {})
-        unknown = sorted(set(load_cfg) - set(LOAD_CFG_KEYS))
+        unknown = sorted(set(load_cfg) - set(self.LOAD_CFG_KEYS))
         if unknown:
             raise KeyError(f'load_cfg has unknown keys {unknown}; expected '
-                           f'{list(LOAD_CFG_KEYS)}')
+                           f'{list(self.LOAD_CFG_KEYS)}')
         resume = bool(self._resume)
         what = 'resume' if resume else 'load_from'
         checkpoint = open_checkpoint(filename)

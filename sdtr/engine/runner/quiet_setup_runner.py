@@ -16,7 +16,7 @@ mmengine's own ``FileClient`` deprecation notices out of the log.  With
 ``log_level='DEBUG'`` (``--verbose`` of the tools) it logs mmengine's full
 set-up log instead.
 
-Three more differences (``docs/training.md``, sections "Resume" and
+Four more differences (``docs/training.md``, sections "Resume" and
 "Preemption"):
 
 * ``resume='auto'`` (``tools/train.py --resume``), and ``resume=True``
@@ -27,6 +27,8 @@ Three more differences (``docs/training.md``, sections "Resume" and
   and why).  A work_dir without checkpoints starts the run as the config
   says (from ``load_from`` with ``'auto'``, else from scratch); one whose
   checkpoints are all incomplete is an error naming it;
+* the DataLoader workers it starts ignore the signals a ``PreemptionHook``
+  handles while training runs (:meth:`QuietSetupRunner.build_dataloader`);
 * ``train_cfg=dict(by_epoch=True)`` (and ``False``) builds the loop that
   ``type='EpochBasedTrainLoop'`` (``'IterBasedTrainLoop'``) names in the
   sdtr scope, so epoch-based runs get sdtr's loop that continues and
@@ -111,6 +113,25 @@ class QuietSetupRunner(CheckpointRunner):
             loop['type'] = 'EpochBasedTrainLoop' if loop.pop('by_epoch') \
                 else 'IterBasedTrainLoop'
         return super().build_train_loop(loop)
+
+    @staticmethod
+    def build_dataloader(dataloader, seed=None, diff_rank_seed=False):
+        """mmengine's loader, whose workers also start with
+        :func:`~sdtr.engine.hooks.preemption_hook.shielded_worker_init`
+        (after the configured or mmengine's default ``worker_init_fn``):
+        while a ``PreemptionHook`` handles a signal, the workers ignore it
+        and the training process saves and stops (docs/training.md,
+        "Preemption")."""
+        from functools import partial
+
+        from mmengine.runner import Runner
+
+        from sdtr.engine.hooks.preemption_hook import shielded_worker_init
+        loader = Runner.build_dataloader(dataloader, seed, diff_rank_seed)
+        if getattr(loader, 'num_workers', 0):
+            loader.worker_init_fn = partial(
+                shielded_worker_init, base_init_fn=loader.worker_init_fn)
+        return loader
 
     def load_or_resume(self) -> None:
         if not self._has_loaded and self._resume and (

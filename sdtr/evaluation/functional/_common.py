@@ -87,6 +87,36 @@ def check_feats(feats: Tensor, name: str) -> Tensor:
     return feats
 
 
+def check_feature_pair(a: Tensor, b: Tensor, names: Tuple[str, str]
+                       ) -> Tuple[int, int]:
+    """Check two feature matrices of one metric (2-D, finite, same width
+    and device, non-empty); returns their lengths."""
+    check_feats(a, names[0])
+    check_feats(b, names[1])
+    if a.shape[1] != b.shape[1]:
+        raise ValueError(f'{names[0]} and {names[1]} have different widths: '
+                         f'{a.shape[1]} vs {b.shape[1]}')
+    if a.device != b.device:
+        raise ValueError(f'{names[0]} and {names[1]} are on different '
+                         'devices')
+    if a.shape[0] == 0 or b.shape[0] == 0:
+        raise ValueError(f'need at least one row of {names[0]} and one of '
+                         f'{names[1]}')
+    return a.shape[0], b.shape[0]
+
+
+def paired_dots(a: Tensor, a_index: Tensor, b: Tensor,
+                b_index: Tensor) -> Tensor:
+    """``(a[a_index] * b[b_index]).sum(1)``: the similarities of the given
+    pairs, in steps of about 2**22 gathered values."""
+    out = torch.empty(a_index.numel(), device=a.device)
+    step = max(1, (1 << 22) // max(a.shape[1], 1))
+    for e0 in range(0, a_index.numel(), step):
+        e1 = min(e0 + step, a_index.numel())
+        out[e0:e1] = (a[a_index[e0:e1]] * b[b_index[e0:e1]]).sum(1)
+    return out
+
+
 def check_index_vector(x, name: str, length: int,
                        upper: Optional[int] = None) -> Tensor:
     """Convert ``x`` to a 1-D int64 CPU tensor and check its length/range."""

@@ -23,10 +23,10 @@ import torch
 from torch import Tensor
 
 from ._common import (PERSON_CPU_CHUNK, add_greater_counts, block_pairs,
-                      check_feats, check_sims, check_topk, count_dtype,
-                      dense_positive_ranks, exact_fp32_matmul,
-                      per_query_stats, person_results, resolve_chunk,
-                      work_buffer, work_cell_bytes)
+                      check_feature_pair, check_sims, check_topk,
+                      count_dtype, dense_positive_ranks, exact_fp32_matmul,
+                      paired_dots, per_query_stats, person_results,
+                      resolve_chunk, work_buffer, work_cell_bytes)
 
 __all__ = ['person_search_metrics', 'person_search_metrics_from_features']
 
@@ -137,40 +137,11 @@ def person_search_metrics_from_features(
         dict: same keys and values as :func:`person_search_metrics`.
     """
     topk = check_topk(topk)
-    check_feats(query_feats, 'query_feats')
-    check_feats(gallery_feats, 'gallery_feats')
-    if query_feats.shape[1] != gallery_feats.shape[1]:
-        raise ValueError('query_feats and gallery_feats have different '
-                         f'widths: {query_feats.shape[1]} vs '
-                         f'{gallery_feats.shape[1]}')
-    if query_feats.device != gallery_feats.device:
-        raise ValueError('query_feats and gallery_feats are on different '
-                         'devices')
-    n_q, n_g = query_feats.shape[0], gallery_feats.shape[0]
-    if n_q == 0 or n_g == 0:
-        raise ValueError('need at least one query and one gallery item')
-    qp = _as_pids(query_pids, 'query_pids', n_q)
-    gp = _as_pids(gallery_pids, 'gallery_pids', n_g)
-
-    # gallery grouped by identity: items of uniq[u] are
-    # g_order[offsets[u]:offsets[u] + counts[u]]
-    gp_sorted, g_order = torch.sort(gp, stable=True)
-    uniq, counts = torch.unique_consecutive(gp_sorted, return_counts=True)
-    offsets = counts.cumsum(0) - counts
-    loc = torch.searchsorted(uniq, qp).clamp_(max=uniq.numel() - 1)
-    bad = (uniq[loc] != qp).nonzero().flatten()
-    if bad.numel():
-        raise _no_positive_error(bad)
-    # queries by increasing number of relevant items P, so that a block's
-    # queries have (nearly) the same P
-    q_order = torch.argsort(counts[loc], stable=True)
-    npos = counts[loc][q_order]
-    first_item = offsets[loc][q_order]
-    cum = torch.cat([torch.zeros(1, dtype=torch.long), npos.cumsum(0)])
-
+    n_q, n_g = check_feature_pair(query_feats, gallery_feats,
+                                  ('query_feats', 'gallery_feats'))
+    groups = _IdentityGroups(_as_pids(query_pids, 'query_pids', n_q),
+                             _as_pids(gallery_pids, 'gallery_pids', n_g))
     dev = query_feats.device
-    qf_all = query_feats.float()
-    gal = gallery_feats.float()
     slots = _SLOTS['cuda' if dev.type == 'cuda' else 'cpu']
     rows, cols = resolve_chunk(chunk_size, max_memory, n_q, n_g, dev,
                                bytes_per_cell=work_cell_bytes(dev, slots),
@@ -178,82 +149,136 @@ def person_search_metrics_from_features(
     first = torch.empty(n_q, dtype=torch.long)
     ap = torch.empty(n_q, dtype=torch.float64)
     inp = torch.empty(n_q, dtype=torch.float64)
-    cdtype = count_dtype(n_g + 1, dev)
-    inf = float('inf')
-
     with torch.no_grad(), exact_fp32_matmul():
-        buf = torch.empty(rows * cols, device=dev)
-        work = work_buffer(slots * rows * cols, dev)
-        ones = torch.ones(cols, device=dev)
-        qbuf = torch.empty(rows * qf_all.shape[1], device=dev)
-        for p0, p1 in _passes(cum, rows, n_q):
-            nb, e = p1 - p0, int(cum[p1] - cum[p0])
-            np_sb = npos[p0:p1]
-            seg = cum[p0:p1] - cum[p0]  # first pair of each query
-            # relevant pairs (query position in the pass, gallery item)
-            pair_q = torch.repeat_interleave(torch.arange(nb), np_sb)
-            pair_g = g_order[first_item[p0:p1][pair_q] + torch.arange(e) -
-                             seg[pair_q]]
-            mask_r, mask_c, cut, n_cb = block_pairs(pair_q, pair_g, rows, cols,
-                                                    nb, n_g, dev)
-            # one upload of the pass's index arrays
-            qi_d, pq_d, pg_d, seg_d, np_d = torch.cat(
-                [q_order[p0:p1], pair_q, pair_g, seg,
-                 np_sb]).to(dev).split([nb, e, e, nb, nb])
-            # similarities to the relevant items, sorted decreasingly within
-            # each query (stable sorts: by value, then by query)
-            psim = torch.empty(e, device=dev)
-            step = max(1, (1 << 22) // max(qf_all.shape[1], 1))
-            for e0 in range(0, e, step):
-                e1 = min(e0 + step, e)
-                psim[e0:e1] = (qf_all[qi_d[pq_d[e0:e1]]] *
-                               gal[pg_d[e0:e1]]).sum(1)
-            psim, perm = torch.sort(psim, descending=True, stable=True)
-            psim = psim[torch.sort(pq_d[perm], stable=True).indices]
-
-            counts_dev = []
-            for rb, r0 in enumerate(range(0, nb, rows)):
-                n = min(rows, nb - r0)
-                p = int(np_sb[r0 + n - 1])  # the largest P of the block
-                qf = torch.index_select(qf_all, 0, qi_d[r0:r0 + n],
-                                        out=qbuf[:n * qf_all.shape[1]].view(
-                                            n, -1))
-                # thresholds [p, n, 1]; +inf beyond a query's P counts
-                # nothing
-                ar = torch.arange(p, device=dev)
-                idx = (seg_d[r0:r0 + n].unsqueeze(0) +
-                       ar.unsqueeze(1)).clamp_(max=e - 1)
-                thr = torch.where(ar.unsqueeze(1) < np_d[r0:r0 + n],
-                                  psim[idx], inf).unsqueeze(2)
-                cnt = torch.zeros(p, n, dtype=cdtype, device=dev)
-                for cb, g0 in enumerate(range(0, n_g, cols)):
-                    m = min(cols, n_g - g0)
-                    s = buf[:n * m].view(n, m)
-                    torch.mm(qf, gal[g0:g0 + m].t(), out=s)
-                    lo, hi = cut[rb * n_cb + cb], cut[rb * n_cb + cb + 1]
-                    if hi > lo:  # exclude relevant items by index
-                        s[mask_r[lo:hi], mask_c[lo:hi]] = -inf
-                    s3 = s.unsqueeze(0)
-                    for j0 in range(0, p, slots):
-                        j1 = min(j0 + slots, p)
-                        add_greater_counts(cnt[j0:j1], s3, thr[j0:j1], work,
-                                           ones)
-                counts_dev.append(cnt.view(-1))
-            # one transfer of the pass's counts, then AP/INP on the host
-            counts_host = torch.cat(counts_dev).cpu().long()
-            o = 0
-            for r0 in range(0, nb, rows):
-                n = min(rows, nb - r0)
-                p = int(np_sb[r0 + n - 1])
-                c = counts_host[o:o + p * n].view(p, n).t()
-                o += p * n
-                qi = q_order[p0 + r0:p0 + r0 + n]
-                f, a, i = per_query_stats(c + torch.arange(p),
-                                          np_sb[r0:r0 + n])
-                first[qi] = f
-                ap[qi] = a
-                inp[qi] = i
+        counter = _BlockCounter(query_feats.float(), gallery_feats.float(),
+                                rows, cols, slots)
+        for p0, p1 in _passes(groups.cum, rows, n_q):
+            counts = counter.count_pass(groups.relevant_pairs(p0, p1))
+            # the rank of the j-th relevant item of a query is j + c_j
+            for qi, np_b, c in _split_blocks(counts, groups, p0, p1, rows):
+                first[qi], ap[qi], inp[qi] = per_query_stats(
+                    c + torch.arange(c.shape[1]), np_b)
     return person_results(first, ap, inp, topk)
+
+
+class _IdentityGroups:
+    """The gallery grouped by identity and the queries ordered by their
+    number of relevant items ``P`` (so that a block's queries have nearly
+    the same ``P``)."""
+
+    def __init__(self, qp: Tensor, gp: Tensor) -> None:
+        # items of identity uniq[u] are g_order[offsets[u]:][:counts[u]]
+        gp_sorted, self.g_order = torch.sort(gp, stable=True)
+        uniq, counts = torch.unique_consecutive(gp_sorted,
+                                                return_counts=True)
+        offsets = counts.cumsum(0) - counts
+        loc = torch.searchsorted(uniq, qp).clamp_(max=uniq.numel() - 1)
+        bad = (uniq[loc] != qp).nonzero().flatten()
+        if bad.numel():
+            raise _no_positive_error(bad)
+        self.q_order = torch.argsort(counts[loc], stable=True)
+        self.npos = counts[loc][self.q_order]
+        self.first_item = offsets[loc][self.q_order]
+        self.cum = torch.cat([torch.zeros(1, dtype=torch.long),
+                              self.npos.cumsum(0)])
+        self.n_g = gp.numel()
+
+    def relevant_pairs(self, p0: int, p1: int) -> dict:
+        """The relevant (query, item) pairs of sorted queries ``[p0, p1)``:
+        ``pair_q`` (query position in the range), ``pair_g`` (gallery
+        item), ``seg`` (first pair of each query) and ``npos``."""
+        nb, e = p1 - p0, int(self.cum[p1] - self.cum[p0])
+        npos = self.npos[p0:p1]
+        seg = self.cum[p0:p1] - self.cum[p0]
+        pair_q = torch.repeat_interleave(torch.arange(nb), npos)
+        pair_g = self.g_order[self.first_item[p0:p1][pair_q] +
+                              torch.arange(e) - seg[pair_q]]
+        return dict(queries=self.q_order[p0:p1], pair_q=pair_q,
+                    pair_g=pair_g, seg=seg, npos=npos, n_g=self.n_g)
+
+
+class _BlockCounter:
+    """``c_j``: the irrelevant gallery items scoring above the j-th best
+    relevant item of each query, counted over blocks of the product."""
+
+    def __init__(self, queries: Tensor, gallery: Tensor, rows: int,
+                 cols: int, slots: int) -> None:
+        self.qf, self.gal = queries, gallery
+        self.rows, self.cols, self.slots = rows, cols, slots
+        dev = queries.device
+        self.cdtype = count_dtype(gallery.shape[0] + 1, dev)
+        self.buf = torch.empty(rows * cols, device=dev)
+        self.work = work_buffer(slots * rows * cols, dev)
+        self.ones = torch.ones(cols, device=dev)
+        self.qbuf = torch.empty(rows * queries.shape[1], device=dev)
+
+    def count_pass(self, pairs: dict) -> Tensor:
+        """The counts of one pass of queries (one device-to-host transfer),
+        block after block, each ``[P, n]`` flattened."""
+        nb, e = pairs['queries'].numel(), pairs['pair_q'].numel()
+        dev = self.qf.device
+        mask_r, mask_c, cut, n_cb = block_pairs(
+            pairs['pair_q'], pairs['pair_g'], self.rows, self.cols, nb,
+            pairs['n_g'], dev)
+        # one upload of the pass's index arrays
+        qi_d, pq_d, pg_d, seg_d, np_d = torch.cat(
+            [pairs['queries'], pairs['pair_q'], pairs['pair_g'],
+             pairs['seg'], pairs['npos']]).to(dev).split([nb, e, e, nb, nb])
+        # similarities to the relevant items, sorted decreasingly within
+        # each query (stable sorts: by value, then by query)
+        psim = paired_dots(self.qf, qi_d[pq_d], self.gal, pg_d)
+        psim, perm = torch.sort(psim, descending=True, stable=True)
+        psim = psim[torch.sort(pq_d[perm], stable=True).indices]
+        counts = []
+        for rb, r0 in enumerate(range(0, nb, self.rows)):
+            n = min(self.rows, nb - r0)
+            p = int(pairs['npos'][r0 + n - 1])  # the largest P of the block
+            # thresholds [p, n, 1]; +inf beyond a query's P counts nothing
+            ar = torch.arange(p, device=dev)
+            idx = (seg_d[r0:r0 + n].unsqueeze(0) +
+                   ar.unsqueeze(1)).clamp_(max=e - 1)
+            thr = torch.where(ar.unsqueeze(1) < np_d[r0:r0 + n], psim[idx],
+                              float('inf')).unsqueeze(2)
+            masks = (mask_r, mask_c, cut[rb * n_cb:(rb + 1) * n_cb + 1])
+            counts.append(self._count_block(qi_d[r0:r0 + n], thr, masks))
+        return torch.cat(counts).cpu().long()
+
+    def _count_block(self, qi: Tensor, thr: Tensor, masks: tuple) -> Tensor:
+        """Counts ``[P, n]`` (flattened) of the queries ``qi`` against every
+        gallery block; relevant items are excluded by index."""
+        n, p, d = qi.numel(), thr.shape[0], self.qf.shape[1]
+        mask_r, mask_c, cut = masks
+        qf = torch.index_select(self.qf, 0, qi,
+                                out=self.qbuf[:n * d].view(n, d))
+        cnt = torch.zeros(p, n, dtype=self.cdtype, device=qf.device)
+        n_g = self.gal.shape[0]
+        for cb, g0 in enumerate(range(0, n_g, self.cols)):
+            m = min(self.cols, n_g - g0)
+            s = self.buf[:n * m].view(n, m)
+            torch.mm(qf, self.gal[g0:g0 + m].t(), out=s)
+            lo, hi = cut[cb], cut[cb + 1]
+            if hi > lo:
+                s[mask_r[lo:hi], mask_c[lo:hi]] = float('-inf')
+            s3 = s.unsqueeze(0)
+            for j0 in range(0, p, self.slots):
+                j1 = min(j0 + self.slots, p)
+                add_greater_counts(cnt[j0:j1], s3, thr[j0:j1], self.work,
+                                   self.ones)
+        return cnt.view(-1)
+
+
+def _split_blocks(counts: Tensor, groups: _IdentityGroups, p0: int,
+                  p1: int, rows: int):
+    """``(query indices, their P, counts [n, P])`` of each block of a pass
+    (the layout of :meth:`_BlockCounter.count_pass`)."""
+    o = 0
+    for r0 in range(0, p1 - p0, rows):
+        n = min(rows, p1 - p0 - r0)
+        npos = groups.npos[p0 + r0:p0 + r0 + n]
+        p = int(npos[-1])
+        yield (groups.q_order[p0 + r0:p0 + r0 + n], npos,
+               counts[o:o + p * n].view(p, n).t())
+        o += p * n
 
 
 def _passes(cum: Tensor, rows: int, n_q: int):

@@ -24,11 +24,11 @@ from typing import Iterable, Optional, Tuple, Union
 import torch
 from torch import Tensor
 
-from ._common import (add_greater_counts, block_pairs, check_feats,
+from ._common import (add_greater_counts, block_pairs, check_feature_pair,
                       check_index_vector, check_sims, check_topk,
                       count_dtype, dense_sorted_matches, exact_fp32_matmul,
-                      resolve_chunk, rsitr_results, work_buffer,
-                      work_cell_bytes)
+                      paired_dots, resolve_chunk, rsitr_results,
+                      work_buffer, work_cell_bytes)
 
 __all__ = ['rsitr_recall', 'rsitr_recall_from_features']
 
@@ -129,64 +129,56 @@ def rsitr_recall_from_features(
         dict: same keys and values as :func:`rsitr_recall`.
     """
     topk = check_topk(topk)
-    check_feats(img_feats, 'img_feats')
-    check_feats(txt_feats, 'txt_feats')
-    if img_feats.shape[1] != txt_feats.shape[1]:
-        raise ValueError('img_feats and txt_feats have different widths: '
-                         f'{img_feats.shape[1]} vs {txt_feats.shape[1]}')
-    if img_feats.device != txt_feats.device:
-        raise ValueError('img_feats and txt_feats are on different devices')
-    num_images, num_texts = img_feats.shape[0], txt_feats.shape[0]
-    if num_images == 0 or num_texts == 0:
-        raise ValueError('need at least one image and one text')
+    num_images, num_texts = check_feature_pair(img_feats, txt_feats,
+                                               ('img_feats', 'txt_feats'))
     txt2img = check_index_vector(txt2img, 'txt2img', num_texts, num_images)
     _check_all_images_captioned(txt2img, num_images)
-
     dev = img_feats.device
-    img = img_feats.float()
-    txt = txt_feats.float()
     rows, cols = resolve_chunk(chunk_size, max_memory, num_images, num_texts,
                                dev, bytes_per_cell=work_cell_bytes(dev))
+    with torch.no_grad(), exact_fp32_matmul():
+        i2t, t2i = _count_higher(img_feats.float(), txt_feats.float(),
+                                 txt2img, rows, cols)
+    return rsitr_results(i2t.cpu().long(), t2i.cpu().long(), topk)
+
+
+def _count_higher(img: Tensor, txt: Tensor, txt2img: Tensor, rows: int,
+                  cols: int) -> Tuple[Tensor, Tensor]:
+    """The first rank of every image (i2t) and caption (t2i): the number of
+    wrong items scoring strictly higher than the best ground truth, counted
+    over ``rows x cols`` blocks of ``img @ txt.T``."""
+    num_images, num_texts = img.shape[0], txt.shape[0]
+    dev = img.device
     g = txt2img.to(dev)
     # ground-truth (image, caption) pairs grouped by block, block-local
     # coordinates on the device, block bounds on the host
     gt_rows, gt_cols, cut, n_cb = block_pairs(txt2img,
                                               torch.arange(num_texts), rows,
                                               cols, num_images, num_texts, dev)
-
-    with torch.no_grad(), exact_fp32_matmul():
-        s_gt = torch.empty(num_texts, device=dev)
-        step = max(1, (1 << 22) // max(img.shape[1], 1))
-        for t0 in range(0, num_texts, step):
-            t1 = min(t0 + step, num_texts)
-            s_gt[t0:t1] = (img[g[t0:t1]] * txt[t0:t1]).sum(1)
-        s_star = torch.full((num_images, ), float('-inf'), device=dev)
-        s_star.scatter_reduce_(0, g, s_gt, reduce='amax')
-
-        i2t_cnt = torch.zeros(
-            num_images, dtype=count_dtype(num_texts + 1, dev), device=dev)
-        t2i_cnt = torch.zeros(
-            num_texts, dtype=count_dtype(num_images + 1, dev), device=dev)
-        buf = torch.empty(rows * cols, device=dev)
-        work = work_buffer(rows * cols, dev)
-        ones = torch.ones(max(rows, cols), device=dev)
-        for rb, i0 in enumerate(range(0, num_images, rows)):
-            i1 = min(i0 + rows, num_images)
-            n_i = i1 - i0
-            a = img[i0:i1]
-            thr_row = s_star[i0:i1].unsqueeze(1)
-            acc = i2t_cnt[i0:i1]
-            for cb, t0 in enumerate(range(0, num_texts, cols)):
-                t1 = min(t0 + cols, num_texts)
-                s = buf[:n_i * (t1 - t0)].view(n_i, t1 - t0)
-                torch.mm(a, txt[t0:t1].t(), out=s)
-                lo, hi = cut[rb * n_cb + cb], cut[rb * n_cb + cb + 1]
-                if hi > lo:  # exclude ground-truth pairs by index
-                    s[gt_rows[lo:hi], gt_cols[lo:hi]] = float('-inf')
-                # i2t: captions above the image's best own caption
-                add_greater_counts(acc, s, thr_row, work, ones)
-                # t2i: images above the caption's own image
-                add_greater_counts(t2i_cnt[t0:t1], s,
-                                   s_gt[t0:t1].unsqueeze(0), work, ones,
-                                   dim=0)
-    return rsitr_results(i2t_cnt.cpu().long(), t2i_cnt.cpu().long(), topk)
+    # s_gt[t]: caption t with its image; s_star[i]: image i's best caption
+    s_gt = paired_dots(img, g, txt, torch.arange(num_texts, device=dev))
+    s_star = torch.full((num_images, ), float('-inf'), device=dev)
+    s_star.scatter_reduce_(0, g, s_gt, reduce='amax')
+    i2t_cnt = torch.zeros(
+        num_images, dtype=count_dtype(num_texts + 1, dev), device=dev)
+    t2i_cnt = torch.zeros(
+        num_texts, dtype=count_dtype(num_images + 1, dev), device=dev)
+    buf = torch.empty(rows * cols, device=dev)
+    work = work_buffer(rows * cols, dev)
+    ones = torch.ones(max(rows, cols), device=dev)
+    for rb, i0 in enumerate(range(0, num_images, rows)):
+        i1 = min(i0 + rows, num_images)
+        thr_row = s_star[i0:i1].unsqueeze(1)
+        for cb, t0 in enumerate(range(0, num_texts, cols)):
+            t1 = min(t0 + cols, num_texts)
+            s = buf[:(i1 - i0) * (t1 - t0)].view(i1 - i0, t1 - t0)
+            torch.mm(img[i0:i1], txt[t0:t1].t(), out=s)
+            lo, hi = cut[rb * n_cb + cb], cut[rb * n_cb + cb + 1]
+            if hi > lo:  # exclude ground-truth pairs by index
+                s[gt_rows[lo:hi], gt_cols[lo:hi]] = float('-inf')
+            # i2t: captions above the image's best own caption
+            add_greater_counts(i2t_cnt[i0:i1], s, thr_row, work, ones)
+            # t2i: images above the caption's own image
+            add_greater_counts(t2i_cnt[t0:t1], s, s_gt[t0:t1].unsqueeze(0),
+                               work, ones, dim=0)
+    return i2t_cnt, t2i_cnt

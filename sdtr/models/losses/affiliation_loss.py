@@ -32,12 +32,11 @@ Centres are computed over the **global** batch (features all-gathered with
 gradient by :func:`sdtr.models.utils.gather_with_grad`); the released code
 computes them per rank before gathering (``local_centers=True``).
 
-Scale (docs/architecture.md#losses-and-the-training-loop): by default the
-model's logit scale, passed by the retriever as ``logit_scale`` (PIR-CLIP:
-the CLIP scale the contrastive loss uses too).  With a ``temperature`` of its
-own the loss keeps a learnable :math:`\\log s` initialised to
-:math:`\\log(1/\\tau)` and clamped to :math:`[0, \\log 100]` (PIR-ITR's
-second temperature; the released PIR-ITR divides by an unclamped raw
+Scale (docs/architecture.md#losses-and-the-training-loop): the model's
+logit scale, passed by the retriever as ``logit_scale`` (PIR-CLIP: the CLIP
+scale the contrastive loss uses too; PIR-ITR: ``separate_scale=True`` in
+the loss config gives it a model scale of its own, as the release's second
+learnable temperature; the release divides by an unclamped raw
 :math:`\\tau`).  Labels: the scene ``label`` of each sample
 (``label_key='label'``), never the identities.
 """
@@ -49,7 +48,7 @@ from torch import nn
 
 from sdtr.registry import MODELS
 from ..utils.distributed import gather_no_grad, gather_with_grad
-from .utils import OwnOrModelScale
+from .utils import require_scale
 
 T2I_MODES = ('paper', 'released_pir_itr')
 
@@ -62,21 +61,14 @@ def class_centres(feats: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
 
 
 @MODELS.register_module()
-class AffiliationLoss(OwnOrModelScale, nn.Module):
+class AffiliationLoss(nn.Module):
     """Cluster-wise affiliation loss of PIR.
 
     Args:
-        temperature (float, optional): None (default) = use the model's
-            logit scale; else the initial temperature :math:`\\tau` of a
-            scale of the loss's own (0.07 in PIR-ITR).
-        learnable (bool, optional): learn the own scale (default True);
-            only with ``temperature``.
         t2i_mode (str): ``'paper'`` or ``'released_pir_itr'`` (the
             transposed text-to-image term of the released PIR-ITR).
         local_centers (bool): compute centres per rank before gathering (as
             released) instead of over the global batch.
-        max_logit_scale (float, optional): upper clamp of the own learnable
-            scale (100); only with ``temperature``.
         loss_weight (float): multiplier (``center_factor`` = 1 in PIR).
     """
 
@@ -86,13 +78,11 @@ class AffiliationLoss(OwnOrModelScale, nn.Module):
     #: scene classes only: identities (``pid``/``image_id``) make every
     #: centre a single pair and the loss a second InfoNCE (a build error)
     label_choices = ('label', )
+    uses_logit_scale = True
 
     def __init__(self,
-                 temperature: Optional[float] = None,
-                 learnable: Optional[bool] = None,
                  t2i_mode: str = 'paper',
                  local_centers: bool = False,
-                 max_logit_scale: Optional[float] = None,
                  loss_weight: float = 1.0):
         super().__init__()
         if t2i_mode not in T2I_MODES:
@@ -101,7 +91,6 @@ class AffiliationLoss(OwnOrModelScale, nn.Module):
         self.t2i_mode = t2i_mode
         self.local_centers = local_centers
         self.loss_weight = loss_weight
-        self.init_scale(temperature, learnable, max_logit_scale)
 
     def forward(self,
                 img_feats: torch.Tensor,
@@ -114,10 +103,9 @@ class AffiliationLoss(OwnOrModelScale, nn.Module):
             img_feats (Tensor): ``[B, D]`` image embeddings of this rank.
             txt_feats (Tensor): ``[B, D]`` matched text embeddings.
             scene_labels (Tensor): ``[B]`` scene class ids (>= 0).
-            logit_scale (Tensor, optional): the model's exp'd scale
-                (required without an own ``temperature``, refused with
-                one).
+            logit_scale (Tensor): the model's exp'd scale.
         """
+        scale = require_scale(logit_scale, self)
         if img_feats.shape != txt_feats.shape or img_feats.dim() != 2:
             raise ValueError(
                 'AffiliationLoss expects img_feats and txt_feats [B, D] of '
@@ -144,7 +132,6 @@ class AffiliationLoss(OwnOrModelScale, nn.Module):
             all_labels = gather_no_grad(labels)
             c_img = class_centres(all_img, all_labels)
             c_txt = class_centres(all_txt, all_labels)
-        scale = self.resolve_scale(logit_scale)
         target = torch.arange(all_img.shape[0], device=img.device)
         loss_i2t = F.cross_entropy(scale * all_img @ c_txt.t(), target)
         t2i = scale * all_txt @ c_img.t()

@@ -17,8 +17,10 @@ pairs, with :math:`y_{ij} = 1[\\mathrm{pid}_i = \\mathrm{pid}_j]`,
 
 The sums run over all ``k``/``j`` including ``i`` itself (so an identity
 that appears once among the ``C`` images has the one-hot target on itself).
-``epsilon`` guards :math:`\\log 0` as in the released code.  The paper gives
-no :math:`\\tau`; the default 0.02 is the released code's fixed scale 50.
+``epsilon`` guards :math:`\\log 0` as in the released code.
+:math:`1/\\tau` is the model's logit scale (docs/architecture.md#losses-and-
+the-training-loop); the paper gives no :math:`\\tau`, the VFE-TPS configs
+fix it at 0.02 (the released code's fixed scale 50).
 
 Sampling: ``num_samples`` images are drawn uniformly without replacement
 from the batch (all of them when the batch is smaller); ``num_samples=None``
@@ -59,7 +61,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from sdtr.registry import MODELS
-from .utils import kl_to_targets, positive_mask
+from .utils import kl_to_targets, positive_mask, require_scale
 
 
 @MODELS.register_module()
@@ -69,7 +71,6 @@ class ISGVFCLoss(nn.Module):
     Args:
         num_samples (int, optional): C, images sampled per batch (20);
             None uses the whole batch.
-        temperature (float): :math:`\\tau` of eq. 5 (0.02).
         epsilon (float): added to :math:`q` inside the log (1e-8).
         loss_weight (float): multiplier of the loss (1 in eq. 10).
         memory_size (int): per-rank memory of past features (0 = none,
@@ -79,10 +80,10 @@ class ISGVFCLoss(nn.Module):
     default_name = 'isgvfc'
     inputs = ('img', )  # global visual features only (eq. 4)
     label_key = 'pid'
+    uses_logit_scale = True
 
     def __init__(self,
                  num_samples: Optional[int] = 20,
-                 temperature: float = 0.02,
                  epsilon: float = 1e-8,
                  loss_weight: float = 1.0,
                  memory_size: int = 0):
@@ -93,11 +94,7 @@ class ISGVFCLoss(nn.Module):
         if num_samples is not None and int(num_samples) < 2:
             raise ValueError(f'num_samples must be >= 2 or None, got '
                              f'{num_samples}')
-        if temperature <= 0:
-            raise ValueError(f'temperature must be positive, got '
-                             f'{temperature}')
         self.num_samples = None if num_samples is None else int(num_samples)
-        self.temperature = temperature
         self.epsilon = epsilon
         self.loss_weight = loss_weight
         self.memory_size = int(memory_size)
@@ -118,7 +115,8 @@ class ISGVFCLoss(nn.Module):
     def forward(self,
                 img_feats: torch.Tensor,
                 labels: torch.Tensor,
-                index: Optional[torch.Tensor] = None) -> torch.Tensor:
+                index: Optional[torch.Tensor] = None,
+                logit_scale: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Eq. 4.
 
         Args:
@@ -126,7 +124,9 @@ class ISGVFCLoss(nn.Module):
             labels (Tensor): ``[B]`` identities.
             index (Tensor, optional): explicit sample indices (default: drawn
                 by :meth:`sample`).
+            logit_scale (Tensor): the model's exp'd scale :math:`1/\\tau`.
         """
+        scale = require_scale(logit_scale, self)
         if labels is None:
             raise ValueError('ISGVFCLoss needs identity labels')
         labels = torch.as_tensor(labels, device=img_feats.device).view(-1)
@@ -144,7 +144,7 @@ class ISGVFCLoss(nn.Module):
             lab = torch.cat([lab, mem_lab])
         y = positive_mask(lab, lab, feats.dtype)
         targets = y / y.sum(dim=1, keepdim=True)
-        logits = feats @ feats.t() / self.temperature
+        logits = scale * feats @ feats.t()
         loss = self.loss_weight * kl_to_targets(logits, targets, self.epsilon)
         # rows of the sampled batch with a same-identity partner (j != i)
         partners = y[:num_rows].sum(dim=1) - 1
@@ -195,6 +195,6 @@ class ISGVFCLoss(nn.Module):
         self._mem_count = 0
 
     def extra_repr(self) -> str:
-        return (f'num_samples={self.num_samples}, temperature='
-                f'{self.temperature:g}, loss_weight={self.loss_weight}, '
+        return (f'num_samples={self.num_samples}, '
+                f'loss_weight={self.loss_weight}, '
                 f'memory_size={self.memory_size}')

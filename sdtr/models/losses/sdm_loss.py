@@ -1,7 +1,8 @@
 """Similarity Distribution Matching (IRRA, Jiang & Ye, CVPR 2023, eq. 4-6).
 
-With cosine similarities :math:`c_{ij} = \\cos(v_i, t_j)`, a fixed scale
-:math:`s = 1/\\tau` (IRRA: :math:`\\tau = 0.02`, :math:`s = 50`), identity
+With cosine similarities :math:`c_{ij} = \\cos(v_i, t_j)`, the model's
+logit scale :math:`s = 1/\\tau` (IRRA: fixed, :math:`\\tau = 0.02`,
+:math:`s = 50`; docs/architecture.md#losses-and-the-training-loop), identity
 labels :math:`y_{ij} = 1[\\mathrm{pid}_i = \\mathrm{pid}_j]` and the true
 matching distribution :math:`q_{ij} = y_{ij} / \\sum_k y_{ik}`:
 
@@ -15,12 +16,15 @@ matching distribution :math:`q_{ij} = y_{ij} / \\sum_k y_{ik}`:
 i.e. :math:`KL(p_i \\| q_i)` averaged over rows, both directions summed (not
 averaged), :math:`\\epsilon = 10^{-8}`, as in IRRA's ``compute_sdm``.
 """
+from typing import Optional
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from sdtr.registry import MODELS
-from .utils import gather_pairs, kl_to_targets, positive_mask, prepare_labels
+from .utils import (gather_pairs, kl_to_targets, positive_mask,
+                    prepare_labels, require_scale)
 
 
 @MODELS.register_module()
@@ -28,7 +32,6 @@ class SDMLoss(nn.Module):
     """IRRA's similarity distribution matching loss.
 
     Args:
-        temperature (float): fixed temperature (0.02, scale 50).
         epsilon (float): added to :math:`q` inside the log (1e-8).
         local_loss (bool): score only local rows against global columns.
         loss_weight (float): multiplier of the loss.
@@ -37,20 +40,22 @@ class SDMLoss(nn.Module):
     default_name = 'sdm'
     inputs = ('img', 'txt')
     label_key = 'pid'
+    uses_logit_scale = True
 
     def __init__(self,
-                 temperature: float = 0.02,
                  epsilon: float = 1e-8,
                  local_loss: bool = False,
                  loss_weight: float = 1.0):
         super().__init__()
-        self.logit_scale = 1.0 / temperature
         self.epsilon = epsilon
         self.local_loss = local_loss
         self.loss_weight = loss_weight
 
     def forward(self, img_feats: torch.Tensor, txt_feats: torch.Tensor,
-                labels=None) -> torch.Tensor:
+                labels=None,
+                logit_scale: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Eq. 4-6; ``logit_scale`` is the model's exp'd scale."""
+        s = require_scale(logit_scale, self)
         img = F.normalize(img_feats, dim=-1)
         txt = F.normalize(txt_feats, dim=-1)
         labels = prepare_labels(labels, img.shape[0], img.device)
@@ -58,7 +63,6 @@ class SDMLoss(nn.Module):
             img, txt, labels, self.local_loss)
         targets = positive_mask(r_lab, a_lab, img.dtype)
         targets = targets / targets.sum(dim=1, keepdim=True)
-        s = self.logit_scale
         loss_i2t = kl_to_targets(s * r_img @ a_txt.t(), targets,
                                  self.epsilon)
         loss_t2i = kl_to_targets(s * r_txt @ a_img.t(), targets,
@@ -66,6 +70,5 @@ class SDMLoss(nn.Module):
         return self.loss_weight * (loss_i2t + loss_t2i)
 
     def extra_repr(self) -> str:
-        return (f'logit_scale={self.logit_scale:g}, '
-                f'local_loss={self.local_loss}, '
+        return (f'local_loss={self.local_loss}, '
                 f'loss_weight={self.loss_weight}')

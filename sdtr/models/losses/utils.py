@@ -15,7 +15,6 @@ rank scores only its own ``B`` rows against the ``WB`` global columns
 DDP's gradient averaging, gives the same gradient as the full loss (the row
 mean over ranks is the global row mean).
 """
-import math
 from typing import Optional, Tuple
 
 import torch
@@ -80,79 +79,13 @@ def kl_to_targets(logits: torch.Tensor, targets: torch.Tensor,
     return loss.sum(dim=1).mean()
 
 
-class LogitScaleMixin:
-    """A logit scale :math:`s = 1/\\tau` stored as :math:`\\log s` in
-    ``logit_scale`` (open_clip's name and parametrisation).
-
-    Learnable: an ``nn.Parameter`` initialised to :math:`\\log(1/\\tau)`,
-    clamped to :math:`[0, \\log s_{max}]` when read (open_clip clamps it
-    after every step).  Fixed: a non-persistent buffer (IRRA's ``1/0.02 =
-    50``).  Used by the retrievers (the model's scale, docs/architecture.md#
-    losses-and-the-training-loop) and by the losses whose config gives them
-    a temperature of their own.
-    """
-
-    def init_logit_scale(self, temperature: float, learnable: bool = True,
-                         max_scale: float = 100.) -> None:
-        """Register ``logit_scale`` (needs ``nn.Module.__init__`` done)."""
-        if not temperature > 0:
-            raise ValueError(f'temperature must be > 0, got {temperature}')
-        self.learnable_scale = bool(learnable)
-        self.max_log_scale = math.log(max_scale)
-        init = torch.tensor(math.log(1.0 / temperature))
-        if self.learnable_scale:
-            self.logit_scale = nn.Parameter(init)
-        else:
-            self.register_buffer('logit_scale', init, persistent=False)
-
-    def get_logit_scale(self) -> torch.Tensor:
-        """:math:`s = \\exp(\\mathrm{clamp}(\\log s, 0, \\log s_{max}))`
-        (learnable) or :math:`\\exp(\\log s)` (fixed)."""
-        if self.learnable_scale:
-            return self.logit_scale.clamp(0, self.max_log_scale).exp()
-        return self.logit_scale.exp()
-
-
-class OwnOrModelScale(LogitScaleMixin):
-    """A loss that uses the model's logit scale unless its config gives it a
-    temperature of its own (docs/architecture.md#losses-and-the-training-
-    loop).
-
-    ``temperature=None`` (default): ``uses_logit_scale`` is True and the
-    retriever passes ``logit_scale=`` (exp'd, clamped) to ``forward``;
-    ``learnable`` and ``max_logit_scale`` must then stay unset.  A
-    ``temperature``: the loss owns ``logit_scale`` (learnable by default).
-    """
-
-    def init_scale(self, temperature: Optional[float],
-                   learnable: Optional[bool],
-                   max_logit_scale: Optional[float]) -> None:
-        self.uses_logit_scale = temperature is None
-        if self.uses_logit_scale:
-            if learnable is not None or max_logit_scale is not None:
-                raise ValueError(
-                    f'{type(self).__name__}: learnable / max_logit_scale '
-                    'apply to a temperature of the loss\'s own; without '
-                    '`temperature` it uses the model\'s logit scale '
-                    '(model.logit_scale=dict(init_temperature=..., '
-                    'learnable=..., max_scale=...))')
-            return
-        self.init_logit_scale(
-            temperature, True if learnable is None else learnable,
-            100. if max_logit_scale is None else max_logit_scale)
-
-    def resolve_scale(self, logit_scale: Optional[torch.Tensor]
-                      ) -> torch.Tensor:
-        """The scale to use: the model's (given) or the loss's own."""
-        if self.uses_logit_scale:
-            if logit_scale is None:
-                raise ValueError(
-                    f'{type(self).__name__} has no temperature of its own: '
-                    'pass logit_scale= (the model\'s exp\'d scale, as the '
-                    'retriever does) or configure `temperature`')
-            return logit_scale
-        if logit_scale is not None:
-            raise ValueError(
-                f'{type(self).__name__} has its own temperature; it does not '
-                'take the model\'s logit_scale (drop `temperature` to use it)')
-        return self.get_logit_scale()
+def require_scale(logit_scale: Optional[torch.Tensor],
+                  loss: nn.Module) -> torch.Tensor:
+    """The model's scale a loss was given (the retriever passes its exp'd
+    ``logit_scale``; docs/architecture.md#losses-and-the-training-loop)."""
+    if logit_scale is None:
+        raise ValueError(
+            f'{type(loss).__name__} scales similarities by the model\'s '
+            'logit scale: pass logit_scale= (the retriever passes its '
+            'get_logit_scale())')
+    return logit_scale

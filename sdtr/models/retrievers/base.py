@@ -29,12 +29,15 @@ computes its features once in :meth:`forward_train` (a dict of named
 features: ``img``, ``txt`` retrieval embeddings, ``img_out``, ``txt_out``
 encoder outputs, plus whatever it declares in :attr:`train_features`); each
 configured loss declares the features it takes (``inputs``), the metainfo
-label it needs (``label_key``) and whether it uses the model's logit scale
+label it needs (``label_key``) and whether it takes the model's logit scale
 (``uses_logit_scale``), checked when the model is built; method-specific
-terms come from :meth:`extra_losses`.  The model owns at most one logit
-scale (``logit_scale``, open_clip's parameter) that every loss without a
-temperature of its own uses.
+terms come from :meth:`extra_losses`.  The temperature is the model's: one
+logit scale ``logit_scale`` (open_clip's parameter, learned, or fixed as
+IRRA's ``1/0.02``) that every loss which scales similarities receives; a
+loss configured with ``separate_scale=True`` gets a scale of its own built
+the same way (PIR-ITR's released second temperature).
 """
+import math
 from abc import ABCMeta, abstractmethod
 from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
 
@@ -47,23 +50,28 @@ from torch.nn.utils.rnn import pad_sequence
 
 from sdtr.registry import MODELS, TOKENIZERS
 from ..interfaces import Tokenizer, require
-from ..losses.utils import LogitScaleMixin
 
 #: what a loss that declares nothing takes (docs/architecture.md)
 DEFAULT_LOSS_INPUTS = ('img', 'txt')
 DEFAULT_LOSS_LABEL = 'pid'
 _UNSET = object()
+#: options of ``model.logit_scale``
+SCALE_OPTIONS = ('init_temperature', 'learnable', 'max_scale')
+#: per-loss keys the loop reads from a loss config (not the loss's own)
+LOOP_KEYS = ('inputs', 'label_key', 'separate_scale')
 
 
 class LossSpec(NamedTuple):
     """How the loop calls one loss: ``loss(*feats[inputs], labels[label_key],
-    logit_scale=... if uses_logit_scale)``."""
+    logit_scale=<the model's scale> if uses_logit_scale)``."""
 
     inputs: Tuple[str, ...]
     label_key: Optional[str]
     uses_logit_scale: bool
     #: the label keys the loss is defined for (None: any training label)
     label_choices: Optional[Tuple[str, ...]] = None
+    #: the loss gets a model scale of its own (``logit_scale_<name>``)
+    separate_scale: bool = False
 
 
 def build_losses(losses) -> Tuple[nn.ModuleDict, Dict[str, LossSpec]]:
@@ -73,8 +81,10 @@ def build_losses(losses) -> Tuple[nn.ModuleDict, Dict[str, LossSpec]]:
     (named by each class's ``default_name``: ``itc``, ``sdm``, ``cmpm``,
     ``id``...) or a dict ``{name: config}`` (a ``None`` value leaves that
     loss out, so a derived config can drop an inherited one).  Each config
-    may override the loss's declared ``inputs`` and ``label_key``; a loss
-    class that declares none takes ``('img', 'txt')`` and ``'pid'``.
+    may override the loss's declared ``inputs`` and ``label_key``, and ask
+    for a model scale of its own (``separate_scale=True``); a loss class
+    that declares none takes ``('img', 'txt')`` and ``'pid'``.  A
+    ``temperature`` in a loss config is refused: the model owns it.
 
     Returns:
         tuple: ``nn.ModuleDict`` of the losses keyed by name, and the
@@ -100,7 +110,14 @@ def build_losses(losses) -> Tuple[nn.ModuleDict, Dict[str, LossSpec]]:
         overrides = {}
         if isinstance(cfg, dict):
             cfg = dict(cfg)
-            for key in ('inputs', 'label_key'):
+            if 'temperature' in cfg:
+                raise TypeError(
+                    f'loss {name!r}: the temperature is the model\'s, not '
+                    'a loss\'s: set model.logit_scale=dict(init_temperature='
+                    f'{cfg["temperature"]}, learnable=...) (or '
+                    'separate_scale=True on the loss for a scale of its own; '
+                    'docs/architecture.md#losses-and-the-training-loop)')
+            for key in LOOP_KEYS:
                 value = cfg.pop(key, _UNSET)
                 if value is not _UNSET:
                     overrides[key] = value
@@ -112,7 +129,8 @@ def build_losses(losses) -> Tuple[nn.ModuleDict, Dict[str, LossSpec]]:
             label_key=overrides.get(
                 'label_key', getattr(loss, 'label_key', DEFAULT_LOSS_LABEL)),
             uses_logit_scale=bool(getattr(loss, 'uses_logit_scale', False)),
-            label_choices=getattr(loss, 'label_choices', None))
+            label_choices=getattr(loss, 'label_choices', None),
+            separate_scale=bool(overrides.get('separate_scale', False)))
         built[name] = loss
     return built, specs
 
@@ -124,7 +142,7 @@ def _default_name(cfg) -> str:
     return getattr(cls, 'default_name', cls.__name__.lower())
 
 
-class BaseRetriever(LogitScaleMixin, BaseModel, metaclass=ABCMeta):
+class BaseRetriever(BaseModel, metaclass=ABCMeta):
     """Base class of image-text retrievers.
 
     Args:
@@ -211,8 +229,8 @@ class BaseRetriever(LogitScaleMixin, BaseModel, metaclass=ABCMeta):
     def get_text_inputs(self, data_samples: Sequence[DataSample]
                         ) -> Union[List[str], Dict[str, torch.Tensor]]:
         """What :meth:`encode_text` takes for a training batch: the token
-        ids made in the DataLoader workers (``TokenizeCaption``, bound by
-        ``TokenizeInWorkersHook``) when every sample carries them, stacked
+        ids made in the data pipeline (``TokenizeCaption`` with the model's
+        tokenizer) when every sample carries them, stacked
         and right-padded to the batch's longest caption with the
         tokenizer's ``pad_token_id`` (what a ``padding='longest'``
         tokenizer gives on the whole batch), else the captions.
@@ -229,9 +247,8 @@ class BaseRetriever(LogitScaleMixin, BaseModel, metaclass=ABCMeta):
             raise ValueError(
                 f'{type(self).__name__}: training captions were tokenised by '
                 f'{sorted(map(str, made_by))}, but the model\'s tokenizer is '
-                f'{self.tokenizer!r}; bind the model\'s tokenizer '
-                '(TokenizeInWorkersHook) or remove TokenizeCaption from the '
-                'pipeline')
+                f'{self.tokenizer!r}; declare the pipeline step as '
+                "TokenizeCaption(tokenizer='model') or remove it")
         return dict(
             input_ids=pad_sequence([t['input_ids'] for t in tokens],
                                    batch_first=True,
@@ -291,16 +308,22 @@ class BaseRetriever(LogitScaleMixin, BaseModel, metaclass=ABCMeta):
 
     # -------------------------------------------------------------- train
     def setup_losses(self, losses, logit_scale: Optional[dict]) -> None:
-        """Build the configured losses and the model's logit scale, and
+        """Build the configured losses and the model's logit scale(s), and
         check that every loss gets what it declares.
 
         Args:
             losses: see :func:`build_losses`.
-            logit_scale (dict, optional): the model's scale,
+            logit_scale (dict, optional): the model's scale :math:`s = 1/T`,
                 ``dict(init_temperature=0.07, learnable=True,
-                max_scale=100.)`` (open_clip's ``logit_scale``; an open_clip
-                checkpoint's value is loaded into it), or None when every
-                loss has a temperature of its own.
+                max_scale=100.)``: learned as open_clip's ``logit_scale``
+                (:math:`\\log s`, clamped to :math:`[0, \\log s_{max}]`
+                when read; an open_clip checkpoint's value is loaded into
+                it) or fixed (``learnable=False``, e.g. IRRA's
+                ``init_temperature=0.02``).  Every loss with
+                ``uses_logit_scale`` receives it; one configured with
+                ``separate_scale=True`` receives ``logit_scale_<name>``,
+                built with the same options.  None when no loss scales
+                similarities.
 
         Raises:
             ValueError: a loss takes a feature this retriever does not
@@ -308,20 +331,51 @@ class BaseRetriever(LogitScaleMixin, BaseModel, metaclass=ABCMeta):
                 model's scale when there is none; or a scale no loss uses.
         """
         self.losses, self.loss_specs = build_losses(losses)
-        if logit_scale is None:
-            self.logit_scale = None
-        else:
+        self.scale_options = None
+        if logit_scale is not None:
             cfg = dict(logit_scale)
-            unknown = set(cfg) - {'init_temperature', 'learnable',
-                                  'max_scale'}
+            unknown = sorted(set(cfg) - set(SCALE_OPTIONS))
             if unknown:
                 raise TypeError(f'{type(self).__name__}: unknown logit_scale '
-                                f'options {sorted(unknown)} (init_temperature'
-                                ', learnable, max_scale)')
-            self.init_logit_scale(cfg.get('init_temperature', 0.07),
-                                  cfg.get('learnable', True),
-                                  cfg.get('max_scale', 100.))
+                                f'options {unknown}, expected '
+                                f'{list(SCALE_OPTIONS)}')
+            temperature = cfg.get('init_temperature', 0.07)
+            if not temperature > 0:
+                raise ValueError(f'{type(self).__name__}: logit_scale.'
+                                 f'init_temperature must be > 0, got '
+                                 f'{temperature}')
+            self.scale_options = dict(
+                learnable=bool(cfg.get('learnable', True)),
+                max_log=math.log(cfg.get('max_scale', 100.)))
+            init = math.log(1.0 / temperature)
+            for attr in self._scale_names():
+                if self.scale_options['learnable']:
+                    setattr(self, attr, nn.Parameter(torch.tensor(init)))
+                else:  # fixed: not learned, not saved
+                    self.register_buffer(attr, torch.tensor(init),
+                                         persistent=False)
+        else:
+            self.logit_scale = None
         self._check_loss_specs()
+
+    def _scale_names(self) -> List[str]:
+        """``logit_scale`` and the ``logit_scale_<name>`` of every loss
+        configured with ``separate_scale=True``."""
+        return ['logit_scale'] + [f'logit_scale_{n}' for n, spec in
+                                  self.loss_specs.items()
+                                  if spec.separate_scale]
+
+    def get_logit_scale(self, loss: Optional[str] = None) -> torch.Tensor:
+        """The scale loss ``loss`` receives (the model's, or its own with
+        ``separate_scale``): :math:`\\exp(\\mathrm{clamp}(\\log s, 0,
+        \\log s_{max}))` when learned, :math:`\\exp(\\log s)` when
+        fixed."""
+        spec = self.loss_specs.get(loss)
+        log_scale = getattr(self, f'logit_scale_{loss}'
+                            if spec and spec.separate_scale else 'logit_scale')
+        if self.scale_options['learnable']:
+            return log_scale.clamp(0, self.scale_options['max_log']).exp()
+        return log_scale.exp()
 
     def _check_loss_specs(self) -> None:
         by = type(self).__name__
@@ -334,8 +388,8 @@ class BaseRetriever(LogitScaleMixin, BaseModel, metaclass=ABCMeta):
         users = [n for n, s in self.loss_specs.items() if s.uses_logit_scale]
         if self.logit_scale is not None and not users:
             raise ValueError(
-                f'{by}: logit_scale is configured but no loss uses it (every '
-                f'loss of {list(self.losses)} has its own temperature); set '
+                f'{by}: logit_scale is configured but no loss of '
+                f'{list(self.losses)} scales similarities; set '
                 'logit_scale=None')
 
     def _loss_spec_problems(self, name: str, spec: LossSpec) -> List[str]:
@@ -360,9 +414,11 @@ class BaseRetriever(LogitScaleMixin, BaseModel, metaclass=ABCMeta):
              f'{tuple(spec.label_choices or ())} (the labels it is defined '
              'for; see its docstring)'),
             (spec.uses_logit_scale and self.logit_scale is None,
-             'has no temperature of its own and uses the model\'s logit '
-             'scale, but the model has none: set model.logit_scale=dict('
-             'init_temperature=0.07) or give the loss a temperature'),
+             'scales similarities by the model\'s logit scale, but the '
+             'model has none: set model.logit_scale=dict('
+             'init_temperature=0.07)'),
+            (spec.separate_scale and not spec.uses_logit_scale,
+             'is given separate_scale=True but takes no logit scale'),
         )
         return [message for failed, message in checks if failed]
 
@@ -414,7 +470,7 @@ class BaseRetriever(LogitScaleMixin, BaseModel, metaclass=ABCMeta):
                                               f'loss {name!r}')
             kwargs = {}
             if spec.uses_logit_scale:
-                kwargs['logit_scale'] = self.get_logit_scale()
+                kwargs['logit_scale'] = self.get_logit_scale(name)
             out[f'loss_{name}'] = loss_fn(*[feats[k] for k in spec.inputs],
                                           labels.get(key), **kwargs)
             for log_key, value in getattr(loss_fn, 'log_vars', {}).items():
@@ -447,53 +503,53 @@ class BaseRetriever(LogitScaleMixin, BaseModel, metaclass=ABCMeta):
 
     # ------------------------------------------------------ checkpoints
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
-        """Load checkpoints saved before the model owned the logit scale.
+        """Load checkpoints saved while losses owned temperatures.
 
-        Such checkpoints hold the learnable scale of each contrastive loss
-        as ``losses.<name>.logit_scale``; a loss that now uses the model's
-        scale (:attr:`LossSpec.uses_logit_scale`) has none, so its old key
-        becomes the model's ``logit_scale`` (several such losses must agree,
-        else the checkpoint is ambiguous and refused).  A loss that keeps a
-        temperature of its own keeps its key.  Applies to old sdtr
-        checkpoints, ``tools/model_converters`` outputs of earlier versions
-        and ``load_from`` alike (docs/architecture.md#losses-and-the-
-        training-loop).
+        Such checkpoints hold a loss's learnable scale as
+        ``losses.<name>.logit_scale``; it becomes the model scale that loss
+        now receives (``logit_scale``, or ``logit_scale_<name>`` with
+        ``separate_scale``).  Several old keys moving to one scale must
+        agree, else the checkpoint is ambiguous and refused.  Applies to
+        old sdtr checkpoints, ``tools/model_converters`` outputs of earlier
+        versions and ``load_from`` alike (docs/architecture.md#losses-and-
+        the-training-loop).
         """
         self.upgrade_state_dict(state_dict, prefix)
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def upgrade_state_dict(self, state_dict: dict,
-                                 prefix: str = '') -> List[str]:
+                           prefix: str = '') -> List[str]:
         """Rewrite the keys of older checkpoint layouts in place; returns
-        the keys it moved.  Today: ``losses.<name>.logit_scale`` ->
-        ``logit_scale`` (see :meth:`_load_from_state_dict`).  Also called by
+        the keys it moved.  Today: ``losses.<name>.logit_scale`` -> the
+        learned model scale that loss receives (see
+        :meth:`_load_from_state_dict`).  Also called by
         :func:`sdtr.checkpoint.load_weights` before it compares a whole-model
         checkpoint (``load_from``, ``get_model``) with the model."""
-        new_key = prefix + 'logit_scale'
-        if not isinstance(self.logit_scale, nn.Parameter):
-            return []  # no learnable model scale: nothing stored there
-        old = [f'{prefix}losses.{name}.logit_scale'
-               for name, spec in self.loss_specs.items()
-               if spec.uses_logit_scale]
-        old = [k for k in old if k in state_dict]
-        if not old:
-            return []
-        values = [state_dict[k] for k in old]
-        if new_key in state_dict:
-            values.append(state_dict[new_key])
-        if any(not torch.equal(v.reshape(-1), values[0].reshape(-1))
-               for v in values[1:]):
-            listed = ', '.join(
-                f'{k}={float(v.reshape(-1)[0]):.6g}'
-                for k, v in zip(old + [new_key], values))
-            raise ValueError(
-                f'{type(self).__name__}: the checkpoint holds different '
-                f'logit scales ({listed}) but the model has one '
-                '`logit_scale` shared by these losses')
-        state_dict.setdefault(new_key, values[0])
-        for k in old:
-            del state_dict[k]
-        return old
+        moves = {}  # new key -> old keys
+        for name, spec in self.loss_specs.items():
+            old = f'{prefix}losses.{name}.logit_scale'
+            attr = f'logit_scale_{name}' if spec.separate_scale else \
+                'logit_scale'
+            if (spec.uses_logit_scale and old in state_dict and
+                    isinstance(getattr(self, attr, None), nn.Parameter)):
+                moves.setdefault(prefix + attr, []).append(old)
+        for new_key, old in moves.items():
+            values = [state_dict[k] for k in old]
+            if new_key in state_dict:
+                values.append(state_dict[new_key])
+            if any(not torch.equal(v.reshape(-1), values[0].reshape(-1))
+                   for v in values[1:]):
+                listed = ', '.join(
+                    f'{k}={float(v.reshape(-1)[0]):.6g}'
+                    for k, v in zip(old + [new_key], values))
+                raise ValueError(
+                    f'{type(self).__name__}: the checkpoint holds different '
+                    f'logit scales ({listed}) but the model has one '
+                    f'`{new_key[len(prefix):]}` for these losses')
+            state_dict.setdefault(new_key, values[0])
+            for k in old:
+                del state_dict[k]
+        return [k for old in moves.values() for k in old]
 
     # -------------------------------------------------------------- modes
     def extract_feat(self,

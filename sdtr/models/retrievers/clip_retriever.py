@@ -39,9 +39,9 @@ class CLIPRetriever(PretrainedMixin, BaseRetriever):
             :func:`~sdtr.models.retrievers.base.build_losses`; default
             ``InfoNCELoss`` on the model's scale with ``pid`` positives.
         logit_scale (dict, optional): the model's logit scale
-            (``init_temperature``, ``learnable``, ``max_scale``), used by
-            every loss without a temperature of its own; None when there
-            is no such loss.
+            (``init_temperature``, ``learnable``, ``max_scale``), given to
+            every loss that scales similarities; None when no loss does
+            (see :meth:`BaseRetriever.setup_losses`).
         pretrained (str | dict, optional): a CLIP checkpoint for both
             towers (read once), loaded strictly in :meth:`init_weights`:
             ``dict(checkpoint=<path, URL or openclip:<arch>/<tag>>,

@@ -19,8 +19,9 @@ registered parts:
   the loop of :class:`BaseRetriever`: multi-positive contrastive (positives =
   captions of the same image, ``label_key='image_id'``; the model's
   learnable logit scale, temperature 0.07, all-gathered), affiliation loss on
-  scene labels (``label_key='label'``, its own learnable temperature 0.07 as
-  released, centre factor 1), optional VSE++ triplet loss.
+  scene labels (``label_key='label'``, a model scale of its own,
+  ``separate_scale=True``: the release's second learnable temperature 0.07;
+  centre factor 1), optional VSE++ triplet loss.
 
 Retrieval scores are :math:`\\hat t^\\top \\hat v` with
 :math:`\\hat v = \\mathrm{normalize}(f_0 + H_v(\\tilde F_0))` and
@@ -67,8 +68,8 @@ class PIRITRRetriever(BaseRetriever):
         losses (dict | list[dict]): see
             :func:`~sdtr.models.retrievers.base.build_losses`; they get
             the unit embeddings.
-        logit_scale (dict, optional): the model's logit scale (used by the
-            losses without a temperature of their own).
+        logit_scale (dict, optional): the model's logit scale (see
+            :meth:`BaseRetriever.setup_losses`).
         text_padding_mask (bool): mask the text padding inside the
             Temporal-PAE (False = released behaviour, padding attended).
         data_preprocessor (dict, optional): default
@@ -88,7 +89,7 @@ class PIRITRRetriever(BaseRetriever):
                  embed_dim: int = 512,
                  losses: Union[dict, Sequence[dict]] = dict(
                      itc=dict(type='InfoNCELoss', label_key='image_id'),
-                     affil=dict(type='AffiliationLoss', temperature=0.07)),
+                     affil=dict(type='AffiliationLoss', separate_scale=True)),
                  logit_scale: Optional[dict] = dict(
                      init_temperature=0.07, learnable=True, max_scale=100.),
                  text_padding_mask: bool = True,

@@ -60,8 +60,9 @@ class VFETPSRetriever(CLIPRetriever):
         tokenizer (dict): ``TOKENIZERS`` config.
         losses (dict | list[dict]): default CMPM (paper mode) and IS-GVFC
             (C = 20); ``dict(isgvfc=None)`` disables calibration.
-        logit_scale (dict, optional): the model's logit scale; None (every
-            default loss has its own temperature).
+        logit_scale (dict, optional): the model's logit scale (see
+            :meth:`BaseRetriever.setup_losses`); default fixed at 1/0.02
+            (the paper gives no temperature; the code base's scale 50).
         mim_head (dict, optional): reconstruction head config; ``visual_dim``,
             ``text_dim`` and ``patch_size`` default to the towers'.  None
             disables MIM.
@@ -83,7 +84,8 @@ class VFETPSRetriever(CLIPRetriever):
                  losses: Union[dict, Sequence[dict]] = dict(
                      cmpm=dict(type='CMPMLoss'),
                      isgvfc=dict(type='ISGVFCLoss')),
-                 logit_scale: Optional[dict] = None,
+                 logit_scale: Optional[dict] = dict(init_temperature=0.02,
+                                                    learnable=False),
                  mim_head: Optional[dict] = dict(type='TGMIMHead'),
                  mask_generator: dict = dict(type='PatchMaskGenerator'),
                  pretrained: Union[str, dict, None] = None,

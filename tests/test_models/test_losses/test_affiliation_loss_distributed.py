@@ -24,14 +24,18 @@ def _run(mode, rank=None, local_centers=False):
     from sdtr.models.losses import AffiliationLoss
     torch.manual_seed(1)
     proj = torch.nn.Linear(10, 6).double()
-    loss_fn = AffiliationLoss(temperature=0.07, t2i_mode=mode,
+    loss_fn = AffiliationLoss(t2i_mode=mode,
                               local_centers=local_centers).double()
-    params = list(proj.parameters()) + list(loss_fn.parameters())
+    # the model's learnable scale, initialised at 1/0.07
+    log_scale = torch.nn.Parameter(
+        torch.tensor(1 / 0.07, dtype=torch.float64).log())
+    params = list(proj.parameters()) + [log_scale]
     x_img, x_txt, labels = _data()
     if rank is not None:
         sl = slice(rank * BATCH, (rank + 1) * BATCH)
         x_img, x_txt, labels = x_img[sl], x_txt[sl], labels[sl]
-    loss = loss_fn(proj(x_img), proj(x_txt), labels)
+    loss = loss_fn(proj(x_img), proj(x_txt), labels,
+                   logit_scale=log_scale.exp())
     loss.backward()
     grads = []
     for p in params:

@@ -15,13 +15,9 @@ import torch.distributed as dist
 WORLD = 2
 BATCH = 4  # per rank
 CASES = {
-    'infonce': dict(type='InfoNCELoss', temperature=0.07),
-    'infonce_local': dict(type='InfoNCELoss', temperature=0.07,
-                          local_loss=True),
-    # the model's logit scale (a parameter outside the loss)
-    'infonce_model_scale': dict(type='InfoNCELoss'),
-    'infonce_fixed': dict(type='InfoNCELoss', temperature=0.02,
-                          learnable=False),
+    # the model's logit scale: a parameter outside the loss
+    'infonce': dict(type='InfoNCELoss'),
+    'infonce_local': dict(type='InfoNCELoss', local_loss=True),
     'sdm': dict(type='SDMLoss'),
     'sdm_local': dict(type='SDMLoss', local_loss=True),
     'cmpm': dict(type='CMPMLoss'),

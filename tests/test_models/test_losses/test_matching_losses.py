@@ -27,17 +27,18 @@ T2I = [[1, 0, 1], [1, 0, 1], [0, 1, 0]]  # cos(t_i, v_j)
 Q = [[.5, .5, 0], [.5, .5, 0], [0, 0, 1]]
 
 
+ONE = torch.tensor(1.0)  # the model's exp'd scale (temperature 1)
+
+
 def test_infonce_single_positive():
-    loss = MODELS.build(dict(type='InfoNCELoss', temperature=1.0,
-                             learnable=False))
+    loss = MODELS.build(dict(type='InfoNCELoss'))
     eye = torch.eye(2)
-    value = loss(eye, eye, None)
+    value = loss(eye, eye, None, logit_scale=ONE)
     assert value.item() == pytest.approx(math.log(1 + math.e) - 1, abs=1e-6)
 
 
 def test_infonce_multi_positive():
-    loss = MODELS.build(dict(type='InfoNCELoss', temperature=1.0,
-                             learnable=False))
+    loss = MODELS.build(dict(type='InfoNCELoss'))
 
     def ce(logits, q):
         return -sum(qj * (x - lse(*logits)) for x, qj in zip(logits, q))
@@ -45,79 +46,57 @@ def test_infonce_multi_positive():
     i2t = sum(ce(r, q) for r, q in zip(I2T, Q)) / 3
     t2i = sum(ce(r, q) for r, q in zip(T2I, Q)) / 3
     expected = 0.5 * (i2t + t2i)
-    assert loss(IMG, TXT, LABELS).item() == pytest.approx(expected, abs=1e-6)
-    # features are L2-normalised inside; scaling them changes nothing
-    assert loss(3 * IMG, 0.5 * TXT, LABELS).item() == pytest.approx(
+    assert loss(IMG, TXT, LABELS, logit_scale=ONE).item() == pytest.approx(
         expected, abs=1e-6)
-    # temperature 0.5 -> logits doubled
-    half = MODELS.build(dict(type='InfoNCELoss', temperature=0.5,
-                             learnable=False, loss_weight=2.0))
+    # features are L2-normalised inside; scaling them changes nothing
+    assert loss(3 * IMG, 0.5 * TXT, LABELS,
+                logit_scale=ONE).item() == pytest.approx(expected, abs=1e-6)
+    # scale 2 (temperature 0.5) -> logits doubled
+    weighted = MODELS.build(dict(type='InfoNCELoss', loss_weight=2.0))
     i2t = sum(ce([2 * x for x in r], q) for r, q in zip(I2T, Q)) / 3
     t2i = sum(ce([2 * x for x in r], q) for r, q in zip(T2I, Q)) / 3
-    assert half(IMG, TXT, LABELS).item() == pytest.approx(i2t + t2i,
-                                                          abs=1e-6)
+    assert weighted(IMG, TXT, LABELS, logit_scale=torch.tensor(
+        2.)).item() == pytest.approx(i2t + t2i, abs=1e-6)
 
 
-def test_infonce_learnable_scale():
-    loss = MODELS.build(dict(type='InfoNCELoss', temperature=0.07))
-    assert not loss.uses_logit_scale
-    assert isinstance(loss.logit_scale, torch.nn.Parameter)
-    assert loss.get_logit_scale().item() == pytest.approx(1 / 0.07)
-    with torch.no_grad():
-        loss.logit_scale.fill_(10.0)  # exp(10) > 100 -> clamped
-    assert loss.get_logit_scale().item() == pytest.approx(100.0)
-    with torch.no_grad():
-        loss.logit_scale.fill_(math.log(20.))
-    loss(IMG, TXT, LABELS).backward()
-    assert loss.logit_scale.grad is not None
-    fixed = MODELS.build(dict(type='InfoNCELoss', temperature=0.02,
-                              learnable=False))
-    assert fixed.get_logit_scale().item() == pytest.approx(50.0)
-    assert not list(fixed.parameters()) and not fixed.state_dict()
-
-
-def test_infonce_uses_the_given_model_scale():
-    """Without a temperature the loss owns nothing and takes the model's
-    exp'd scale; an own temperature refuses a second scale."""
-    shared = MODELS.build(dict(type='InfoNCELoss'))
-    assert shared.uses_logit_scale and not list(shared.parameters())
-    fixed = MODELS.build(dict(type='InfoNCELoss', temperature=0.5,
-                              learnable=False))
-    torch.testing.assert_close(
-        shared(IMG, TXT, LABELS, logit_scale=torch.tensor(2.)),
-        fixed(IMG, TXT, LABELS))
-    with pytest.raises(ValueError, match='no temperature of its own'):
-        shared(IMG, TXT, LABELS)
-    with pytest.raises(ValueError, match='has its own temperature'):
-        fixed(IMG, TXT, LABELS, logit_scale=torch.tensor(2.))
+@pytest.mark.parametrize('cfg', [
+    dict(type='InfoNCELoss'), dict(type='SDMLoss'),
+    dict(type='CMPMLoss', mode='paper'), dict(type='AffiliationLoss')])
+def test_scaled_losses_own_no_temperature(cfg):
+    """The temperature is the model's: a scaled loss owns no parameter,
+    declares that it takes the scale, and refuses to run without it."""
+    loss = MODELS.build(cfg)
+    assert loss.uses_logit_scale and not list(loss.parameters())
+    assert not loss.state_dict()
     with pytest.raises(ValueError, match='model\'s logit scale'):
-        MODELS.build(dict(type='InfoNCELoss', learnable=False))
+        loss(IMG, TXT, torch.tensor([0, 0, 1]))
+    with pytest.raises(TypeError, match='temperature'):
+        MODELS.build(dict(cfg, temperature=0.02))
 
 
 def test_sdm():
-    loss = MODELS.build(dict(type='SDMLoss', temperature=1.0))
+    loss = MODELS.build(dict(type='SDMLoss'))
     expected = sum(kl_row(r, q) for r, q in zip(I2T, Q)) / 3 + \
         sum(kl_row(r, q) for r, q in zip(T2I, Q)) / 3
-    assert loss(IMG, TXT, LABELS).item() == pytest.approx(expected, rel=1e-5)
-    default = MODELS.build(dict(type='SDMLoss'))
-    assert default.logit_scale == pytest.approx(50.0)
+    assert loss(IMG, TXT, LABELS, logit_scale=ONE).item() == pytest.approx(
+        expected, rel=1e-5)
     expected50 = sum(kl_row([50 * x for x in r], q)
                      for r, q in zip(I2T, Q)) / 3 + sum(
                          kl_row([50 * x for x in r], q)
                          for r, q in zip(T2I, Q)) / 3
-    assert default(IMG, TXT, LABELS).item() == pytest.approx(expected50,
-                                                             rel=1e-5)
+    assert loss(IMG, TXT, LABELS, logit_scale=torch.tensor(
+        50.)).item() == pytest.approx(expected50, rel=1e-5)
 
 
 def test_cmpm_paper_and_irra():
-    paper = MODELS.build(dict(type='CMPMLoss', mode='paper',
-                              temperature=1.0))
+    paper = MODELS.build(dict(type='CMPMLoss', mode='paper'))
     expected = sum(kl_row(r, q) for r, q in zip(I2T, Q)) / 3 + \
         sum(kl_row(r, q) for r, q in zip(T2I, Q)) / 3
-    assert paper(2 * IMG, TXT, LABELS).item() == pytest.approx(
-        expected, rel=1e-5)
+    assert paper(2 * IMG, TXT, LABELS,
+                 logit_scale=ONE).item() == pytest.approx(expected, rel=1e-5)
     # IRRA: the raw anchor (norm 2) on unit targets; labels L2-normalised
     irra = MODELS.build(dict(type='CMPMLoss', mode='irra'))
+    assert not irra.uses_logit_scale
     img, txt = 2 * IMG, 3 * TXT
     i2t = [[2 * x for x in r] for r in I2T]  # |v| = 2, t normalised
     t2i = [[3 * x for x in r] for r in T2I]  # |t| = 3, v normalised
@@ -127,6 +106,8 @@ def test_cmpm_paper_and_irra():
         sum(kl_row(r, qr) for r, qr in zip(t2i, q)) / 3
     assert irra(img, txt, LABELS).item() == pytest.approx(expected,
                                                           rel=1e-5)
+    with pytest.raises(ValueError, match='takes no logit scale'):
+        irra(img, txt, LABELS, logit_scale=ONE)
     with pytest.raises(ValueError):
         MODELS.build(dict(type='CMPMLoss', mode='nope'))
 
@@ -150,12 +131,15 @@ def test_id_loss():
 
 
 @pytest.mark.parametrize('cfg', [
-    dict(type='InfoNCELoss', temperature=0.07), dict(type='SDMLoss'),
+    dict(type='InfoNCELoss'), dict(type='SDMLoss'),
     dict(type='CMPMLoss'), dict(type='CMPMLoss', mode='irra')])
 def test_local_loss_is_identity_without_dist(cfg):
     torch.manual_seed(0)
     img, txt = torch.randn(6, 4), torch.randn(6, 4)
     labels = torch.tensor([0, 1, 0, 2, 1, 3])
-    a = MODELS.build(cfg)(img, txt, labels)
-    b = MODELS.build(dict(cfg, local_loss=True))(img, txt, labels)
+    a_loss = MODELS.build(cfg)
+    kw = dict(logit_scale=torch.tensor(1 / 0.07)) \
+        if a_loss.uses_logit_scale else {}
+    a = a_loss(img, txt, labels, **kw)
+    b = MODELS.build(dict(cfg, local_loss=True))(img, txt, labels, **kw)
     assert torch.allclose(a, b) and torch.isfinite(a)

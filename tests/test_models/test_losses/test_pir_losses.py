@@ -40,11 +40,11 @@ def _hand(img, txt, labels, scale, transposed):
 @pytest.mark.parametrize('mode', ['paper', 'released_pir_itr'])
 def test_affiliation_loss_hand_computed(mode):
     img, txt, labels = _batch()
-    loss_fn = AffiliationLoss(temperature=0.07, t2i_mode=mode)
-    loss = loss_fn(img, txt, labels)
+    loss_fn = AffiliationLoss(t2i_mode=mode)
+    loss = loss_fn(img, txt, labels, logit_scale=torch.tensor(1 / 0.07))
     expect = _hand(img, txt, labels, 1 / 0.07, mode != 'paper')
     torch.testing.assert_close(loss, expect)
-    # without a temperature: the given (exp'd) model scale
+    # the given (exp'd) model scale
     loss10 = AffiliationLoss(t2i_mode=mode)(img, txt, labels,
                                             logit_scale=torch.tensor(10.))
     torch.testing.assert_close(
@@ -54,25 +54,32 @@ def test_affiliation_loss_hand_computed(mode):
 def test_affiliation_modes_differ_and_grad():
     img, txt, labels = _batch()
     img.requires_grad_(True)
-    a = AffiliationLoss(0.07, t2i_mode='paper')(img, txt, labels)
-    b = AffiliationLoss(0.07, t2i_mode='released_pir_itr')(img, txt, labels)
+    log_scale = torch.nn.Parameter(torch.tensor(1 / 0.07).log())
+    a = AffiliationLoss(t2i_mode='paper')(img, txt, labels,
+                                          logit_scale=log_scale.exp())
+    b = AffiliationLoss(t2i_mode='released_pir_itr')(
+        img, txt, labels, logit_scale=log_scale.exp())
     assert not torch.allclose(a, b)
-    loss_fn = MODELS.build(dict(type='AffiliationLoss', temperature=0.07,
-                                loss_weight=2.))
-    loss = loss_fn(img, txt, labels)
+    loss_fn = MODELS.build(dict(type='AffiliationLoss', loss_weight=2.))
+    loss = loss_fn(img, txt, labels, logit_scale=log_scale.exp())
     loss.backward()
-    assert img.grad is not None and loss_fn.logit_scale.grad is not None
+    assert img.grad is not None and log_scale.grad is not None
     torch.testing.assert_close(loss, 2 * a)
+
+
+ONE = torch.tensor(1.)
 
 
 def test_affiliation_errors():
     img, txt, _ = _batch()
     with pytest.raises(ValueError, match='scene label >= 0'):
-        AffiliationLoss(0.07)(img, txt, torch.tensor([0, -1, 0]))
+        AffiliationLoss()(img, txt, torch.tensor([0, -1, 0]),
+                          logit_scale=ONE)
     with pytest.raises(ValueError, match='t2i_mode'):
         AffiliationLoss(t2i_mode='x')
     with pytest.raises(ValueError, match='2 scene labels for 3'):
-        AffiliationLoss(0.07)(img, txt, torch.tensor([0, 1]))
+        AffiliationLoss()(img, txt, torch.tensor([0, 1]),
+                          logit_scale=ONE)
     assert AffiliationLoss.label_key == 'label'  # scene labels, by class
 
 

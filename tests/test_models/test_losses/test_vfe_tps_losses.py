@@ -9,6 +9,20 @@ import torch.nn.functional as F
 from sdtr.registry import MODELS
 
 
+class _Scaled:
+    """An ``ISGVFCLoss`` called with the model's scale ``1 / tau``."""
+
+    def __init__(self, tau, **cfg):
+        self.loss = MODELS.build(dict(type='ISGVFCLoss', **cfg))
+        self.scale = torch.tensor(1 / tau)
+
+    def __call__(self, *args, **kwargs):
+        return self.loss(*args, logit_scale=self.scale, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self.loss, name)
+
+
 def kl_row(logits, q, eps=1e-8):
     z = math.log(sum(math.exp(x) for x in logits))
     p = [math.exp(x - z) for x in logits]
@@ -25,8 +39,7 @@ def test_isgvfc_hand_computed_with_singleton_identity():
     tau = 0.5
     expected = sum(kl_row([c / tau for c in r], qr)
                    for r, qr in zip(cos, q)) / 4
-    loss = MODELS.build(dict(type='ISGVFCLoss', num_samples=None,
-                             temperature=tau))
+    loss = _Scaled(tau, num_samples=None)
     assert loss(feats, pids).item() == pytest.approx(expected, rel=1e-5)
     # singleton identity: the target is the one-hot on itself, so the row is
     # sum_j p_j log p_j - p_i log(1 + eps) - sum_{j != i} p_j log eps
@@ -36,8 +49,7 @@ def test_isgvfc_hand_computed_with_singleton_identity():
     by_hand = sum(pj * math.log(pj) for pj in p3) - p3[2] * math.log1p(
         1e-8) - sum(pj for j, pj in enumerate(p3) if j != 2) * math.log(1e-8)
     assert row3 == pytest.approx(by_hand, rel=1e-6)
-    one = MODELS.build(dict(type='ISGVFCLoss', num_samples=None,
-                            temperature=tau))
+    one = _Scaled(tau, num_samples=None)
     # row 3 alone (4 rows averaged): remove the other rows' contributions
     rows = [kl_row([c / tau for c in r], qr) for r, qr in zip(cos, q)]
     assert one(feats, pids).item() * 4 - sum(rows[:2]) - rows[3] == \
@@ -45,8 +57,7 @@ def test_isgvfc_hand_computed_with_singleton_identity():
     # C = 4 out of a larger batch uses exactly the sampled rows
     big = torch.cat([feats, torch.randn(6, 2)])
     big_pids = torch.cat([pids, torch.arange(10, 16)])
-    loss4 = MODELS.build(dict(type='ISGVFCLoss', num_samples=4,
-                              temperature=tau))
+    loss4 = _Scaled(tau, num_samples=4)
     assert loss4(big, big_pids, index=torch.arange(4)).item() == \
         pytest.approx(expected, rel=1e-5)
     assert loss4.sample(10).shape == (4, )
@@ -55,8 +66,7 @@ def test_isgvfc_hand_computed_with_singleton_identity():
 
 
 def test_isgvfc_identity_aware_features_score_lower():
-    loss = MODELS.build(dict(type='ISGVFCLoss', num_samples=None,
-                             temperature=0.1))
+    loss = _Scaled(0.1, num_samples=None)
     pids = torch.tensor([0, 0, 1, 1])
     good = torch.tensor([[1., 0.], [1., .1], [0., 1.], [.1, 1.]])
     bad = torch.tensor([[1., 0.], [0., 1.], [1., .1], [.1, 1.]])
@@ -67,18 +77,18 @@ def test_isgvfc_identity_aware_features_score_lower():
     with pytest.raises(ValueError, match='labels'):
         loss(good, torch.tensor([0, 1]))
     with pytest.raises(ValueError, match='num_samples'):
-        MODELS.build(dict(type='ISGVFCLoss', num_samples=1))
+        _Scaled(0.02, num_samples=1)
 
 
 def test_isgvfc_logs_fraction_of_rows_with_a_partner():
-    loss = MODELS.build(dict(type='ISGVFCLoss', num_samples=None))
+    loss = _Scaled(0.02, num_samples=None)
     feats = torch.randn(4, 3)
     loss(feats, torch.tensor([0, 0, 1, 2]))
     assert loss.log_vars['pos_frac'].item() == 0.5  # rows 0 and 1
     loss(feats, torch.tensor([0, 1, 2, 3]))
     assert loss.log_vars['pos_frac'].item() == 0.0
     # only the sampled rows count
-    loss4 = MODELS.build(dict(type='ISGVFCLoss', num_samples=2))
+    loss4 = _Scaled(0.02, num_samples=2)
     loss4(feats, torch.tensor([5, 5, 5, 7]), index=torch.tensor([0, 3]))
     assert loss4.log_vars['pos_frac'].item() == 0.0
     loss4(feats, torch.tensor([5, 5, 5, 7]), index=torch.tensor([0, 2]))
@@ -87,8 +97,7 @@ def test_isgvfc_logs_fraction_of_rows_with_a_partner():
 
 def test_isgvfc_bounded_memory_joins_same_identity_features():
     tau = 0.5
-    mem = MODELS.build(dict(type='ISGVFCLoss', num_samples=None,
-                            temperature=tau, memory_size=3))
+    mem = _Scaled(tau, num_samples=None, memory_size=3)
     assert mem.state_dict() == {}  # never in checkpoints
     first = torch.tensor([[1., 0.], [0., 1.]])
     mem(first, torch.tensor([0, 1]))  # memory: (f0, pid 0), (f1, pid 1)
@@ -118,14 +127,13 @@ def test_isgvfc_bounded_memory_joins_same_identity_features():
     mem.reset_memory()
     assert mem.memory_labels is None
     # memory_size=0 (default) is the batch-only loss of the paper
-    plain = MODELS.build(dict(type='ISGVFCLoss', num_samples=None,
-                              temperature=tau))
+    plain = _Scaled(tau, num_samples=None)
     plain(first, torch.tensor([0, 1]))
     assert plain(cur, torch.tensor([0, 2])).item() == pytest.approx(
         (kl_row([1 / tau, -0.6 / tau], [1, 0]) +
          kl_row([-0.6 / tau, 1 / tau], [0, 1])) / 2, rel=1e-5)
     with pytest.raises(ValueError, match='memory_size'):
-        MODELS.build(dict(type='ISGVFCLoss', memory_size=-1))
+        _Scaled(0.02, memory_size=-1)
 
 
 def test_identity_triplet_batch_hard():
@@ -191,9 +199,9 @@ def test_cmpm_both_variants_on_random_batches():
     torch.manual_seed(0)
     v, t = torch.randn(7, 5) * 3, torch.randn(7, 5) * 2
     pids = torch.tensor([0, 0, 1, 2, 2, 2, 3])  # incl. singletons
-    paper = MODELS.build(dict(type='CMPMLoss', mode='paper',
-                              temperature=0.5))
-    assert paper(v, t, pids).item() == pytest.approx(
+    paper = MODELS.build(dict(type='CMPMLoss', mode='paper'))
+    assert paper(v, t, pids, logit_scale=torch.tensor(2.)).item() == \
+        pytest.approx(
         _paper_cmpm_literal(v, t, pids, 0.5).item(), rel=1e-5)
     irra = MODELS.build(dict(type='CMPMLoss', mode='irra'))
     assert irra(v, t, pids).item() == pytest.approx(

@@ -146,7 +146,10 @@ def test_loss_name_handling_and_checks():
                                  dict(type='CMPMLoss', label_key='image_id')])
     assert list(built) == list(specs) == ['itc', 'itc2', 'cmpm']
     assert specs['itc2'] == LossSpec(('img', 'txt'), 'pid', True)
-    assert specs['cmpm'] == LossSpec(('img', 'txt'), 'image_id', False)
+    # CMPM's paper form scales by the model's logit scale, IRRA's does not
+    assert specs['cmpm'] == LossSpec(('img', 'txt'), 'image_id', True)
+    assert not build_losses(dict(type='CMPMLoss', mode='irra'))[1][
+        'cmpm'].uses_logit_scale
     assert list(build_losses(dict(type='SDMLoss'))[0]) == ['sdm']
     with pytest.raises(ValueError, match='embed_dim'):
         _build(text_encoder=dict(type='CLIPTextTransformer', arch=None,

@@ -90,13 +90,19 @@ def test_declarations_checked_at_build_time():
                                       label_key='image_id')))
     with pytest.raises(ValueError, match='model has none'):
         _build(losses=SHARED, logit_scale=None)
-    with pytest.raises(ValueError, match='no loss uses it'):
-        _build(losses=dict(itc=dict(type='InfoNCELoss', temperature=0.02,
-                                    learnable=False)))
+    with pytest.raises(ValueError, match='no loss of .* scales'):
+        _build(losses=dict(triplet=dict(type='VSETripletLoss')))
     with pytest.raises(TypeError, match='unknown logit_scale options'):
         _build(logit_scale=dict(temperature=0.07))
-    with pytest.raises(ValueError, match='learnable / max_logit_scale'):
-        _build(losses=dict(itc=dict(type='InfoNCELoss', learnable=False)))
+    with pytest.raises(TypeError, match=r"loss 'itc': the temperature is the "
+                       r"model's.*model.logit_scale=dict\(init_temperature="
+                       r"0.02"):
+        _build(losses=dict(itc=dict(type='InfoNCELoss', temperature=0.02)))
+    with pytest.raises(ValueError, match='separate_scale=True but takes no '
+                       'logit scale'):
+        _build(losses=dict(itc=dict(type='InfoNCELoss'),
+                           triplet=dict(type='VSETripletLoss',
+                                        separate_scale=True)))
 
 
 def test_train_labels_are_the_packed_metainfo():
@@ -138,16 +144,46 @@ def test_old_checkpoint_with_a_loss_owned_scale_loads():
         _build(losses=SHARED).load_state_dict(dict(old))
 
 
-def test_a_loss_with_its_own_temperature_keeps_its_key():
-    losses = dict(itc=dict(type='InfoNCELoss'),
-                  affil=dict(type='AffiliationLoss', temperature=0.05))
-    model = _build(losses=losses)
-    keys = [k for k in model.state_dict() if 'logit_scale' in k]
-    assert keys == ['logit_scale', 'losses.affil.logit_scale']
-    assert model.losses.affil.get_logit_scale().item() == pytest.approx(20.)
-    sd = model.state_dict()
-    assert model.upgrade_state_dict(dict(sd)) == []
-    _build(losses=losses).load_state_dict(sd, strict=True)
+SEPARATE = dict(itc=dict(type='InfoNCELoss'),
+                affil=dict(type='AffiliationLoss', separate_scale=True))
+
+
+def test_a_separate_scale_is_a_second_model_scale():
+    """``separate_scale=True`` (PIR-ITR's release): the loss receives a
+    model scale of its own, built from the same ``model.logit_scale``
+    options, so one override sets both."""
+    model = _build(losses=SEPARATE,
+                   logit_scale=dict(init_temperature=0.05, learnable=True))
+    keys = [k for k, _ in model.named_parameters() if 'logit_scale' in k]
+    assert keys == ['logit_scale', 'logit_scale_affil']
+    assert not list(model.losses.parameters())
+    for name in ('itc', 'affil'):
+        assert model.get_logit_scale(name).item() == pytest.approx(20.)
+    data = _batch(model)
+    with torch.no_grad():
+        model.logit_scale_affil.fill_(math.log(5.))
+        out = model(**data, mode='loss')
+        feats = model.forward_train(data['inputs'], data['data_samples'])
+    affil = AffiliationLoss()(feats['img'], feats['txt'],
+                              torch.tensor([0, 1, 1, 0]),
+                              logit_scale=torch.tensor(5.))
+    torch.testing.assert_close(out['loss_affil'], affil)
+    # its old key (a loss-owned temperature) moves to it
+    old = model.state_dict()
+    old['losses.affil.logit_scale'] = old.pop('logit_scale_affil')
+    fresh = _build(losses=SEPARATE)
+    assert fresh.upgrade_state_dict(old) == ['losses.affil.logit_scale']
+    fresh.load_state_dict(old, strict=True)
+    assert fresh.get_logit_scale('affil').item() == pytest.approx(5.)
+
+
+def test_fixed_scale_is_not_learned_nor_saved():
+    """IRRA's fixed 1/0.02: a buffer the optimiser never sees, outside
+    checkpoints."""
+    model = _build(logit_scale=dict(init_temperature=0.02, learnable=False))
+    assert not [n for n, _ in model.named_parameters() if 'logit' in n]
+    assert 'logit_scale' not in model.state_dict()
+    assert model.get_logit_scale().item() == pytest.approx(50., rel=1e-6)
 
 
 def test_parts_checked_against_their_interface():

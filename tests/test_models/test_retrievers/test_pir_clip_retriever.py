@@ -87,8 +87,8 @@ def test_ablation_switches():
     assert out['tokens'].shape[1] == 1 + 64 and 'instruction' not in out
     assert set(plain(**_batch(plain), mode='loss')) == {'loss_itc',
                                                          'loss_affil'}
-    with pytest.raises(ValueError, match='learnable / max_logit_scale'):
-        _build(losses=dict(affil=dict(learnable=True)))
+    with pytest.raises(TypeError, match='temperature is the model'):
+        _build(losses=dict(affil=dict(temperature=0.07)))
     # identities fed to the affiliation loss: a build error naming the loss,
     # the key and the expected one
     with pytest.raises(ValueError, match=r"loss 'affil' \(AffiliationLoss\) "

@@ -38,7 +38,7 @@ TINY = dict(
     temporal_pae=dict(type='TemporalPAE', cycle_num=3, num_heads=2),
     embed_dim=16,
     losses=dict(itc=dict(type='InfoNCELoss', label_key='image_id'),
-                affil=dict(type='AffiliationLoss', temperature=0.07),
+                affil=dict(type='AffiliationLoss', separate_scale=True),
                 triplet=dict(type='VSETripletLoss')),
 )
 CAPTIONS = ['a plane on the runway', 'green farmland',
@@ -79,7 +79,7 @@ def test_loss_and_gradients():
     sum(losses.values()).backward()
     for name in ('image_encoder', 'text_encoder', 'vision_proj',
                  'conv_proj', 'spatial_pae', 'temporal_pae', 'head_img',
-                 'head_txt', 'losses.affil'):
+                 'head_txt', 'logit_scale_affil'):
         grads = [p.grad for n, p in model.named_parameters()
                  if n.startswith(name) and p.requires_grad]
         assert grads and any(g is not None and g.abs().sum() > 0

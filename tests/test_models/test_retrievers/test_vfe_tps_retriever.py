@@ -18,7 +18,7 @@ CAPTIONS = ['a man in a red shirt and blue jeans',
 PIDS = [0, 1, 2, 3, 0, 1]
 
 #: the tiny config's matching loss (``_build`` replaces ``losses`` whole)
-CMPM = dict(type='CMPMLoss', mode='paper', temperature=0.02)
+CMPM = dict(type='CMPMLoss', mode='paper')
 
 
 def _build(**overrides):

@@ -17,6 +17,7 @@ RUNTIME = Path(__file__).resolve().parents[3] / \
 
 
 class _Pids:
+    takes_sample_seeds = True
 
     def __init__(self):
         self.pids = torch.arange(40).repeat_interleave(4).numpy()

@@ -8,5 +8,7 @@ pir_clip_train_pipeline = [
     dict(type='LoadImage'),
     dict(type='mmpretrain.RandomResizedCrop', scale=224,
          crop_ratio_range=(0.9, 1.0), interpolation='bicubic'),
+    # captions tokenised here (in the workers) by the model's tokenizer
+    dict(type='TokenizeCaption', tokenizer='model'),
     dict(type='PackRetrievalInputs'),
 ]

@@ -18,6 +18,8 @@ pir_train_pipeline = [
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='RandomAugment', num_ops=2, magnitude=7),
     dict(type='PreCaption', max_words=30),
+    # captions tokenised here (in the workers) by the model's tokenizer
+    dict(type='TokenizeCaption', tokenizer='model'),
     dict(type='PackRetrievalInputs'),
 ]
 pir_test_pipeline = [

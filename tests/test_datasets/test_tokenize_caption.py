@@ -1,5 +1,7 @@
 """Training captions tokenised in the data pipeline (DataLoader workers):
-the same token ids, features and losses as tokenising inside the step."""
+the same token ids, features and losses as tokenising inside the step; the
+step is declared in the dataset configs and bound to the model's tokenizer
+when the config is loaded."""
 import importlib.util
 from pathlib import Path
 
@@ -9,9 +11,9 @@ from mmengine.config import Config
 from mmengine.dataset import Compose, pseudo_collate
 
 from sdtr.datasets.transforms import PackRetrievalInputs, TokenizeCaption
-from sdtr.engine.hooks import bind_tokenizer
-from sdtr.registry import MODELS, TOKENIZERS
-from sdtr.utils import register_all_modules
+from sdtr.registry import MODELS, TOKENIZERS, TRANSFORMS
+from sdtr.utils import (ConfigError, bind_model_tokenizer, load_config,
+                        register_all_modules)
 
 REPO = Path(__file__).resolve().parents[2]
 CAPTIONS = ['a plane', 'many white planes are parked near the terminal of '
@@ -85,33 +87,46 @@ def test_same_loss_either_way_and_foreign_tokenizer_refused():
         model.loss(images, other)
 
 
-def test_bind_inserts_before_packing_in_wrapped_datasets():
+def test_config_binds_the_models_tokenizer():
+    """``TokenizeCaption(tokenizer='model')`` of the dataset bases becomes
+    the model's tokenizer config in the merged config (what print_config
+    shows), in the loader and in the top-level pipeline variable alike."""
+    cfg = load_config(
+        str(REPO / 'configs/quickstart/clip_tiny_1xb32_synthetic-rs.py'))
+    steps = [t for t in cfg.train_dataloader.dataset.pipeline
+             if t['type'] == 'TokenizeCaption']
+    assert len(steps) == 1 and steps[0]['tokenizer'] == cfg.model.tokenizer
+    assert cfg.train_pipeline == cfg.train_dataloader.dataset.pipeline
+    # the val/test pipelines tokenise nothing: the model does, in batches
+    assert not [t for t in cfg.test_dataloader.dataset.pipeline
+                if t['type'] == 'TokenizeCaption']
     register_all_modules()
-    tok = TOKENIZERS.build(dict(type='CLIPTokenizer', context_length=8))
-
-    class Fake:
-        def __init__(self, transforms):
-            self.pipeline = Compose(transforms)
-
-    class Concat:
-        def __init__(self, *datasets):
-            self.datasets = list(datasets)
-
-    plain = Fake([dict(type='PackRetrievalInputs')])
-    bound = Fake([TokenizeCaption(), dict(type='PackRetrievalInputs')])
-    no_pack = Fake([])
-    n = bind_tokenizer(Concat(plain, bound, no_pack), tok)
-    assert n == 2
-    assert [type(t).__name__ for t in plain.pipeline.transforms] == [
-        'TokenizeCaption', 'PackRetrievalInputs']
-    assert plain.pipeline.transforms[0].tokenizer is tok
-    assert len(bound.pipeline.transforms) == 2
-    assert bound.pipeline.transforms[0].tokenizer is tok
-    assert no_pack.pipeline.transforms == []
+    built = TRANSFORMS.build(steps[0])
+    assert repr(built.tokenizer) == repr(
+        TOKENIZERS.build(cfg.model.tokenizer))
 
 
-def test_default_runtime_enables_it():
+def test_a_foreign_tokenizer_is_refused_when_the_config_loads():
     cfg = Config.fromfile(
         str(REPO / 'configs/quickstart/clip_tiny_1xb32_synthetic-rs.py'))
-    assert cfg.default_hooks.tokenize_in_workers == dict(
-        type='TokenizeInWorkersHook')
+    other = dict(type='CLIPTokenizer', context_length=16)
+    cfg.train_dataloader.dataset.pipeline[2]['tokenizer'] = other
+    with pytest.raises(ConfigError,
+                       match=r"train_dataloader.dataset.pipeline\[2\]"
+                       r".tokenizer is .*context_length': 16.* the model "
+                       r"tokenises with model.tokenizer"):
+        bind_model_tokenizer(cfg)
+    # the same config as the model's is accepted as it is
+    cfg.train_dataloader.dataset.pipeline[2]['tokenizer'] = dict(
+        cfg.model.tokenizer)
+    assert bind_model_tokenizer(cfg) == 2  # the loader and train_pipeline
+
+
+def test_unbound_step_passes_captions_through():
+    """Built from a config that was not loaded by sdtr (raw mmengine), the
+    step cannot know the model: it says so and leaves the caption a string
+    (the model tokenises it in the step)."""
+    register_all_modules()
+    step = TRANSFORMS.build(dict(type='TokenizeCaption', tokenizer='model'))
+    out = step(dict(text='a plane'))
+    assert out['text'] == 'a plane' and 'text_tokens' not in out
