@@ -139,7 +139,8 @@ def test_predict_contract():
 
 
 @pytest.mark.parametrize('name', [
-    'pir-clip_vit-b32-rn50_8xb32_rs5m', 'pir-clip_vit-b32-rn50_8xb64_rsicd-pir',
+    'ablations/pir-clip-stage1-released_vit-b32-rn50_8xb32_rs5m',
+    'pir-clip_vit-b32-rn50_8xb64_rsicd-karpathy',
     'pir-clip_vit-b32-rn50_8xb64_rsitmd-pir', 'pir-clip_vit-b32-rn50_8xb64_ret2',
     'pir-clip_vit-b32-rn50_8xb64_ret3',
     'ablations/pir-clip-wo-al_vit-b32-rn50_8xb64_rsitmd-pir',
