@@ -21,3 +21,6 @@ __all__ += ['SceneInstructionEncoder']
 from .vit_encoder import ViTEncoder  # noqa: E402
 
 __all__ += ['ViTEncoder']
+from .projected_tower import ProjectedTower  # noqa: E402
+
+__all__ += ['ProjectedTower']

@@ -7,7 +7,10 @@ The ImageNet ViT of PIR Table I's "(CL) ViT-B / BERT" row
            + E_{pos})) \\in R^{(1 + HW/P^2) \\times C}
 
 (``1 + 14x14 = 197`` tokens of width 768 for ViT-B/16 at 224 px), token 0
-the class token.  It has the interface of PIR-ITR's Swin encoder
+the class token.  ``embed`` / ``forward_tokens`` split the forward between
+the patch embedding and the transformer as the CLIP tower does (masked image
+modelling in VFE-TPS's "baseline (ours)" with ViT + BERT).  It has the
+interface of PIR-ITR's Swin encoder
 (:class:`SwinTransformerEncoder`: ``forward(images) -> [B, 1 + N, C]``,
 ``width``), so the retriever uses it unchanged.  The network is mmpretrain's
 :class:`~mmpretrain.models.VisionTransformer` (``out_type='raw'``),
@@ -80,10 +83,42 @@ class ViTEncoder(PretrainedMixin, BaseModule):
         """``(H, W)`` of the patch grid for the configured size."""
         return tuple(self.vit.patch_resolution)
 
+    @property
+    def patch_size(self) -> int:
+        return self.vit.patch_embed.projection.kernel_size[0]
+
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """``[B, 3, H, W]`` -> ``[B, 1 + N, C]``; token 0 is the class
         token."""
         return self.vit(images)[-1]
+
+    def embed(self, images: torch.Tensor) -> torch.Tensor:
+        """Patch embeddings ``[B, N, C]`` (no class token, no position)."""
+        tokens, _ = self.vit.patch_embed(images)
+        return tokens
+
+    def forward_tokens(self,
+                       patch_tokens: torch.Tensor,
+                       extra_tokens: Optional[torch.Tensor] = None,
+                       keep_index: Optional[torch.Tensor] = None
+                       ) -> torch.Tensor:
+        """The rest of :meth:`forward` on (changed) patch embeddings:
+        ``forward(x) == forward_tokens(embed(x))``.  ``keep_index [B, K]``
+        keeps those patches (after their position embedding, MAE);
+        ``extra_tokens [B, E, C]`` go before the class token without a
+        position embedding.  Returns ``[B, E + 1 + N', C]``."""
+        vit = self.vit
+        cls = vit.cls_token.expand(patch_tokens.shape[0], -1, -1)
+        x = torch.cat([cls, patch_tokens], dim=1) + vit.pos_embed
+        if keep_index is not None:
+            idx = keep_index.unsqueeze(-1).expand(-1, -1, x.shape[-1]) + 1
+            x = torch.cat([x[:, :1], torch.gather(x, 1, idx)], dim=1)
+        if extra_tokens is not None:
+            x = torch.cat([extra_tokens, x], dim=1)
+        x = vit.pre_norm(vit.drop_after_pos(x))
+        for layer in vit.layers:
+            x = layer(x)
+        return vit.ln1(x)
 
     # ------------------------------------------------------------ weights
     def pretrained_target(self) -> torch.nn.Module:
