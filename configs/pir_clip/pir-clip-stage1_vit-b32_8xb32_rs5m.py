@@ -21,10 +21,3 @@ _base_ = [
 ]
 
 train_dataloader = dict(batch_size=32, dataset=dict(epoch_size=1_000_000))
-train_cfg = dict(max_epochs=20)
-val_dataloader = None
-val_evaluator = None
-val_cfg = None
-test_dataloader = None
-test_evaluator = None
-test_cfg = None
