@@ -12,7 +12,7 @@ model = dict(
     text_encoder=dict(use_attention_mask=False),
     text_padding_mask=False,
     losses=dict(affil=dict(t2i_mode='released_pir_itr', local_centers=True)))
-train_dataloader = dict(dataset=dict(pipeline=[
+pir_train_pipeline = [
     dict(type='LoadImage'),
     dict(type='mmpretrain.RandomResizedCrop', scale=224,
          crop_ratio_range=(0.5, 1.0), interpolation='bicubic'),
@@ -21,4 +21,6 @@ train_dataloader = dict(dataset=dict(pipeline=[
          autocontrast='released'),
     dict(type='PreCaption', max_words=30),
     dict(type='PackRetrievalInputs'),
-]))
+]
+train_pipeline = pir_train_pipeline
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))

@@ -15,6 +15,9 @@ _base_ = [
 ]
 
 train_dataloader = None
+# nothing is trained: the base's train pipeline becomes the test one (a
+# building block no loader used would be a dead key)
+train_pipeline = {{_base_.test_pipeline}}
 val_dataloader = None
 val_evaluator = None
 test_cfg = dict(type='RetrievalTestLoop')
