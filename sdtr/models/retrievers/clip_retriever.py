@@ -93,6 +93,10 @@ class CLIPRetriever(PretrainedMixin, BaseRetriever):
         self.check_tokenizer(self.text_encoder)
         self.linear_probe = linear_probe
         if linear_probe:
+            if type(self).encode_image is not CLIPRetriever.encode_image:
+                raise ValueError(f'{type(self).__name__} encodes images its '
+                                 'own way: linear_probe is a CLIPRetriever '
+                                 'option')
             dim = self.image_encoder.embed_dim
             self.image_probe = nn.Linear(dim, dim)
             self.text_probe = nn.Linear(dim, dim)

@@ -191,3 +191,7 @@ def test_linear_probe_freezes_the_towers_and_trains_two_linear_maps():
     loss.backward()
     assert model.image_probe.weight.grad.abs().sum() > 0
     assert model.image_encoder.conv1.weight.grad is None
+    # a retriever that encodes images its own way cannot take the probe
+    with pytest.raises(ValueError, match='linear_probe'):
+        MODELS.build(dict(Config.fromfile(
+            str(CFG_DIR / 'pir_clip_tiny.py')).model, linear_probe=True))
