@@ -165,3 +165,11 @@ def test_an_interrupted_run_resumes(tmp_path):
     assert train.done is None
     assert test.cmd[-4:] == ['--work-dir', str(work / 'test_synthetic-rs'),
                              '--out', str(work / 'test_synthetic-rs.json')]
+
+
+def test_the_sdtr_command_runs_it(capsys):
+    from sdtr.cli import main
+    assert main(['reproduce', '--list', '--index', INDEX]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith('eklsr:table1: 4 rows (')
+    assert 'pir:table2: 10 rows (' in out
