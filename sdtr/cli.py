@@ -3,8 +3,9 @@
 ``sdtr COMMAND ARGS...`` runs the tool with ``ARGS`` exactly as its script
 would; ``sdtr COMMAND --help`` shows the tool's own options.
 
-* ``search``, ``build-gallery``, ``serve`` and ``list-models`` live in the
-  package (:mod:`sdtr.tools`, :mod:`sdtr.search`) and work from any install;
+* ``search``, ``build-gallery``, ``serve``, ``list-models`` and
+  ``reproduce`` live in the package (:mod:`sdtr.tools`, :mod:`sdtr.search`)
+  and work from any install;
 * ``train`` and ``test`` run ``main(argv)`` of the repository's
   ``tools/train.py`` / ``tools/test.py``, found in this order:
   ``$SDTR_TOOLS_DIR``, ``<sdtr package>/.mim/tools`` (the OpenMMLab
@@ -45,6 +46,8 @@ Commands:
                  resumable, multi-GPU with torchrun)
   serve          web page + JSON API for text->image / image->caption search
   list-models    the model zoo (names, configs, weights)
+  reproduce      train + test every row of a paper table, compare with the
+                 paper (markdown/CSV/plot; --list, --dry-run)
 
 Run `sdtr COMMAND --help` for the options of a command. Errors are printed
 as one line; add --debug (or set SDTR_DEBUG=1) for the traceback.
@@ -204,6 +207,7 @@ COMMANDS = {
     'build-gallery': _package_main('sdtr.tools.build_gallery'),
     'serve': _package_main('sdtr.tools.serve'),
     'list-models': list_models_main,
+    'reproduce': _package_main('sdtr.tools.reproduce'),
 }
 
 

@@ -5,6 +5,10 @@
 #   data/aid/train/<Class>/*.jpg   data/aid/test/<Class>/*.jpg
 #   python tools/train.py \
 #       configs/pir_itr/scene-classifier_resnet50_1xb64_aid.py
+#   python tools/test.py configs/pir_itr/scene-classifier_resnet50_1xb64_aid.py \
+#       work_dirs/scene-classifier_resnet50_1xb64_aid/epoch_100.pth
+# The prior is the last epoch (no val split; selecting on the test split
+# would tune the prior on the images it is scored on).
 # Then point model.instruction_encoder.pretrained of a PIR-ITR config at the
 # resulting checkpoint (or convert a torchvision-style AID/RESISC45
 # classifier with tools/model_converters/scene_classifier_to_sdtr.py).
@@ -34,13 +38,19 @@ train_dataloader = dict(
     batch_size=64,
     dataset=dict(_delete_=True, **__aid, split='train', test_mode=False,
                  pipeline=train_pipeline))
-val_dataloader = dict(
-    batch_size=64,
-    dataset=dict(_delete_=True, **__aid, split='test', pipeline=test_pipeline))
-test_dataloader = val_dataloader
+# AID's 2:8 protocol has no val split: nothing is selected (the last epoch
+# is the prior), and the test split is only read by tools/test.py
+val_dataloader = None
+val_evaluator = None
+val_cfg = None
+test_dataloader = dict(
+    batch_size=64, num_workers=2, persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(_delete_=True, **__aid, split='test',
+                 pipeline=test_pipeline))
+test_evaluator = dict(type='mmpretrain.Accuracy', topk=(1, ))
 optim_wrapper = dict(optimizer=dict(lr=1e-3))
 param_scheduler = dict(eta_min=1e-6)
-train_cfg = dict(max_epochs=100, val_interval=5)
-default_hooks = dict(
-    checkpoint=dict(interval=5, save_best='accuracy/top1', rule='greater'))
+train_cfg = dict(max_epochs=100)
+default_hooks = dict(checkpoint=dict(interval=5, save_best=None))
 auto_scale_lr = dict(base_batch_size=64)

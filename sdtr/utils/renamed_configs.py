@@ -38,7 +38,9 @@ RENAMED_CONFIGS = {
     'pir_clip/clip-al_vit-b32_8xb64_rsitmd.py': 'pir_clip/ablations/clip-al_vit-b32_8xb64_rsitmd-pir.py',  # noqa: E501
     'pir_clip/clip_vit-b32_8xb64_rsitmd.py': 'pir_clip/ablations/clip_vit-b32_8xb64_rsitmd-pir.py',  # noqa: E501
     'pir_clip/pir-clip_tiny_zeroshot_synthetic-scenes.py': 'pir_clip/pir-clip-zeroshot_tiny_1xb64_synthetic-scenes.py',  # noqa: E501
-    'pir_clip/pir-clip_vit-b32-rn50_8xb64_rsicd.py': 'pir_clip/pir-clip_vit-b32-rn50_8xb64_rsicd-pir.py',  # noqa: E501
+    'pir_clip/pir-clip_vit-b32-rn50_8xb64_rsicd.py': 'pir_clip/pir-clip_vit-b32-rn50_8xb64_rsicd-karpathy.py',  # noqa: E501
+    'pir_clip/pir-clip_vit-b32-rn50_8xb64_rsicd-pir.py': 'pir_clip/pir-clip_vit-b32-rn50_8xb64_rsicd-karpathy.py',  # noqa: E501
+    'pir_clip/pir-clip_vit-b32-rn50_8xb32_rs5m.py': 'pir_clip/pir-clip-stage1_vit-b32_8xb32_rs5m.py',  # noqa: E501
     'pir_clip/pir-clip_vit-b32-rn50_8xb64_rsitmd.py': 'pir_clip/pir-clip_vit-b32-rn50_8xb64_rsitmd-pir.py',  # noqa: E501
     'pir_clip/pir-clip_vit-b32-rn50_8xb64_rsitmd_wo-al.py': 'pir_clip/ablations/pir-clip-wo-al_vit-b32-rn50_8xb64_rsitmd-pir.py',  # noqa: E501
     'pir_itr/ablations/pir-itr-al_swin-t-bert_2xb128_rsitmd.py': 'pir_itr/ablations/pir-itr-al_swin-t-bert_2xb128_rsitmd-pir.py',  # noqa: E501

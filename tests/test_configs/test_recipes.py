@@ -8,7 +8,9 @@ device or without initialising its weights) and the parameter schedulers (the ru
 iterations per epoch, and compares the peak lr, the end of the warm-up, the
 final lr and the lr of a newly initialised layer with the table; epochs,
 batch, GPUs, optimiser and model selection are compared with the config.
-The other configs of a row must have the same recipe settings.  A warm-up
+The other configs of a row must have the same recipe settings.  Test-only
+rows (zero-shot: ``0 (test only)`` epochs) must have no training part and
+a test loop, with the test loader's batch in their name.  A warm-up
 that multiplies with the cosine again (peak below the paper's lr), a config
 missing from the table, or a table entry that the configs no longer match,
 fails.  CPU, no data, no weights.
@@ -128,12 +130,34 @@ def test_table_covers_every_full_size_config():
         f'extra: {sorted(set(listed) - set(full_size_configs()))}')
 
 
+def check_test_only(row, paths):
+    """A zero-shot row: nothing to train, a test loop, the test batch in
+    the name, and no cell that describes training."""
+    gpus, batch = map(int, re.match(r'(\d+) × (\d+)',
+                                    row['GPUs × batch']).groups())
+    for key in ('iters/epoch', 'optimizer', 'peak lr', 'warm-up',
+                'schedule', 'final lr'):
+        assert row[key] == '—', (paths[0], key)
+    for rel in paths:
+        cfg = load(rel)
+        name = re.search(r'_(\d+)xb(\d+)', rel)
+        assert (int(name.group(1)), int(name.group(2))) == (gpus, batch), rel
+        assert cfg.get('train_dataloader') is None, rel
+        assert cfg.get('train_cfg') is None, rel
+        assert cfg.test_dataloader.batch_size == batch, rel
+        assert cfg.test_cfg.type == 'RetrievalTestLoop', rel
+        assert cfg.default_hooks.checkpoint.get('save_best') is None, rel
+
+
 @pytest.mark.parametrize('row', RECIPES, ids=[r['config'].split('<br>')[0]
                                               for r in RECIPES])
 def test_recipe(row):
     paths = configs_of(row)
     cfg = load(paths[0])
     where = f'{paths[0]} (docs/reproduction.md)'
+    if row['epochs'] == '0 (test only)':
+        check_test_only(row, paths)
+        return
 
     # batch, GPUs, sampler, epochs
     gpus, batch = map(int, re.match(r'(\d+) × (\d+)',
@@ -236,7 +260,12 @@ def test_recipe(row):
 
 def test_paper_numbers_match_the_metafiles():
     rows = read_table(['config', 'test data', 'paper numbers', 'source'])
-    documented = {(r['config'], r['test data']): r for r in rows}
+    # a config may carry the numbers of two tables for one dataset (VFE-TPS
+    # Table 5's CLIP row and Table 6's first row): the source tells them
+    # apart
+    documented = {(r['config'], r['test data'], r['source']): r
+                  for r in rows}
+    assert len(documented) == len(rows), 'a paper-number row is repeated'
     expected = 0
     for meta in sorted((REPO / 'configs').glob('*/metafile.yml')):
         for model in yaml.safe_load(meta.read_text())['Models']:
@@ -246,7 +275,8 @@ def test_paper_numbers_match_the_metafiles():
                     continue
                 expected += 1
                 key = (model['Config'].replace('configs/', '', 1),
-                       res['Dataset'])
+                       res['Dataset'],
+                       res['Source'][len('paper-reported, '):])
                 assert key in documented, f'{key} missing in {DOC}'
                 cell = documented[key]['paper numbers']
                 got = [float(x) for x in re.findall(r'\d+\.\d+', cell)]

@@ -131,8 +131,9 @@ PAPER_SPLIT = {
     'finetune/rsicd_train.json',
     'configs/pir_clip/pir-clip_vit-b32-rn50_8xb64_rsitmd-pir.py':
     'finetune/rsitmd_train.json',
-    'configs/pir_clip/pir-clip_vit-b32-rn50_8xb64_rsicd-pir.py':
-    'finetune/rsicd_train.json',
+    # PIR-CLIP's release evaluates RSICD on the RSICD release's split
+    'configs/pir_clip/pir-clip_vit-b32-rn50_8xb64_rsicd-karpathy.py':
+    'dataset_rsicd.json',
 }
 
 
@@ -149,6 +150,14 @@ def test_method_configs_use_their_papers_split(path):
         assert cfg.val_dataloader is None and cfg.val_cfg is None
         assert cfg.val_evaluator is None
         assert cfg.default_hooks.checkpoint.save_best is None
+    elif PAPER_SPLIT[path] == 'dataset_rsicd.json':
+        # one Karpathy json holds the three splits
+        assert cfg.train_dataloader.dataset.type == 'KarpathyCaptionDataset'
+        for loader, split in ((cfg.val_dataloader, 'val'),
+                              (cfg.test_dataloader, 'test')):
+            assert loader.dataset.ann_file == 'dataset_rsicd.json'
+            assert loader.dataset.split == split
+        return
     else:
         assert cfg.val_dataloader.dataset.ann_file == PAPER_SPLIT[
             path].replace('_train', '_val')
@@ -156,15 +165,34 @@ def test_method_configs_use_their_papers_split(path):
         '_train', '_test')
 
 
-def test_ret_members_use_the_pir_splits():
+def test_ret_members_use_the_pir_clip_release_splits():
+    # RSICD: the RSICD release's split (PIR-CLIP's retrieval.py reads its
+    # Karpathy json); RSITMD: PIR's split
     for name in ('ret2', 'ret3'):
         cfg = Config.fromfile(str(CFG_DIR / f'{name}.py'))
-        files = [d.ann_file for d in cfg.train_dataloader.dataset.datasets]
-        assert files[:2] == ['finetune/rsicd_train.json',
-                             'finetune/rsitmd_train.json']
-        excl = [d.ann_file for d in cfg.train_dataloader.dataset.exclude]
-        assert 'finetune/rsicd_test.json' in excl
-        assert 'finetune/rsitmd_val.json' in excl
+        members = cfg.train_dataloader.dataset.datasets
+        assert [(d.ann_file, d.split) for d in members[:2]] == [
+            ('dataset_rsicd.json', 'train'),
+            ('finetune/rsitmd_train.json', 'train')]
+        excl = {(d.ann_file, d.split)
+                for d in cfg.train_dataloader.dataset.exclude}
+        assert {('dataset_rsicd.json', 'test'), ('dataset_rsicd.json', 'val'),
+                ('finetune/rsitmd_val.json', 'val'),
+                ('finetune/rsitmd_test.json', 'test')} <= excl
+        # RSITMD is the default benchmark; the -rsicd config swaps the one
+        # key test_dataloader.dataset.datasets for RSICD's test split
+        test = cfg.test_dataloader.dataset
+        assert [d.ann_file for d in test.datasets] == [
+            'finetune/rsitmd_test.json']
+        rsicd = Config.fromfile(str(
+            REPO / f'configs/pir_clip/pir-clip_vit-b32-rn50_8xb64_{name}'
+            '-rsicd.py'))
+        assert [(d.ann_file, d.split)
+                for d in rsicd.test_dataloader.dataset.datasets] == [
+                    ('dataset_rsicd.json', 'test')]
+        assert rsicd.train_dataloader == Config.fromfile(str(
+            REPO / f'configs/pir_clip/pir-clip_vit-b32-rn50_8xb64_{name}.py'
+        )).train_dataloader
 
 
 # ------------------------------------------------ the real public files
@@ -210,6 +238,29 @@ def test_real_split_overlaps():
         tr, te = names(ds, 'train'), names(ds, 'test')
         assert (len(tr), len(te)) == (n_train, n_test)
         assert not tr & te
+
+
+def test_release_test_list_is_inside_pirs_rsicd_train_images():
+    """Why PIR-CLIP's RSICD configs train on the release split: 985 of the
+    1,093 images of the RSICD release's test list (the one PIR-CLIP's
+    retrieval.py evaluates) are AMFMN/GaLR train images, i.e. PIR's RSICD
+    train + val; testing a model trained on PIR's split there would test on
+    training images.  The PIR-CLIP RSICD config takes every split from the
+    release's json."""
+    galr = _need(RS / 'galr_precomp' / 'rsicd_precomp')
+    coco = _need(RS / 'rsicd_coco' / 'captions_test2017.json')
+    release_test = {i['file_name']
+                    for i in json.loads(coco.read_text())['images']}
+    amfmn_train = set((galr / 'train_filename.txt').read_text().split())
+    assert len(release_test & amfmn_train) == 985
+    cfg = Config.fromfile(str(
+        REPO / 'configs/pir_clip/pir-clip_vit-b32-rn50_8xb64_rsicd-karpathy.py'))
+    splits = {(loader.dataset.ann_file, loader.dataset.split)
+              for loader in (cfg.train_dataloader, cfg.val_dataloader,
+                             cfg.test_dataloader)}
+    assert splits == {('dataset_rsicd.json', 'train'),
+                      ('dataset_rsicd.json', 'val'),
+                      ('dataset_rsicd.json', 'test')}
 
 
 def test_verify_dataset_on_the_real_files(tmp_path, capsys):

@@ -186,3 +186,52 @@ def test_pir_pipeline_uses_the_released_augmentation():
     np.random.seed(0)
     out = aug(dict(img=np.full((224, 224, 3), 90, np.uint8)))
     assert out['img'].shape == (224, 224, 3) and out['img'].dtype == np.uint8
+
+
+def test_autocontrast_released_wraps_channels_with_a_nonzero_minimum():
+    # hand-computed: channel 0 = [10, 20, 30] (min 10 > 0), channel 1 =
+    # [0, 20, 40] (min 0), channel 2 constant 7
+    img = np.array([[[10, 0, 7], [20, 20, 7], [30, 40, 7]]], np.uint8)
+    stretch = RandomAugment().apply_op(img, 'AutoContrast', 0)
+    # 255 (v - min) / (max - min): [0, 127.5, 255] -> [0, 127, 255]
+    assert stretch[0, :, 0].tolist() == [0, 127, 255]
+    assert stretch[0, :, 1].tolist() == [0, 127, 255]
+    assert stretch[0, :, 2].tolist() == [7, 7, 7]
+    released = RandomAugment(autocontrast='released').apply_op(
+        img, 'AutoContrast', 0)
+    # -uint8(10) = 246: offset 246 * 12.75 -> every value clipped to 255
+    assert released[0, :, 0].tolist() == [255, 255, 255]
+    assert released[0, :, 1].tolist() == [0, 127, 255]  # min 0: unchanged
+    assert released[0, :, 2].tolist() == [7, 7, 7]
+    with pytest.raises(ValueError, match='autocontrast'):
+        RandomAugment(autocontrast='negate')
+
+
+RSICD_IMAGES = (REPO / '..' / 'shared' / 'data' / 'rs_annotations' /
+                'images').resolve()
+
+
+@pytest.mark.parametrize('name', ['airport_17.jpg', 'sparseresidential_3.jpg',
+                                  'sparseresidential_268.jpg'])
+def test_autocontrast_switch_on_real_rsicd_images(name):
+    import cv2
+    path = RSICD_IMAGES / name
+    if not path.exists():
+        pytest.skip(f'real RSICD image not found at {path}')
+    img = cv2.imread(str(path))
+    lows = img.reshape(-1, 3).min(0)
+    stretch = RandomAugment().apply_op(img, 'AutoContrast', 0)
+    released = RandomAugment(autocontrast='released').apply_op(
+        img, 'AutoContrast', 0)
+    for c in range(3):
+        # the stretch always spans 0..255 and keeps the pixel order
+        assert stretch[..., c].min() == 0 and stretch[..., c].max() >= 254
+        if lows[c] > 0:  # the release turns the whole channel white
+            assert (released[..., c] == 255).all(), (name, c)
+            assert (stretch[..., c] < 255).mean() > 0.5
+        else:  # a channel with a zero minimum is stretched the same way
+            assert np.array_equal(released[..., c], stretch[..., c])
+    white = (released == 255).all(-1).mean()
+    # airport_17: all three minima > 0, every pixel white; the others have
+    # at least one zero-minimum channel, so not every pixel is white
+    assert (white == 1.0) == bool((lows > 0).all()), (name, white)

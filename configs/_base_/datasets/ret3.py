@@ -1,11 +1,11 @@
 # RET-3 = RSICD + RSITMD + UCM-captions, trained jointly (PIR-CLIP's
 # "RET-3").
 #
-# Members: the PIR splits of RSICD and RSITMD (rsicd_pir.py, rsitmd_pir.py),
-# whose test lists are the AMFMN/GaLR test lists of PIR-CLIP's Table II,
-# and the UCM-captions release split (ucm_captions.py).
+# Members: RSICD in the split of the RSICD release (rsicd_karpathy.py, the
+# split the PIR-CLIP release evaluates, see ret2.py), RSITMD in PIR's split
+# (rsitmd_pir.py) and the UCM-captions release split (ucm_captions.py).
 # Expected layout: that of those bases (see docs/datasets.md):
-#   data/rsicd/finetune/rsicd_*.json, data/rsicd/RSICD_images/*.jpg
+#   data/rsicd/dataset_rsicd.json, data/rsicd/RSICD_images/*.jpg
 #   data/rsitmd/finetune/rsitmd_*.json, data/rsitmd/images/*.tif
 #   data/ucm_captions/dataset.json, data/ucm_captions/imgs/*.tif
 #
@@ -16,8 +16,10 @@
 # another is caught), as are repeats inside the training set; everything
 # removed is logged.
 # Val: one gallery = RSICD val + RSITMD val + UCM val (no de-duplication).
-# Test: RSITMD test by default; set `test_dataloader.dataset` to
-# `rsicd_test`, `rsitmd_test` or `ucm_test` to report each benchmark.
+# Test: RSITMD test; configs/pir_clip/pir-clip_vit-b32-rn50_8xb64_ret3-rsicd.py
+# tests the same model on RSICD (its one key:
+# test_dataloader.dataset.datasets = [rsicd_test]); `ucm_test` reports UCM
+# the same way.
 _base_ = ['../default_runtime.py']
 
 __img_size = 224
@@ -42,9 +44,8 @@ test_pipeline = [
 ]
 
 rsicd_train = dict(
-    type='PIRCaptionDataset', data_root=__rsicd_root,
-    ann_file='finetune/rsicd_train.json',
-    data_prefix=dict(img_path='RSICD_images'), image_name_only=True,
+    type='KarpathyCaptionDataset', data_root=__rsicd_root,
+    ann_file='dataset_rsicd.json', data_prefix=dict(img_path='RSICD_images'),
     split='train')
 rsitmd_train = dict(
     type='PIRCaptionDataset', data_root=__rsitmd_root,
@@ -55,10 +56,10 @@ ucm_train = dict(
     type='KarpathyCaptionDataset', data_root=__ucm_root,
     ann_file='dataset.json', data_prefix=dict(img_path='imgs'),
     split='train', scene_rule='ucm')
-rsicd_val = dict(rsicd_train, ann_file='finetune/rsicd_val.json',
-                 split='val', test_mode=True, pipeline=test_pipeline)
-rsicd_test = dict(rsicd_train, ann_file='finetune/rsicd_test.json',
-                  split='test', test_mode=True, pipeline=test_pipeline)
+rsicd_val = dict(rsicd_train, split='val', test_mode=True,
+                 pipeline=test_pipeline)
+rsicd_test = dict(rsicd_train, split='test', test_mode=True,
+                  pipeline=test_pipeline)
 rsitmd_val = dict(rsitmd_train, ann_file='finetune/rsitmd_val.json',
                   split='val', test_mode=True, pipeline=test_pipeline)
 rsitmd_test = dict(rsitmd_train, ann_file='finetune/rsitmd_test.json',
@@ -112,5 +113,13 @@ test_dataloader = dict(
     persistent_workers=True,
     drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=rsitmd_test)
+    # the benchmark(s) to report; a child config replaces the list (the
+    # one key test_dataloader.dataset.datasets)
+    dataset=dict(
+        type='RetrievalConcatDataset',
+        datasets=[rsitmd_test],
+        dedupe=None,
+        split='test',
+        test_mode=True,
+        pipeline=test_pipeline))
 test_evaluator = val_evaluator

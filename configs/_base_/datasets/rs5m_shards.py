@@ -58,3 +58,9 @@ train_dataloader = dict(
 # no val split: stage-1 configs set val_dataloader/val_cfg/val_evaluator=None
 custom_hooks = [dict(type='DatasetEpochHook')]
 default_hooks = dict(checkpoint=dict(save_best=None))
+# RS5M is pre-training data: no val or test split (the loops are off in the
+# pre-training schedule, _base_/schedules/pir_clip_adamw_cosine.py)
+val_dataloader = None
+val_evaluator = None
+test_dataloader = None
+test_evaluator = None

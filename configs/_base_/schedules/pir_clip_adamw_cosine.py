@@ -1,4 +1,4 @@
-# PIR-CLIP stage-1 schedule (RS5M pre-training;
+# PIR-CLIP stage-1 schedule (RS5M pre-training, the only user;
 # docs/methods/pir.md#14-pir-clip-settings; jaychempan/PIR-CLIP README
 # command and open_clip's defaults): AdamW betas (0.9, 0.999), eps 1e-8
 # (open_clip's defaults for a model whose name has no "vit"), lr 1e-5,
@@ -32,9 +32,10 @@ param_scheduler = dict(
     eta_min=0.0,
     by_epoch=True,
     convert_to_iter_based=True)
-train_cfg = dict(by_epoch=True, max_epochs=20, val_interval=1)
-val_cfg = dict(type='RetrievalValLoop')
-test_cfg = dict(type='RetrievalTestLoop')
+train_cfg = dict(by_epoch=True, max_epochs=20)
+# pre-training: no validation, no test (the data have no such split)
+val_cfg = None
+test_cfg = None
 # PIR §V-C: pre-training batch 256 (tools/train.py --auto-scale-lr scales the
 # lr linearly with the real total batch)
 auto_scale_lr = dict(base_batch_size=256, enable=False)

@@ -44,9 +44,21 @@ Its behaviour, which this transform reproduces (also summarised in
   ``blur + factor * (img - blur)`` on the interior pixels only (the
   one-pixel border is left unchanged, as in the release).
 
-Deliberate difference: the release casts the sharpened float image to
-``uint8`` without clipping (values above 255 or below 0 wrap around,
-platform-dependent); we clip to [0, 255] as PIL does.
+Deliberate differences (docs/methods/pir.md#11-pir-itr-settings):
+
+* the release casts the sharpened float image to ``uint8`` without clipping
+  (values above 255 or below 0 wrap around, platform-dependent); we clip to
+  [0, 255] as PIL does;
+* AutoContrast (``autocontrast='stretch'``, default) is the contrast
+  stretch the op names, per channel
+  :math:`v \mapsto 255\,(v - \min)/(\max - \min)` (PIL's
+  ``ImageOps.autocontrast``).  The release computes the offset of that
+  stretch as ``-low * scale`` with ``low`` the channel minimum *as a numpy
+  uint8* (``dataset/randaugment.py``, ``autocontrast_func``, in the three
+  files above), so ``-low`` wraps to ``256 - low``: every channel
+  whose minimum is above 0 maps to 255 (white), a channel with minimum 0 is
+  stretched normally.  ``autocontrast='released'`` reproduces that
+  arithmetic exactly.
 
 The ops are channel-wise or colour-agnostic, so they act identically on the
 BGR arrays of the sdtr pipeline.  Randomness comes from NumPy's global
@@ -83,6 +95,25 @@ def _sharpness(img: np.ndarray, factor: float) -> np.ndarray:
     return out
 
 
+def _released_autocontrast(img: np.ndarray) -> np.ndarray:
+    """The release's AutoContrast (cutoff 0), uint8 wrap included: per
+    channel, ``table = arange(256) * scale + ((-low) mod 256) * scale``
+    clipped to [0, 255], with ``scale = 255 / (high - low)``; a constant
+    channel is kept."""
+    out = np.empty_like(img)
+    for c in range(img.shape[2]):
+        ch = img[..., c]
+        low, high = int(ch.min()), int(ch.max())
+        if high <= low:
+            out[..., c] = ch
+            continue
+        scale = 255.0 / (high - low)
+        offset = ((-low) % 256) * scale  # -np.uint8(low) wraps to 256 - low
+        table = np.clip(np.arange(256) * scale + offset, 0, 255)
+        out[..., c] = table.astype(np.uint8)[ch]
+    return out
+
+
 @TRANSFORMS.register_module()
 class RandomAugment(BaseTransform):
     """ALBEF / X-VLM / PIR ``RandomAugment`` (see the module doc).
@@ -100,6 +131,9 @@ class RandomAugment(BaseTransform):
         translate_const (float): translation in pixels at ``max_level``
             (10; absolute, whatever the image size).
         fill (int): grey level of pixels uncovered by geometric ops (128).
+        autocontrast (str): ``'stretch'`` (the contrast stretch, default) or
+            ``'released'`` (the release's uint8-negation wrap, see the
+            module doc).
 
     Required keys: ``img`` (HxWx3 uint8). Modified keys: ``img``.
     Added keys: ``random_augment`` (the applied ``(op, parameter)`` list).
@@ -114,7 +148,8 @@ class RandomAugment(BaseTransform):
                  ops: Sequence[str] = PIR_OPS,
                  prob: float = 0.5,
                  translate_const: float = 10,
-                 fill: int = 128):
+                 fill: int = 128,
+                 autocontrast: str = 'stretch'):
         unknown = sorted(set(ops) - set(self.OPS))
         if unknown:
             raise ValueError(f'RandomAugment: unknown ops {unknown}; '
@@ -131,6 +166,10 @@ class RandomAugment(BaseTransform):
             raise ValueError(f'prob must lie in [0, 1], got {prob}')
         if not 0 <= int(fill) <= 255:
             raise ValueError(f'fill must be a grey level 0-255, got {fill}')
+        if autocontrast not in ('stretch', 'released'):
+            raise ValueError(f"autocontrast must be 'stretch' or 'released',"
+                             f' got {autocontrast!r}')
+        self.autocontrast = autocontrast
         self.num_ops = int(num_ops)
         self.magnitude = magnitude
         self.max_level = max_level
@@ -182,6 +221,8 @@ class RandomAugment(BaseTransform):
         if op == 'Identity':
             return img
         if op == 'AutoContrast':
+            if self.autocontrast == 'released':
+                return _released_autocontrast(img)
             return mmcv.auto_contrast(img, cutoff=0)
         if op == 'Equalize':
             return mmcv.imequalize(img)
@@ -219,4 +260,5 @@ class RandomAugment(BaseTransform):
             if not math.isclose(self.parameter(op), 0.0))
         return (f'{type(self).__name__}(num_ops={self.num_ops}, magnitude='
                 f'{self.magnitude}/{self.max_level}, prob={self.prob}, '
-                f'ops={list(self.ops)}, {params})')
+                f'ops={list(self.ops)}, {params}, '
+                f'autocontrast={self.autocontrast!r})')

@@ -18,3 +18,9 @@ __all__ += ['BertTextEncoder']
 from .instruction_encoder import SceneInstructionEncoder  # noqa: E402,E501
 
 __all__ += ['SceneInstructionEncoder']
+from .vit_encoder import ViTEncoder  # noqa: E402
+
+__all__ += ['ViTEncoder']
+from .projected_tower import ProjectedTower  # noqa: E402
+
+__all__ += ['ProjectedTower']

@@ -12,6 +12,12 @@ equal to ``image_id`` for remote sensing) and the model's logit scale ``s``
 symmetric InfoNCE by default, IRRA's SDM and ID losses configurable.  The
 loss loop is :meth:`BaseRetriever.loss`.  Retrieval ranks by
 :math:`\\cos(g_v, g_t)`.
+
+``linear_probe=True`` is the "Linear probe CLIP" of VFE-TPS Table 5
+(§4.5.1): both towers frozen, a trainable fully connected layer after each,
+:math:`g_v = W_v\\,\\mathrm{CLIP}_v(I) + b_v`,
+:math:`g_t = W_t\\,\\mathrm{CLIP}_t(T) + b_t` (``image_probe``,
+``text_probe``, ``embed_dim`` square, PyTorch's default initialisation).
 """
 from typing import Dict, List, Optional, Sequence, Union
 
@@ -42,6 +48,9 @@ class CLIPRetriever(PretrainedMixin, BaseRetriever):
             (``init_temperature``, ``learnable``, ``max_scale``), given to
             every loss that scales similarities; None when no loss does
             (see :meth:`BaseRetriever.setup_losses`).
+        linear_probe (bool): freeze both towers and train a linear layer
+            after each global feature (VFE-TPS Table 5, "Linear probe
+            CLIP").
         pretrained (str | dict, optional): a CLIP checkpoint for both
             towers (read once), loaded strictly in :meth:`init_weights`:
             ``dict(checkpoint=<path, URL or openclip:<arch>/<tag>>,
@@ -64,6 +73,7 @@ class CLIPRetriever(PretrainedMixin, BaseRetriever):
                      type='InfoNCELoss'),
                  logit_scale: Optional[dict] = dict(
                      init_temperature=0.07, learnable=True, max_scale=100.),
+                 linear_probe: bool = False,
                  pretrained: Union[str, dict, None] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
@@ -81,14 +91,31 @@ class CLIPRetriever(PretrainedMixin, BaseRetriever):
             'image_encoder.embed_dim': self.image_encoder.embed_dim,
             'text_encoder.embed_dim': self.text_encoder.embed_dim})
         self.check_tokenizer(self.text_encoder)
+        self.linear_probe = linear_probe
+        if linear_probe:
+            if type(self).encode_image is not CLIPRetriever.encode_image:
+                raise ValueError(f'{type(self).__name__} encodes images its '
+                                 'own way: linear_probe is a CLIPRetriever '
+                                 'option')
+            dim = self.image_encoder.embed_dim
+            self.image_probe = nn.Linear(dim, dim)
+            self.text_probe = nn.Linear(dim, dim)
+            for tower in (self.image_encoder, self.text_encoder):
+                tower.requires_grad_(False)
 
     # ----------------------------------------------------------- encoders
     def encode_image(self, images: torch.Tensor) -> dict:
-        return self.image_encoder(images)
+        out = self.image_encoder(images)
+        if self.linear_probe:
+            out = dict(out, **{'global': self.image_probe(out['global'])})
+        return out
 
     def encode_tokens(self, input_ids: torch.Tensor,
                       attention_mask: torch.Tensor) -> dict:
-        return self.text_encoder(input_ids, attention_mask)
+        out = self.text_encoder(input_ids, attention_mask)
+        if self.linear_probe:
+            out = dict(out, **{'global': self.text_probe(out['global'])})
+        return out
 
     # ------------------------------------------------------------ weights
     #: the CLIP checkpoint covers the towers and the logit scale only

@@ -29,7 +29,10 @@ Retrieval scores are :math:`\\hat t^\\top \\hat v` with
 
 Table III ablations are configuration: ``spatial_pae=None`` drops the
 instruction branch (the image embedding is :math:`f_0`), ``temporal_pae=None``
-gives :math:`t = T_0`, ``losses=dict(affil=None)`` gives "-AL".
+gives :math:`t = T_0`, ``losses=dict(affil=None)`` gives "-AL".  Table I's
+"+ TEL" row replaces the Spatial-PAE by an uninstructed token neck
+(``image_neck``, :math:`v = f_0 + H_v(\mathrm{TEL}(F)_0)`) and the
+Temporal-PAE by the same kind of neck (``temporal_pae`` slot).
 """
 from typing import Optional, Sequence, Union
 
@@ -62,8 +65,13 @@ class PIRITRRetriever(BaseRetriever):
             None feeds all tokens to the Spatial-PAE.
         spatial_pae (dict, optional): ``SpatialPAE`` config; None = no
             visual instruction branch.
-        temporal_pae (dict, optional): ``TemporalPAE`` config; None = the
-            [CLS] embedding only.
+        temporal_pae (dict, optional): ``TemporalPAE`` config (or any text
+            neck, e.g. ``TransformerEncoderNeck``); None = the [CLS]
+            embedding only.
+        image_neck (dict, optional): a token neck over all image tokens
+            without prior (``TransformerEncoderNeck``, PIR Table I "+ TEL"):
+            :math:`v = f_0 + H_v(\mathrm{neck}(F)_0)`; excludes
+            ``spatial_pae``.
         embed_dim (int): common width ``d`` (512).
         losses (dict | list[dict]): see
             :func:`~sdtr.models.retrievers.base.build_losses`; they get
@@ -86,6 +94,7 @@ class PIRITRRetriever(BaseRetriever):
                                                filter_size=40),
                  spatial_pae: Optional[dict] = dict(type='SpatialPAE'),
                  temporal_pae: Optional[dict] = dict(type='TemporalPAE'),
+                 image_neck: Optional[dict] = None,
                  embed_dim: int = 512,
                  losses: Union[dict, Sequence[dict]] = dict(
                      itc=dict(type='InfoNCELoss', label_key='image_id'),
@@ -108,6 +117,16 @@ class PIRITRRetriever(BaseRetriever):
         self.vision_proj = nn.Linear(self.image_encoder.width, embed_dim)
         self.text_proj = nn.Linear(self.text_encoder.width, embed_dim)
 
+        if spatial_pae is not None and image_neck is not None:
+            raise ValueError('PIRITRRetriever: spatial_pae (prior-instructed) '
+                             'and image_neck (uninstructed) are two '
+                             'alternatives for the image tokens; set one')
+        self.image_neck = None
+        if image_neck is not None:
+            self.image_neck = self.build_part(
+                self._with_dim(image_neck, 'image_neck'), TextNeck,
+                'image_neck')
+            self.head_img = nn.Linear(embed_dim, embed_dim)
         if spatial_pae is not None:
             if instruction_encoder is None:
                 raise ValueError('PIRITRRetriever: spatial_pae needs an '
@@ -170,6 +189,10 @@ class PIRITRRetriever(BaseRetriever):
         tokens = self.vision_proj(self._token_features(
             self.image_encoder(images), 'image_encoder'))
         out = dict(tokens=tokens, global_token=tokens[:, 0])
+        if self.image_neck is not None:
+            out['global'] = tokens[:, 0] + self.head_img(
+                self.image_neck(tokens)[:, 0])
+            return out
         if self.spatial_pae is None:
             out['global'] = tokens[:, 0]
             return out

@@ -166,3 +166,35 @@ def test_configs_build():
         assert cfg.pretrained.checkpoint == 'openclip:ViT-B-16/openai'
     person = Config.fromfile(str(CFG_DIR / 'clip_vit-b16_person.py')).model
     assert tuple(person.image_encoder.image_size) == (384, 128)
+
+
+def test_linear_probe_freezes_the_towers_and_trains_two_linear_maps():
+    """VFE-TPS Table 5 "Linear probe CLIP": g = W CLIP(x) + b per modality,
+    only W, b get gradients."""
+    model = _build(linear_probe=True)
+    trainable = sorted(n for n, p in model.named_parameters()
+                       if p.requires_grad)
+    assert trainable == ['image_probe.bias', 'image_probe.weight',
+                         'logit_scale', 'text_probe.bias',
+                         'text_probe.weight']
+    model.eval()
+    images = torch.randn(2, 3, 64, 64)
+    tower = model.image_encoder(images)['global']
+    got = model.encode_image(images)['global']
+    torch.testing.assert_close(
+        got, tower @ model.image_probe.weight.t() + model.image_probe.bias)
+    tok = model.tokenizer(CAPTIONS[:2])
+    text = model.text_encoder(tok['input_ids'], tok['attention_mask'])
+    torch.testing.assert_close(
+        model.encode_text(CAPTIONS[:2])['global'],
+        model.text_probe(text['global']))
+    model.train()
+    data = _train_batch(model)
+    loss = sum(model(**data, mode='loss').values())
+    loss.backward()
+    assert model.image_probe.weight.grad.abs().sum() > 0
+    assert model.image_encoder.conv1.weight.grad is None
+    # a retriever that encodes images its own way cannot take the probe
+    with pytest.raises(ValueError, match='linear_probe'):
+        MODELS.build(dict(Config.fromfile(
+            str(CFG_DIR / 'pir_clip_tiny.py')).model, linear_probe=True))

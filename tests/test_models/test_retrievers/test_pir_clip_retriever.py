@@ -139,7 +139,8 @@ def test_predict_contract():
 
 
 @pytest.mark.parametrize('name', [
-    'pir-clip_vit-b32-rn50_8xb32_rs5m', 'pir-clip_vit-b32-rn50_8xb64_rsicd-pir',
+    'ablations/pir-clip-stage1-released_vit-b32-rn50_8xb32_rs5m',
+    'pir-clip_vit-b32-rn50_8xb64_rsicd-karpathy',
     'pir-clip_vit-b32-rn50_8xb64_rsitmd-pir', 'pir-clip_vit-b32-rn50_8xb64_ret2',
     'pir-clip_vit-b32-rn50_8xb64_ret3',
     'ablations/pir-clip-wo-al_vit-b32-rn50_8xb64_rsitmd-pir',
@@ -160,8 +161,12 @@ def test_configs_parse_and_tiny_ones_build(name):
         assert cfg.model.type == 'PIRCLIPRetriever'
         assert cfg.model.image_encoder.arch == 'ViT-B-32'
         assert cfg.model.instruction_encoder.out_dim == 768
-        assert cfg.optim_wrapper.optimizer.lr == 1e-5
-        assert cfg.optim_wrapper.optimizer.weight_decay == 0.5
+        # stage 1 (released): the README's settings; stage 2: "other
+        # settings are the same as for PIR-ITR" (PIR §V-C)
+        lr, wd, beta2 = (1e-5, 0.5, 0.999) if stem.endswith('rs5m') else (
+            6e-5, 0.01, 0.98)
+        opt = cfg.optim_wrapper.optimizer
+        assert (opt.lr, opt.weight_decay, opt.betas[1]) == (lr, wd, beta2)
         assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
         # PIR §V-C: pre-training batch 256, fine-tuning batch 512
         assert cfg.train_dataloader.batch_size * 8 == (
@@ -174,6 +179,7 @@ def test_configs_parse_and_tiny_ones_build(name):
     elif stem.startswith('pir-clip'):
         assert cfg.train_cfg.max_epochs == 10 and cfg.load_from
         assert cfg.model.pretrained is None
+        assert cfg.param_scheduler.anneal == 'linear'
     if stem.startswith('pir-clip-wo-al'):
         assert cfg.model.losses.affil is None
     if stem.startswith('clip-al'):

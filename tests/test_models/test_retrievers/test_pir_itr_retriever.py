@@ -170,3 +170,29 @@ def test_errors():
     with pytest.raises(KeyError, match='"label"'):
         model.loss(torch.randn(1, 3, 32, 32),
                    [DataSample(metainfo=dict(text='x', image_id=0))])
+
+
+def test_tel_row_image_and_text_necks():
+    """PIR Table I "+ TEL": v = f_0 + H(TEL(F)_0) over all image tokens, no
+    prior; t = T_0 + H(TEL(T)_0) with the padding masked."""
+    tel = dict(type='TransformerEncoderNeck', num_layers=2, num_heads=2)
+    model = _build(instruction_encoder=None, belief=None, spatial_pae=None,
+                   image_neck=tel, temporal_pae=dict(tel, num_layers=3),
+                   losses=dict(itc=dict(type='InfoNCELoss',
+                                        label_key='image_id'))).eval()
+    assert model.instruction_encoder is None
+    assert len(model.image_neck.layers) == 2
+    assert len(model.temporal_pae.layers) == 3
+    img = torch.randn(2, 3, 32, 32)
+    out = model.encode_image(img)
+    expect = out['tokens'][:, 0] + model.head_img(
+        model.image_neck(out['tokens'])[:, 0])
+    torch.testing.assert_close(out['global'], expect)
+    # every image token reaches the embedding (no belief selection)
+    assert out['tokens'].shape[1] == 17
+    losses = model.loss(img, _samples()[:2])
+    assert set(losses) == {'loss_itc'}
+    losses['loss_itc'].backward()
+    assert model.image_neck.layers[0].attn.in_proj_weight.grad is not None
+    with pytest.raises(ValueError, match='two alternatives'):
+        _build(image_neck=tel)  # with the Spatial-PAE of TINY

@@ -8,7 +8,9 @@
 # magnitude 7 (sdtr `RandomAugment`, defaults = the release: ops Identity,
 # AutoContrast, Equalize, Brightness/Sharpness x1.36, ShearX/Y +-0.21,
 # TranslateX/Y +-7 px, Rotate +-21 deg, each drawn op applied with
-# probability 0.5), then PIR's caption cleaning (pre_caption, 30 words).
+# probability 0.5; AutoContrast is a contrast stretch, the release's
+# uint8-wrapping form is autocontrast='released'), then PIR's caption
+# cleaning (pre_caption, 30 words).
 # Test: resize 224 + pre_caption.
 __pir_img_size = 224
 pir_train_pipeline = [
