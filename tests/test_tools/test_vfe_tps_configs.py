@@ -13,6 +13,7 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
+from mmengine.registry import DefaultScope
 from mmpretrain.structures import DataSample
 
 from sdtr.registry import MODELS
@@ -53,10 +54,14 @@ def test_all_configs_parse():
             assert cfg.optim_wrapper.optimizer.type == 'Adam'
             assert cfg.optim_wrapper.optimizer.lr == 1e-5
             assert cfg.model.tokenizer.context_length == 77
-            assert cfg.model.pretrained.checkpoint == \
-                'openclip:ViT-B-16/openai'
+            if 'bert' not in path.name:  # ViT + BERT: per-tower weights
+                assert cfg.model.pretrained.checkpoint == \
+                    'openclip:ViT-B-16/openai'
             if 'rsitmd' not in path.name:
-                assert tuple(cfg.model.image_encoder.image_size) == (384, 128)
+                tower = cfg.model.image_encoder
+                size = tower.encoder.img_size if 'bert' in path.name \
+                    else tower.image_size
+                assert tuple(size) == (384, 128)
                 assert cfg.train_cfg.max_epochs == 60
         mim = cfg.model.get('mim_head')
         if mim is not None and mim.type == 'TGMIMHead' and \
@@ -78,7 +83,8 @@ def test_full_size_one_iteration(name, full_depth):
     assert model.image_encoder.width == 768
     assert model.mim_head.num_layers == 4
     size = tuple(model._image_size)
-    optim = build_optim_wrapper(model, cfg.optim_wrapper)
+    with DefaultScope.overwrite_default_scope('sdtr'):
+        optim = build_optim_wrapper(model, cfg.optim_wrapper)
     g = torch.Generator().manual_seed(0)
     images = [torch.randint(0, 256, (3, *size), dtype=torch.uint8,
                             generator=g) for _ in range(2)]
