@@ -346,7 +346,8 @@ class BaseRetriever(BaseModel, metaclass=ABCMeta):
                                  f'{temperature}')
             self.scale_options = dict(
                 learnable=bool(cfg.get('learnable', True)),
-                max_log=math.log(cfg.get('max_scale', 100.)))
+                max_log=math.log(cfg.get('max_scale', 100.)),
+                fixed=1.0 / temperature)
             init = math.log(1.0 / temperature)
             for attr in self._scale_names():
                 if self.scale_options['learnable']:
@@ -368,14 +369,15 @@ class BaseRetriever(BaseModel, metaclass=ABCMeta):
     def get_logit_scale(self, loss: Optional[str] = None) -> torch.Tensor:
         """The scale loss ``loss`` receives (the model's, or its own with
         ``separate_scale``): :math:`\\exp(\\mathrm{clamp}(\\log s, 0,
-        \\log s_{max}))` when learned, :math:`\\exp(\\log s)` when
-        fixed."""
+        \\log s_{max}))` when learned, :math:`1/T` itself when fixed
+        (IRRA's ``1 / temperature``: exactly 50 for 0.02, where
+        :math:`\\exp(\\log 50)` is 50.0000038 in float32)."""
         spec = self.loss_specs.get(loss)
         log_scale = getattr(self, f'logit_scale_{loss}'
                             if spec and spec.separate_scale else 'logit_scale')
         if self.scale_options['learnable']:
             return log_scale.clamp(0, self.scale_options['max_log']).exp()
-        return log_scale.exp()
+        return log_scale.new_tensor(self.scale_options['fixed'])
 
     def _check_loss_specs(self) -> None:
         by = type(self).__name__

@@ -183,7 +183,8 @@ def test_fixed_scale_is_not_learned_nor_saved():
     model = _build(logit_scale=dict(init_temperature=0.02, learnable=False))
     assert not [n for n, _ in model.named_parameters() if 'logit' in n]
     assert 'logit_scale' not in model.state_dict()
-    assert model.get_logit_scale().item() == pytest.approx(50., rel=1e-6)
+    # exactly IRRA's 1 / temperature, not exp(log 50) = 50.0000038
+    assert model.get_logit_scale().item() == 50.0
 
 
 def test_parts_checked_against_their_interface():
