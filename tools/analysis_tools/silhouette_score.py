@@ -92,7 +92,7 @@ def main(argv=None):
     from mmengine.config import Config
     from mmengine.registry import DefaultScope
 
-    from sdtr.apis import RetrievalInferencer
+    from sdtr.search import RetrievalInferencer
     from sdtr.registry import DATASETS
     from sdtr.utils import register_all_modules
 
