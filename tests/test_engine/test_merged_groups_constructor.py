@@ -103,10 +103,14 @@ def test_same_lr_and_decay_per_parameter_as_mmengine(rel):
         'MergedGroupsOptimWrapperConstructor', (
             f'{rel}: the schedule should merge parameter groups')
     model_cfg = copy.deepcopy(cfg.model)
-    if model_cfg.get('text_encoder', {}).get('type') == 'BertTextEncoder' \
-            and model_cfg.text_encoder.get('model_dir') != MINILM:
-        model_cfg.text_encoder = dict(type='BertTextEncoder',
-                                      config=BERT_BASE)
+    # a BERT tower (or one inside a ProjectedTower) of bert-base's shape
+    # with MiniLM's vocabulary: no weights folder needed
+    owner, key = model_cfg, 'text_encoder'
+    if model_cfg.get('text_encoder', {}).get('type') == 'ProjectedTower':
+        owner, key = model_cfg.text_encoder, 'encoder'
+    if owner.get(key, {}).get('type') == 'BertTextEncoder' \
+            and owner[key].get('model_dir') != MINILM:
+        owner[key] = dict(type='BertTextEncoder', config=BERT_BASE)
         model_cfg.tokenizer.model_dir = MINILM
     model = build_model_without_weights(model_cfg)
     names = {id(p): n for n, p in model.named_parameters()}
